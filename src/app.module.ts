@@ -1,0 +1,64 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { ValidationError } from './common/errors';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { ConfigModule } from './config/config.module';
+import type { AppConfig } from './config/configuration';
+import { EventStoreModule } from './event-store/event-store.module';
+import { HealthModule } from './health/health.module';
+import { SecretsModule } from './secrets/secrets.module';
+import { DatabaseModule } from './storage/database.module';
+
+/**
+ * Request logs carry method, URL, status and timing. Bodies are never logged (values travel only
+ * in bodies), and the Authorization header is redacted.
+ */
+function loggerModule(config: AppConfig) {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.value', '*.token'], censor: '[REDACTED]' },
+      quietReqLogger: true,
+      customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
+      serializers: {
+        req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    },
+  });
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        loggerModule(config),
+        DatabaseModule,
+        EventStoreModule,
+        AuthModule,
+        SecretsModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            forbidUnknownValues: true,
+            exceptionFactory: (errors) =>
+              new ValidationError(
+                'The request body is invalid.',
+                errors.flatMap((e) => Object.values(e.constraints ?? { invalid: 'is invalid' }).map((message) => ({ field: e.property, message }))),
+              ),
+          }),
+        },
+      ],
+    };
+  }
+}

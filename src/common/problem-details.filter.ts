@@ -1,0 +1,33 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, ProblemDetails, problem, toProblem } from './problem-details';
+
+/**
+ * Turns an error into a problem+json response, or, for an error nobody anticipated, a generic
+ * 500 whose id appears in the log beside the stack trace. Used as Nest's global filter and as
+ * Fastify's error handler (body parsing fails before Nest runs).
+ */
+export function problemFor(error: unknown, logger: Logger): ProblemDetails {
+  const known = toProblem(error);
+  if (known) return known;
+  const errorId = randomUUID();
+  // Stack and message of our own code only: values are never carried in error messages.
+  logger.error({ errorId, err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'unexpected error');
+  return problem(500, `An unexpected error occurred (error id ${errorId}).`);
+}
+
+export function sendProblem(reply: FastifyReply, body: ProblemDetails): void {
+  if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="secrets-ledger"');
+  void reply.status(body.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(body);
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problemFor(exception, this.logger));
+  }
+}

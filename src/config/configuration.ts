@@ -1,0 +1,124 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * SPEC §7. Parsed once at boot from the environment; every problem is collected so that an
+ * operator fixes them all in one go instead of one restart per mistake.
+ */
+export interface MasterKeySpec {
+  kid: string;
+  key: Buffer;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databasePath: string;
+  natsUrl: string;
+  /** Empty when the keys are to come from the generated dev key file (never in production). */
+  masterKeys: MasterKeySpec[];
+  adminToken: string | undefined;
+  logLevel: LogLevel;
+  production: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function parseMasterKeys(raw: string, problems: string[]): MasterKeySpec[] {
+  const keys: MasterKeySpec[] = [];
+  const seen = new Set<string>();
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .forEach((entry, index) => {
+      const colon = entry.indexOf(':');
+      const where = `SECRETS_MASTER_KEYS entry ${index + 1}`;
+      if (colon <= 0) {
+        problems.push(`${where}: expected kid:base64key`);
+        return;
+      }
+      const kid = entry.slice(0, colon);
+      const encoded = entry.slice(colon + 1);
+      if (!KID_PATTERN.test(kid)) {
+        problems.push(`${where}: key id must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+        return;
+      }
+      if (seen.has(kid)) {
+        problems.push(`${where}: key id "${kid}" appears twice`);
+        return;
+      }
+      const key = Buffer.from(encoded, 'base64');
+      // Buffer.from ignores junk silently; a round trip shows whether the text was base64.
+      if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, '')) {
+        problems.push(`${where} ("${kid}"): key must be exactly 32 bytes, base64-encoded`);
+        return;
+      }
+      seen.add(kid);
+      keys.push({ kid, key });
+    });
+  return keys;
+}
+
+function parsePort(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined || raw === '') return 3000;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`PORT must be an integer from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+
+  const port = parsePort(env.PORT, problems);
+  const host = env.HOST || '127.0.0.1';
+  const dataDirRaw = env.SECRETS_DATA_DIR || './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
+
+  const natsUrl = env.NATS_URL || 'nats://127.0.0.1:4222';
+  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(natsUrl)) {
+    problems.push(`NATS_URL must look like nats://host:port, got "${natsUrl}"`);
+  }
+
+  let masterKeys: MasterKeySpec[] = [];
+  if (env.SECRETS_MASTER_KEYS) {
+    masterKeys = parseMasterKeys(env.SECRETS_MASTER_KEYS, problems);
+  } else if (production) {
+    problems.push('SECRETS_MASTER_KEYS is required when NODE_ENV=production (kid:base64key,… with 32-byte keys)');
+  }
+
+  const adminToken = env.SECRETS_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 32) {
+    problems.push('SECRETS_ADMIN_TOKEN must be at least 32 characters (use 256 random bits)');
+  }
+
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    dataDir,
+    databasePath: resolve(dataDir, 'secrets.db'),
+    natsUrl,
+    masterKeys,
+    adminToken,
+    logLevel,
+    production,
+  };
+}

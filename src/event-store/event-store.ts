@@ -1,0 +1,141 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { VersionMismatchError } from '../common/errors';
+import { newDataKey, open, seal, valueAad } from '../crypto/envelope';
+import type { MasterKeyring } from '../crypto/master-keyring';
+import { SecretValue } from '../secrets/domain/secret-value';
+import { Actor, EventRow, NewEvent, RecordedEvent, toRecordedEvent } from './event';
+import { GENESIS_HASH, hashRow } from './hash-chain';
+
+/** Append without an expectation about the stream's version (audit-only streams). */
+export const ANY_VERSION = -1;
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * The append-only log. Appends are synchronous and must run inside a write transaction of the
+ * SqliteWriter: that is what makes `seq` gap-free and the hash chain linear.
+ */
+export class EventStore {
+  private readonly stmt: {
+    head: Statement<[], { seq: number; hash: string }>;
+    streamVersion: Statement<[string], { version: number | null }>;
+    insert: Statement<EventRow>;
+    insertDataKey: Statement<{ event_id: string; kid: string; wrapped: Buffer }>;
+    sealedValue: Statement<[string], { stream: string; version: number; ciphertext: Buffer | null; kid: string; wrapped: Buffer }>;
+    readStream: Statement<[string], EventRow>;
+    readFrom: Statement<[number, number], EventRow>;
+  };
+
+  constructor(
+    private readonly db: Database,
+    private readonly keyring: MasterKeyring,
+    private readonly clock: Clock = systemClock,
+    private readonly newId: () => string = () => crypto.randomUUID(),
+  ) {
+    this.stmt = {
+      head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
+      streamVersion: db.prepare('SELECT MAX(version) AS version FROM events WHERE stream = ?'),
+      insert: db.prepare(
+        `INSERT INTO events (seq, id, stream, version, type, data, ciphertext, actor, at, prev_hash, hash)
+         VALUES (@seq, @id, @stream, @version, @type, @data, @ciphertext, @actor, @at, @prev_hash, @hash)`,
+      ),
+      insertDataKey: db.prepare('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (@event_id, @kid, @wrapped)'),
+      sealedValue: db.prepare(
+        `SELECT e.stream, e.version, e.ciphertext, k.kid, k.wrapped
+           FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id = ?`,
+      ),
+      readStream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY version'),
+      readFrom: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+    };
+  }
+
+  /**
+   * Appends `events` to `stream` if the stream is at `expectedVersion` (0: the stream must not
+   * exist; ANY_VERSION: no check). Values are sealed here, at the storage boundary, so no
+   * plaintext ever reaches a row.
+   */
+  appendToStream(stream: string, expectedVersion: number, events: NewEvent[], actor: Actor): RecordedEvent[] {
+    if (!this.db.inTransaction) throw new Error('appendToStream must run inside SqliteWriter.write()');
+    const current = this.streamVersion(stream);
+    if (expectedVersion !== ANY_VERSION && expectedVersion !== current) {
+      throw new VersionMismatchError(stream, expectedVersion, current);
+    }
+    const head = this.stmt.head.get();
+    let seq = head?.seq ?? 0;
+    let prevHash = head?.hash ?? GENESIS_HASH;
+    let version = current;
+    const at = this.clock.now().toISOString();
+    const actorJson = JSON.stringify({ id: actor.id, name: actor.name, role: actor.role });
+
+    return events.map((event) => {
+      seq += 1;
+      version += 1;
+      const id = this.newId();
+      let ciphertext: Buffer | null = null;
+      let wrappedKey: { kid: string; wrapped: Buffer } | undefined;
+      if (event.value !== undefined) {
+        const dataKey = newDataKey();
+        ciphertext = seal(dataKey, Buffer.from(event.value.reveal(), 'utf8'), valueAad(stream, version, id));
+        wrappedKey = this.keyring.wrap(dataKey, id);
+        dataKey.fill(0);
+      }
+      const unhashed = {
+        seq,
+        id,
+        stream,
+        version,
+        type: event.type,
+        data: JSON.stringify(event.data),
+        ciphertext,
+        actor: actorJson,
+        at,
+        prev_hash: prevHash,
+      };
+      const row: EventRow = { ...unhashed, hash: hashRow(unhashed) };
+      this.stmt.insert.run(row);
+      // After the event row: the data key row references it.
+      if (wrappedKey) this.stmt.insertDataKey.run({ event_id: id, ...wrappedKey });
+      prevHash = row.hash;
+      return toRecordedEvent(row);
+    });
+  }
+
+  streamVersion(stream: string): number {
+    return this.stmt.streamVersion.get(stream)?.version ?? 0;
+  }
+
+  head(): { seq: number; hash: string } {
+    return this.stmt.head.get() ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  readStream(stream: string): RecordedEvent[] {
+    return this.stmt.readStream.all(stream).map(toRecordedEvent);
+  }
+
+  /** Rows in `seq` order after `afterSeq`, a page at a time, so a million events never sit in memory. */
+  *readAll(afterSeq = 0, pageSize = 5_000): Generator<EventRow> {
+    let cursor = afterSeq;
+    for (;;) {
+      const page = this.stmt.readFrom.all(cursor, pageSize);
+      if (page.length === 0) return;
+      yield* page;
+      cursor = page[page.length - 1].seq;
+    }
+  }
+
+  /** Decrypts the value carried by an event. Throws if the row, its key or its binding is wrong. */
+  openValue(eventId: string): SecretValue {
+    const row = this.stmt.sealedValue.get(eventId);
+    if (!row || row.ciphertext === null) throw new Error(`event ${eventId} carries no value`);
+    const dataKey = this.keyring.unwrap(row.kid, row.wrapped, eventId);
+    try {
+      return new SecretValue(open(dataKey, row.ciphertext, valueAad(row.stream, row.version, eventId)).toString('utf8'));
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import type { SecretValue } from '../secrets/domain/secret-value';
+
+/** Who caused an event. Recorded on every row of the log. */
+export interface Actor {
+  id: string;
+  name: string;
+  role: string;
+}
+
+/** An event as a decider emits it: a wire name, value-free data, and at most one value to seal. */
+export interface NewEvent<Type extends string = string, Data = object> {
+  type: Type;
+  data: Data;
+  /** Sealed by the store with envelope encryption; never stored or hashed in plaintext. */
+  value?: SecretValue;
+}
+
+/** An event as the log holds it. */
+export interface RecordedEvent<Type extends string = string, Data = object> {
+  seq: number;
+  id: string;
+  stream: string;
+  version: number;
+  type: Type;
+  data: Data;
+  actor: Actor;
+  at: string;
+  hasValue: boolean;
+  prevHash: string;
+  hash: string;
+}
+
+/** Raw row shape, as stored. `data` and `actor` stay the exact JSON text that was hashed. */
+export interface EventRow {
+  seq: number;
+  id: string;
+  stream: string;
+  version: number;
+  type: string;
+  data: string;
+  ciphertext: Buffer | null;
+  actor: string;
+  at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    seq: row.seq,
+    id: row.id,
+    stream: row.stream,
+    version: row.version,
+    type: row.type,
+    data: JSON.parse(row.data),
+    actor: JSON.parse(row.actor),
+    at: row.at,
+    hasValue: row.ciphertext !== null,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

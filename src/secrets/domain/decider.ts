@@ -1,0 +1,97 @@
+import { AlreadyExistsError, NotFoundError, ValidationError, VersionMismatchError } from '../../common/errors';
+import type { SecretCommand } from './commands';
+import { RecordedSecretEvent, SecretEvent, secretStream } from './events';
+import { ABSENT, SecretState } from './secret-state';
+import { assertValidSecretFields } from './validation';
+
+/**
+ * The secrets decider: pure business rules, no I/O, no clock. `decide` turns a command and the
+ * current state into new events (or a coded error); `evolve` folds a recorded event into state.
+ * The read model is `evolve` applied inline; a rebuild is `evolve` over the whole log.
+ */
+export function decide(command: SecretCommand, state: SecretState): SecretEvent[] {
+  switch (command.type) {
+    case 'AddSecret': {
+      assertValidSecretFields(command);
+      if (state.status === 'active') throw new AlreadyExistsError(`Secret ${command.key} already exists.`);
+      return [
+        {
+          type: 'SecretAdded',
+          data: { key: command.key, description: command.description ?? '' },
+          value: command.value,
+        },
+      ];
+    }
+    case 'UpdateSecret': {
+      if (command.value === undefined && command.description === undefined) {
+        throw new ValidationError('Nothing to change: give a value, a description, or both.', [
+          { field: 'value', message: 'value or description is required' },
+        ]);
+      }
+      assertValidSecretFields(command);
+      const current = requireActive(command.key, state, command.expectedVersion);
+      const descriptionChanged = command.description !== undefined && command.description !== current.description;
+      // Re-sending the same description alone changes nothing, so nothing is recorded.
+      if (command.value === undefined && !descriptionChanged) return [];
+      return [
+        {
+          type: 'SecretUpdated',
+          data: {
+            key: command.key,
+            ...(descriptionChanged ? { description: command.description } : {}),
+            valueChanged: command.value !== undefined,
+          },
+          ...(command.value !== undefined ? { value: command.value } : {}),
+        },
+      ];
+    }
+    case 'RemoveSecret': {
+      requireActive(command.key, state, command.expectedVersion);
+      return [{ type: 'SecretRemoved', data: { key: command.key } }];
+    }
+  }
+}
+
+function requireActive(key: string, state: SecretState, expectedVersion: number | undefined) {
+  if (state.status !== 'active') throw new NotFoundError(`Secret ${key} does not exist.`);
+  if (expectedVersion !== undefined && expectedVersion !== state.version) {
+    throw new VersionMismatchError(secretStream(key), expectedVersion, state.version);
+  }
+  return state;
+}
+
+export function evolve(state: SecretState, event: RecordedSecretEvent): SecretState {
+  switch (event.type) {
+    case 'SecretAdded':
+      return {
+        status: 'active',
+        key: event.data.key,
+        version: event.version,
+        description: event.data.description,
+        createdAt: event.at,
+        createdBy: event.actor.name,
+        updatedAt: event.at,
+        updatedBy: event.actor.name,
+        valueEventId: event.id,
+      };
+    case 'SecretUpdated': {
+      if (state.status !== 'active') return state;
+      return {
+        ...state,
+        version: event.version,
+        description: event.data.description ?? state.description,
+        updatedAt: event.at,
+        updatedBy: event.actor.name,
+        valueEventId: event.data.valueChanged ? event.id : state.valueEventId,
+      };
+    }
+    case 'SecretRemoved': {
+      if (state.status !== 'active') return state;
+      return { ...state, status: 'removed', version: event.version, updatedAt: event.at, updatedBy: event.actor.name, valueEventId: null };
+    }
+  }
+}
+
+export function fold(events: RecordedSecretEvent[], initial: SecretState = ABSENT): SecretState {
+  return events.reduce(evolve, initial);
+}

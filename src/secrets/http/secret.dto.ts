@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString } from 'class-validator';
+import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECRET_VALUE_MAX_BYTES } from '../domain/secret-key';
+import type { Actor } from '../../event-store/event';
+import type { PresentSecretState } from '../domain/secret-state';
+
+// DTOs check shapes (types, unknown fields); the rules of SPEC §1 live in the domain
+// (secretFieldErrors) so that HTTP, NATS and the CLI enforce exactly the same ones.
+
+export class CreateSecretDto {
+  @ApiProperty({ pattern: SECRET_KEY_PATTERN.source, maxLength: SECRET_KEY_MAX_LENGTH, example: 'FIFTYONE_CVAT_URL' })
+  @IsString()
+  key!: string;
+
+  @ApiProperty({ description: `Non-empty, at most ${SECRET_VALUE_MAX_BYTES} bytes of UTF-8. Write-only.`, writeOnly: true })
+  @IsString()
+  value!: string;
+
+  @ApiPropertyOptional({ maxLength: DESCRIPTION_MAX_LENGTH })
+  @IsOptional()
+  @IsString()
+  description?: string;
+}
+
+export class UpdateSecretDto {
+  @ApiPropertyOptional({ description: 'New value (write-only). Give a value, a description, or both.', writeOnly: true })
+  @IsOptional()
+  @IsString()
+  value?: string;
+
+  @ApiPropertyOptional({ maxLength: DESCRIPTION_MAX_LENGTH })
+  @IsOptional()
+  @IsString()
+  description?: string;
+}
+
+export class SecretMetaDto {
+  @ApiProperty() key!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty({ description: 'Per-key version; continues across remove and re-add. Sent as the ETag.' }) version!: number;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+  @ApiProperty() createdBy!: string;
+  @ApiProperty() updatedBy!: string;
+
+  static from(state: PresentSecretState): SecretMetaDto {
+    return {
+      key: state.key,
+      description: state.description,
+      version: state.version,
+      createdAt: state.createdAt,
+      updatedAt: state.updatedAt,
+      createdBy: state.createdBy,
+      updatedBy: state.updatedBy,
+    };
+  }
+}
+
+export class SecretListDto {
+  @ApiProperty({ type: [SecretMetaDto] }) items!: SecretMetaDto[];
+}
+
+export class ActorDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() role!: string;
+}
+
+export class SecretHistoryEntryDto {
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: ['SecretAdded', 'SecretUpdated', 'SecretRemoved'] }) type!: string;
+  @ApiProperty() at!: string;
+  @ApiProperty({ type: ActorDto }) actor!: Actor;
+  @ApiPropertyOptional() description?: string;
+}
+
+export class SecretHistoryDto {
+  @ApiProperty({ type: [SecretHistoryEntryDto] }) items!: SecretHistoryEntryDto[];
+}

@@ -1,0 +1,88 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal } from '../../auth/auth.guard';
+import { Principal, actorOf } from '../../auth/principal';
+import { Roles } from '../../auth/roles.decorator';
+import type { PresentSecretState } from '../domain/secret-state';
+import { SecretValue } from '../domain/secret-value';
+import { SecretsService } from '../secrets.service';
+import { etagOf, expectedVersionFrom } from './http-preconditions';
+import { SecretKeyPipe } from './secret-key.pipe';
+import { CreateSecretDto, SecretHistoryDto, SecretListDto, SecretMetaDto, UpdateSecretDto } from './secret.dto';
+
+@ApiTags('secrets')
+@ApiBearerAuth()
+@Controller('api/v1/secrets')
+export class SecretsController {
+  constructor(private readonly secrets: SecretsService) {}
+
+  @Get()
+  @Roles('admin', 'auditor')
+  list(): SecretListDto {
+    return { items: this.secrets.list().map(SecretMetaDto.from) };
+  }
+
+  @Get(':key')
+  @Roles('admin', 'auditor')
+  @ApiResponse({ status: 200, type: SecretMetaDto })
+  get(@Param('key', SecretKeyPipe) key: string, @Res({ passthrough: true }) reply: FastifyReply): SecretMetaDto {
+    return respond(reply, this.secrets.get(key));
+  }
+
+  @Post()
+  @Roles('admin')
+  @ApiResponse({ status: 201, type: SecretMetaDto })
+  async create(@Body() body: CreateSecretDto, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<SecretMetaDto> {
+    const state = await this.secrets.execute(
+      { type: 'AddSecret', key: body.key, value: new SecretValue(body.value), description: body.description },
+      actorOf(principal),
+    );
+    void reply.header('Location', `/api/v1/secrets/${encodeURIComponent(body.key)}`);
+    return respond(reply, state);
+  }
+
+  @Patch(':key')
+  @Roles('admin')
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen; 412 if the secret has changed since.' })
+  @ApiResponse({ status: 200, type: SecretMetaDto })
+  async update(
+    @Param('key', SecretKeyPipe) key: string,
+    @Body() body: UpdateSecretDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SecretMetaDto> {
+    const state = await this.secrets.execute(
+      {
+        type: 'UpdateSecret',
+        key,
+        value: body.value === undefined ? undefined : new SecretValue(body.value),
+        description: body.description,
+        expectedVersion: expectedVersionFrom(ifMatch),
+      },
+      actorOf(principal),
+    );
+    return respond(reply, state);
+  }
+
+  @Delete(':key')
+  @Roles('admin')
+  @HttpCode(204)
+  @ApiHeader({ name: 'If-Match', required: false })
+  async remove(@Param('key', SecretKeyPipe) key: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.secrets.execute({ type: 'RemoveSecret', key, expectedVersion: expectedVersionFrom(ifMatch) }, actorOf(principal));
+  }
+
+  @Get(':key/history')
+  @Roles('admin', 'auditor')
+  history(@Param('key', SecretKeyPipe) key: string): SecretHistoryDto {
+    return { items: this.secrets.history(key) };
+  }
+}
+
+function respond(reply: FastifyReply, state: PresentSecretState | { status: 'absent' }): SecretMetaDto {
+  if (state.status === 'absent') throw new Error('a command on an existing secret returned no state');
+  void reply.header('ETag', etagOf(state.version));
+  return SecretMetaDto.from(state);
+}

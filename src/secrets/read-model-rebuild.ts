@@ -1,0 +1,45 @@
+import { EventStore } from '../event-store/event-store';
+import { toRecordedEvent } from '../event-store/event';
+import { SqliteWriter } from '../storage/sqlite-writer';
+import { evolve } from './domain/decider';
+import { SECRET_EVENT_TYPES, RecordedSecretEvent, SecretAddedData } from './domain/events';
+import { ABSENT, SecretState } from './domain/secret-state';
+import { SecretsReadModel } from './secrets-read-model';
+
+export interface RebuildResult {
+  events: number;
+  secrets: number;
+  revision: number;
+}
+
+/**
+ * Rebuilds the secrets read model from the log alone: the same `evolve` the inline projection
+ * uses, folded over every secret event in `seq` order, in one write transaction (readers see
+ * the old model or the new one, never half of each).
+ */
+export async function rebuildReadModel(
+  writer: SqliteWriter,
+  store: EventStore,
+  readModel: SecretsReadModel,
+  onProgress: (eventsRead: number) => void = () => undefined,
+): Promise<RebuildResult> {
+  return writer.write(() => {
+    const states = new Map<string, SecretState>();
+    let events = 0;
+    let revision = 0;
+    for (const row of store.readAll()) {
+      events += 1;
+      if (events % 10_000 === 0) onProgress(events);
+      if (!SECRET_EVENT_TYPES.includes(row.type)) continue;
+      const event = toRecordedEvent(row) as unknown as RecordedSecretEvent;
+      const key = (event.data as SecretAddedData).key;
+      states.set(key, evolve(states.get(key) ?? ABSENT, event));
+      revision = Math.max(revision, event.data.revision ?? 0);
+    }
+    onProgress(events);
+    readModel.clear();
+    states.forEach((state) => readModel.save(state));
+    readModel.setRevision(revision);
+    return { events, secrets: states.size, revision };
+  });
+}

@@ -1,0 +1,104 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { ABSENT, PresentSecretState, SecretState } from './domain/secret-state';
+
+interface SecretRow {
+  key: string;
+  status: 'active' | 'removed';
+  version: number;
+  description: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  value_event_id: string | null;
+}
+
+function toState(row: SecretRow): PresentSecretState {
+  return {
+    status: row.status,
+    key: row.key,
+    version: row.version,
+    description: row.description,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+    valueEventId: row.value_event_id,
+  };
+}
+
+/**
+ * The current state of every secret: the `secrets` table plus the store-wide revision counter.
+ * Written only inside the writer's transaction that appends the events it reflects.
+ */
+export class SecretsReadModel {
+  private readonly stmt: {
+    load: Statement<[string], SecretRow>;
+    upsert: Statement<SecretRow>;
+    listActive: Statement<[], SecretRow>;
+    listAll: Statement<[], SecretRow>;
+    revision: Statement<[], { value: number }>;
+    setRevision: Statement<[number]>;
+  };
+
+  constructor(private readonly db: Database) {
+    this.stmt = {
+      load: db.prepare('SELECT * FROM secrets WHERE key = ?'),
+      upsert: db.prepare(
+        `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
+         VALUES (@key, @status, @version, @description, @created_at, @created_by, @updated_at, @updated_by, @value_event_id)
+         ON CONFLICT (key) DO UPDATE SET status = excluded.status, version = excluded.version,
+           description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
+           updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`,
+      ),
+      listActive: db.prepare("SELECT * FROM secrets WHERE status = 'active' ORDER BY key"),
+      listAll: db.prepare('SELECT * FROM secrets ORDER BY key'),
+      revision: db.prepare("SELECT value FROM ledger_counters WHERE name = 'revision'"),
+      setRevision: db.prepare(
+        "INSERT INTO ledger_counters (name, value) VALUES ('revision', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      ),
+    };
+  }
+
+  load(key: string): SecretState {
+    const row = this.stmt.load.get(key);
+    return row ? toState(row) : ABSENT;
+  }
+
+  listActive(): PresentSecretState[] {
+    return this.stmt.listActive.all().map(toState);
+  }
+
+  /** Every row, removed ones included: what a rebuild must reproduce exactly. */
+  snapshot(): PresentSecretState[] {
+    return this.stmt.listAll.all().map(toState);
+  }
+
+  save(state: SecretState): void {
+    if (state.status === 'absent') return;
+    this.stmt.upsert.run({
+      key: state.key,
+      status: state.status,
+      version: state.version,
+      description: state.description,
+      created_at: state.createdAt,
+      created_by: state.createdBy,
+      updated_at: state.updatedAt,
+      updated_by: state.updatedBy,
+      value_event_id: state.valueEventId,
+    });
+  }
+
+  revision(): number {
+    return this.stmt.revision.get()?.value ?? 0;
+  }
+
+  setRevision(revision: number): void {
+    this.stmt.setRevision.run(revision);
+  }
+
+  clear(): void {
+    this.db.prepare('DELETE FROM secrets').run();
+    this.db.prepare("DELETE FROM ledger_counters WHERE name = 'revision'").run();
+  }
+}

@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { NotFoundError } from '../common/errors';
+import type { Actor } from '../event-store/event';
+import { EventStore } from '../event-store/event-store';
+import { SqliteWriter } from '../storage/sqlite-writer';
+import type { SecretCommand } from './domain/commands';
+import { decide, evolve } from './domain/decider';
+import { RecordedSecretEvent, isSecretEvent, secretStream } from './domain/events';
+import type { PresentSecretState, SecretState } from './domain/secret-state';
+import { SecretsReadModel } from './secrets-read-model';
+import { SecretChangeListener, SECRET_CHANGE_LISTENERS } from './secret-change-listener';
+
+export interface SecretHistoryEntry {
+  version: number;
+  type: string;
+  at: string;
+  actor: Actor;
+  description?: string;
+}
+
+/**
+ * The application service of the secrets feature: runs a command through the decider inside one
+ * write transaction — load state, decide, append, project — and tells listeners after commit.
+ */
+@Injectable()
+export class SecretsService {
+  constructor(
+    private readonly writer: SqliteWriter,
+    private readonly store: EventStore,
+    private readonly readModel: SecretsReadModel,
+    @Inject(SECRET_CHANGE_LISTENERS) private readonly listeners: SecretChangeListener[],
+  ) {}
+
+  async execute(command: SecretCommand, actor: Actor): Promise<SecretState> {
+    const { state, recorded } = await this.writer.write(() => {
+      const current = this.readModel.load(command.key);
+      const events = decide(command, current);
+      if (events.length === 0) return { state: current, recorded: [] as RecordedSecretEvent[] };
+      let revision = this.readModel.revision();
+      const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision } }));
+      const recorded = this.store.appendToStream(secretStream(command.key), current.version, stamped, actor) as unknown as RecordedSecretEvent[];
+      const next = recorded.reduce(evolve, current);
+      this.readModel.save(next);
+      this.readModel.setRevision(revision);
+      return { state: next, recorded };
+    });
+    if (recorded.length > 0) this.listeners.forEach((listener) => listener.secretsChanged(recorded));
+    return state;
+  }
+
+  get(key: string): PresentSecretState {
+    const state = this.readModel.load(key);
+    if (state.status !== 'active') throw new NotFoundError(`Secret ${key} does not exist.`);
+    return state;
+  }
+
+  list(): PresentSecretState[] {
+    return this.readModel.listActive();
+  }
+
+  history(key: string): SecretHistoryEntry[] {
+    const events = this.store.readStream(secretStream(key)).filter(isSecretEvent);
+    if (events.length === 0) throw new NotFoundError(`Secret ${key} has no history.`);
+    return events.map((event) => ({
+      version: event.version,
+      type: event.type,
+      at: event.at,
+      actor: event.actor,
+      ...(event.type !== 'SecretRemoved' && event.data.description !== undefined ? { description: event.data.description } : {}),
+    }));
+  }
+}

@@ -1,0 +1,79 @@
+import type { Database } from 'better-sqlite3';
+
+type Job = {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+};
+
+/**
+ * The one way to write to the database: a FIFO single-writer queue with group commit.
+ *
+ * Why a queue: TypeORM hands every caller the same SQLite connection, and a transaction begun
+ * while another is open silently becomes a savepoint inside it, lost if the outer one rolls back.
+ * Here every write is a synchronous function run inside one better-sqlite3 transaction, so no
+ * other code can interleave with it.
+ *
+ * Why group commit: with `synchronous=FULL` each COMMIT is an fsync. Jobs that arrive while a
+ * batch is pending share one transaction; each runs in its own savepoint, so one job's failure
+ * (a conflict, a validation error) rolls back only that job. A job's promise settles only after
+ * the whole batch has committed, so nothing is acknowledged before it is durable.
+ */
+export class SqliteWriter {
+  private queue: Job[] = [];
+  private scheduled = false;
+  private readonly runBatch: (jobs: Job[]) => { results: unknown[]; errors: unknown[] };
+
+  constructor(
+    private readonly db: Database,
+    private readonly maxBatch = 512,
+  ) {
+    const runInSavepoint = db.transaction((work: () => unknown) => work());
+    this.runBatch = db.transaction((jobs: Job[]) => {
+      const results: unknown[] = new Array(jobs.length);
+      const errors: unknown[] = new Array(jobs.length);
+      jobs.forEach((job, i) => {
+        try {
+          results[i] = runInSavepoint(job.work);
+        } catch (error) {
+          errors[i] = error ?? new Error('write failed');
+        }
+      });
+      return { results, errors };
+    });
+  }
+
+  /** Runs `work` inside a write transaction; resolves once that transaction is committed. */
+  write<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate lets requests that arrived in the same I/O turn join this batch.
+    setImmediate(() => this.drain());
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const jobs = this.queue.splice(0, this.maxBatch);
+    if (this.queue.length > 0) this.schedule();
+    if (jobs.length === 0) return;
+    let outcome: { results: unknown[]; errors: unknown[] };
+    try {
+      outcome = this.runBatch(jobs);
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+      jobs.forEach((job) => job.reject(error));
+      return;
+    }
+    jobs.forEach((job, i) => {
+      if (outcome.errors[i] !== undefined) job.reject(outcome.errors[i]);
+      else job.resolve(outcome.results[i]);
+    });
+  }
+}

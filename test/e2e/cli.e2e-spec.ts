@@ -1,0 +1,78 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { filesContaining } from '../support/data-dir';
+import { tempDataDir } from '../support/test-app';
+
+// The built CLI, as an operator runs it (npm test builds first).
+const CLI = join(__dirname, '../../dist/cli.js');
+
+function runCli(args: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+/** Starts `serve`, resolves with everything printed up to the "listening" line. */
+function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /secrets-ledger listening on (\S+)/.exec(stdout);
+      if (match) resolve({ child, stdout, url: match[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+describe('secrets-ledger CLI', () => {
+  it('refuses invalid configuration with one line per problem and a non-zero exit', () => {
+    const result = runCli(['serve'], { PORT: 'x', NODE_ENV: 'production', LOG_LEVEL: 'chatty' });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe('secrets-ledger: invalid configuration');
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^ {2}- PORT/),
+      expect.stringMatching(/^ {2}- SECRETS_MASTER_KEYS is required/),
+      expect.stringMatching(/^ {2}- LOG_LEVEL/),
+    ]);
+  });
+
+  it('on first start prints a generated admin token once, stores only its hash, and rebuilds the read model', async () => {
+    const data = tempDataDir();
+    const env = { SECRETS_DATA_DIR: data.dir };
+    try {
+      const first = await startServe(env);
+      const token = /(slt_[A-Za-z0-9_-]{43})/.exec(first.stdout)?.[1];
+      expect(token).toBeDefined();
+      const created = await fetch(`${first.url}/api/v1/secrets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ key: 'FROM_CLI', value: 'cli-plaintext-value-7d1e' }),
+      });
+      expect(created.status).toBe(201);
+      await stop(first.child);
+      expect(filesContaining(data.dir, token!)).toEqual([]);
+      expect(filesContaining(data.dir, 'cli-plaintext-value-7d1e')).toEqual([]);
+
+      const second = await startServe(env);
+      expect(second.stdout).not.toMatch(/slt_/);
+      await stop(second.child);
+
+      const rebuilt = runCli(['rebuild-read-model'], env);
+      expect(rebuilt.status).toBe(0);
+      expect(rebuilt.stdout).toMatch(/rebuilt the read model from \d+ events: 1 keys, revision 1/);
+    } finally {
+      data.cleanup();
+    }
+  });
+});

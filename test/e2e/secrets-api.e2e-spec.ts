@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto';
+import { hashRow } from '../../src/event-store/hash-chain';
+import type { EventRow } from '../../src/event-store/event';
+import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
+import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
+import { EventStore } from '../../src/event-store/event-store';
+import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import { countRows, filesContaining, openDatabase } from '../support/data-dir';
+import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+
+// A value no test would produce by accident, so finding it anywhere means it leaked.
+const plaintext = (label: string) => `plaintext-${label}-${randomBytes(12).toString('hex')}`;
+
+describe('admin secrets API (real SQLite file)', () => {
+  const data = tempDataDir();
+  const config = testConfig(data.dir);
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp(config);
+  });
+  afterAll(async () => {
+    await t.close();
+    data.cleanup();
+  });
+
+  const create = (key: string, value: string, description?: string) =>
+    t.request('/api/v1/secrets', { method: 'POST', json: description === undefined ? { key, value } : { key, value, description } });
+
+  const snapshot = () => ({ events: countRows(config.databasePath, 'events'), secrets: countRows(config.databasePath, 'secrets') });
+
+  it('adds a secret: 201 with metadata, Location and ETag, and never echoes the value', async () => {
+    const value = plaintext('create');
+    const res = await create('FIFTYONE_CVAT_URL', value, 'CVAT server');
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toBe('/api/v1/secrets/FIFTYONE_CVAT_URL');
+    expect(res.headers.get('etag')).toBe('"1"');
+    const body = await res.text();
+    expect(body).not.toContain(value);
+    expect(JSON.parse(body)).toEqual({
+      key: 'FIFTYONE_CVAT_URL',
+      description: 'CVAT server',
+      version: 1,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+      createdBy: 'bootstrap-admin',
+      updatedBy: 'bootstrap-admin',
+    });
+    const got = await t.request('/api/v1/secrets/FIFTYONE_CVAT_URL');
+    expect(got.status).toBe(200);
+    expect(got.headers.get('etag')).toBe('"1"');
+  });
+
+  describe('bad input is refused with problem+json and changes nothing', () => {
+    const cases: [string, unknown][] = [
+      ['a lower-case key', { key: 'my_key', value: 'v' }],
+      ['a key starting with _', { key: '_A', value: 'v' }],
+      ['a key with a double underscore', { key: 'A__B', value: 'v' }],
+      ['a key ending in _', { key: 'A_', value: 'v' }],
+      ['a key starting with a digit', { key: '1A', value: 'v' }],
+      ['a 129-character key', { key: 'A'.repeat(129), value: 'v' }],
+      ['an empty value', { key: 'EMPTY', value: '' }],
+      ['a value over 65,536 UTF-8 bytes', { key: 'BIG', value: 'é'.repeat(32_769) }],
+      ['a description over 1,000 characters', { key: 'DESC', value: 'v', description: 'd'.repeat(1_001) }],
+      ['a missing value', { key: 'NOVALUE' }],
+      ['a non-string value', { key: 'NUMBER', value: 42 }],
+      ['an unknown field', { key: 'EXTRA', value: 'v', owner: 'bob' }],
+      ['an array body', [{ key: 'ARRAY', value: 'v' }]],
+    ];
+
+    it.each(cases)('POST with %s: 400', async (_label, body) => {
+      const before = snapshot();
+      const res = await t.request('/api/v1/secrets', { method: 'POST', json: body });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const problem = await res.json();
+      expect(problem).toMatchObject({ type: expect.any(String), title: 'Bad Request', status: 400, detail: expect.any(String) });
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('names each offending field', async () => {
+      const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'bad', value: '', description: 'd'.repeat(1_001) } });
+      expect((await res.json()).errors.map((e: { field: string }) => e.field)).toEqual(['key', 'value', 'description']);
+    });
+
+    it('a body over 256 KiB: 413', async () => {
+      const before = snapshot();
+      const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'HUGE', value: 'x'.repeat(300 * 1024) } });
+      expect(res.status).toBe(413);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('malformed JSON: 400 without echoing the body', async () => {
+      const value = plaintext('malformed');
+      // An unquoted value: V8's JSON.parse quotes the text around the error in its message.
+      for (const body of [`{"key":"K","value":"${value}"`, `{"key":"K","value":${value}}`]) {
+        const res = await t.request('/api/v1/secrets', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(await res.text()).not.toContain(value);
+      }
+    });
+
+    it('PATCH with nothing to change, or an unknown field, or a bad If-Match: 400', async () => {
+      await create('PATCH_RULES', 'v1');
+      const before = snapshot();
+      for (const [json, headers] of [
+        [{}, {}],
+        [{ value: 'x', colour: 'red' }, {}],
+        [{ value: '' }, {}],
+        [{ value: 'x' }, { 'if-match': 'W/"1"' }],
+      ] as const) {
+        const res = await t.request('/api/v1/secrets/PATCH_RULES', { method: 'PATCH', json, headers });
+        expect(res.status).toBe(400);
+      }
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('an invalid key in the path: 400', async () => {
+      expect((await t.request('/api/v1/secrets/not_a_key')).status).toBe(400);
+    });
+  });
+
+  it('a duplicate add: 409, and the first value stays', async () => {
+    expect((await create('DUPLICATE', 'first')).status).toBe(201);
+    const before = snapshot();
+    const res = await create('DUPLICATE', 'second');
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ status: 409, title: 'Conflict' });
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('unknown keys: 404 on get, patch, delete and history', async () => {
+    expect((await t.request('/api/v1/secrets/NOPE')).status).toBe(404);
+    expect((await t.request('/api/v1/secrets/NOPE', { method: 'PATCH', json: { value: 'x' } })).status).toBe(404);
+    expect((await t.request('/api/v1/secrets/NOPE', { method: 'DELETE' })).status).toBe(404);
+    expect((await t.request('/api/v1/secrets/NOPE/history')).status).toBe(404);
+  });
+
+  it('If-Match: a stale version is 412 and changes nothing; the current one is accepted', async () => {
+    await create('OPTIMISTIC', 'v1');
+    const ok = await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'PATCH', json: { value: 'v2' }, headers: { 'if-match': '"1"' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('etag')).toBe('"2"');
+    const before = snapshot();
+    const stale = await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'PATCH', json: { value: 'v3' }, headers: { 'if-match': '"1"' } });
+    expect(stale.status).toBe(412);
+    expect((await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'DELETE', headers: { 'if-match': '"1"' } })).status).toBe(412);
+    expect(snapshot()).toEqual(before);
+    expect((await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'DELETE', headers: { 'if-match': '"2"' } })).status).toBe(204);
+  });
+
+  it('20 concurrent PATCHes against one version: exactly one 200 and nineteen 412s', async () => {
+    await create('RACE', 'v1');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.request('/api/v1/secrets/RACE', { method: 'PATCH', json: { value: `racer-${i}` }, headers: { 'if-match': '"1"' } }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 412)).toHaveLength(19);
+    const meta = await (await t.request('/api/v1/secrets/RACE')).json();
+    expect(meta.version).toBe(2);
+  });
+
+  it('50 concurrent creates all land, in one gap-free log', async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `BULK_${i}`);
+    const responses = await Promise.all(keys.map((key) => create(key, plaintext(key))));
+    expect(responses.map((r) => r.status)).toEqual(keys.map(() => 201));
+    const list = await (await t.request('/api/v1/secrets')).json();
+    const listed = list.items.map((s: { key: string }) => s.key);
+    expect(listed).toEqual(expect.arrayContaining(keys));
+    expect(listed).toEqual([...listed].sort());
+    const db = openDatabase(config.databasePath);
+    const seqs = db.prepare('SELECT seq FROM events ORDER BY seq').all() as { seq: number }[];
+    db.close();
+    expect(seqs.map((r) => r.seq)).toEqual(seqs.map((_, i) => i + 1));
+  });
+
+  it('remove, then re-add: versions continue and history shows every step', async () => {
+    await create('CYCLE', 'a', 'first');
+    await t.request('/api/v1/secrets/CYCLE', { method: 'PATCH', json: { description: 'second' } });
+    expect((await t.request('/api/v1/secrets/CYCLE', { method: 'DELETE' })).status).toBe(204);
+    expect((await t.request('/api/v1/secrets/CYCLE')).status).toBe(404);
+    const readded = await create('CYCLE', 'b');
+    expect(readded.status).toBe(201);
+    expect((await readded.json()).version).toBe(4);
+    const history = await (await t.request('/api/v1/secrets/CYCLE/history')).json();
+    expect(history.items.map((h: { version: number; type: string }) => [h.version, h.type])).toEqual([
+      [1, 'SecretAdded'],
+      [2, 'SecretUpdated'],
+      [3, 'SecretRemoved'],
+      [4, 'SecretAdded'],
+    ]);
+    expect(history.items[1]).toMatchObject({ description: 'second', actor: { name: 'bootstrap-admin', role: 'admin' } });
+  });
+
+  it('the database itself refuses UPDATE and DELETE on the events table', () => {
+    const db = openDatabase(config.databasePath);
+    try {
+      expect(() => db.prepare("UPDATE events SET type = 'Forged' WHERE seq = 1").run()).toThrow(/append-only: UPDATE refused/);
+      expect(() => db.prepare('DELETE FROM events WHERE seq = 1').run()).toThrow(/append-only: DELETE refused/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('no plaintext value anywhere in the data dir, WAL included', async () => {
+    const values = [plaintext('scan-a'), plaintext('scan-b')];
+    await create('SCAN_ME', values[0]);
+    await t.request('/api/v1/secrets/SCAN_ME', { method: 'PATCH', json: { value: values[1] } });
+    for (const value of values) expect(filesContaining(data.dir, value)).toEqual([]);
+    // The search would find it if it were there: the key name is stored in plaintext.
+    expect(filesContaining(data.dir, 'SCAN_ME').length).toBeGreaterThan(0);
+  });
+
+  it('every row hash recomputes and chains to the one before', () => {
+    const db = openDatabase(config.databasePath);
+    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as EventRow[];
+    db.close();
+    expect(rows.length).toBeGreaterThan(50);
+    rows.forEach((row, i) => {
+      const { hash, ...rest } = row;
+      expect(hashRow(rest)).toBe(hash);
+      if (i > 0) expect(row.prev_hash).toBe(rows[i - 1].hash);
+    });
+  });
+
+  it('the read model rebuilt from the log alone equals the live one', async () => {
+    const readModel = t.app.get(SecretsReadModel);
+    const live = { rows: readModel.snapshot(), revision: readModel.revision() };
+    const result = await rebuildReadModel(t.app.get(SqliteWriter), t.app.get(EventStore), readModel);
+    expect(result.secrets).toBe(live.rows.length);
+    expect({ rows: readModel.snapshot(), revision: readModel.revision() }).toEqual(live);
+  });
+
+  it('a restart keeps every secret and version', async () => {
+    const before = await (await t.request('/api/v1/secrets')).json();
+    await t.close();
+    t = await startTestApp(config);
+    const after = await (await t.request('/api/v1/secrets')).json();
+    expect(after).toEqual(before);
+    expect(after.items.length).toBeGreaterThan(50);
+  });
+
+  it('a request without a token is 401 with WWW-Authenticate; an unknown token is 401', async () => {
+    const none = await t.request('/api/v1/secrets', { token: null });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await t.request('/api/v1/secrets', { token: `${ADMIN_TOKEN}x` })).status).toBe(401);
+  });
+});

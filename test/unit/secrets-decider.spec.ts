@@ -1,0 +1,145 @@
+import { AlreadyExistsError, NotFoundError, ValidationError, VersionMismatchError } from '../../src/common/errors';
+import type { Actor } from '../../src/event-store/event';
+import type { SecretCommand } from '../../src/secrets/domain/commands';
+import { decide, evolve, fold } from '../../src/secrets/domain/decider';
+import type { RecordedSecretEvent, SecretEvent } from '../../src/secrets/domain/events';
+import { ABSENT, SecretState } from '../../src/secrets/domain/secret-state';
+import { SecretValue } from '../../src/secrets/domain/secret-value';
+
+// Given / when / then over the pure decider: past events in, new events (or an error) out.
+
+const admin: Actor = { id: 'tok_1', name: 'alice', role: 'admin' };
+let clock = 0;
+
+function recorded(events: SecretEvent[], fromVersion = 0): RecordedSecretEvent[] {
+  return events.map((event, i) => ({
+    seq: ++clock,
+    id: `evt-${clock}`,
+    stream: `secret-${event.data.key}`,
+    version: fromVersion + i + 1,
+    type: event.type,
+    data: event.data,
+    actor: admin,
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, clock)).toISOString(),
+    hasValue: event.value !== undefined,
+    prevHash: '',
+    hash: '',
+  })) as RecordedSecretEvent[];
+}
+
+/** Given these commands already happened (each decided against the state the previous left). */
+function given(...commands: SecretCommand[]): SecretState {
+  return commands.reduce((state, command) => fold(recorded(decide(command, state), state.version), state), ABSENT);
+}
+
+const v = (s: string) => new SecretValue(s);
+const add = (key = 'API_TOKEN', value = 's3cr3t', description?: string): SecretCommand => ({ type: 'AddSecret', key, value: v(value), description });
+
+describe('secrets decider', () => {
+  describe('AddSecret', () => {
+    it('given nothing, adds the secret with an empty description by default', () => {
+      const events = decide(add(), ABSENT);
+      expect(events).toEqual([{ type: 'SecretAdded', data: { key: 'API_TOKEN', description: '' }, value: expect.any(SecretValue) }]);
+      expect(events[0].value?.reveal()).toBe('s3cr3t');
+    });
+
+    it('given an active secret, refuses a second add', () => {
+      expect(() => decide(add(), given(add()))).toThrow(AlreadyExistsError);
+    });
+
+    it('given a removed secret, adds it again and the version continues', () => {
+      const state = given(add(), { type: 'RemoveSecret', key: 'API_TOKEN' });
+      expect(state.version).toBe(2);
+      const readded = fold(recorded(decide(add(), state), state.version), state);
+      expect(readded).toMatchObject({ status: 'active', version: 3 });
+    });
+
+    it.each([
+      ['my_key'],
+      ['_A'],
+      ['A__B'],
+      ['A_'],
+      ['1A'],
+      ['A'.repeat(129)],
+    ])('refuses the key %s', (key) => {
+      expect(() => decide(add(key), ABSENT)).toThrow(ValidationError);
+    });
+
+    it.each([['MY_SECRET_KEY'], ['FIFTYONE_CVAT_URL'], ['A'], ['A1_B2'], ['A'.repeat(128)]])('accepts the key %s', (key) => {
+      expect(decide(add(key), ABSENT)).toHaveLength(1);
+    });
+
+    it('refuses an empty value and one over 65,536 UTF-8 bytes, and names every bad field', () => {
+      expect(() => decide(add('K', ''), ABSENT)).toThrow(ValidationError);
+      // 'é' is two bytes: 32,769 of them are 65,538 bytes although only 32,769 characters.
+      const error = captureError(() => decide(add('bad_key', 'é'.repeat(32_769), 'd'.repeat(1_001)), ABSENT));
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).errors?.map((e) => e.field)).toEqual(['key', 'value', 'description']);
+      expect(decide(add('K', 'x'.repeat(65_536)), ABSENT)).toHaveLength(1);
+    });
+  });
+
+  describe('UpdateSecret', () => {
+    it('given an active secret, records a new value without repeating the description', () => {
+      const events = decide({ type: 'UpdateSecret', key: 'API_TOKEN', value: v('new') }, given(add()));
+      expect(events).toEqual([{ type: 'SecretUpdated', data: { key: 'API_TOKEN', valueChanged: true }, value: expect.any(SecretValue) }]);
+    });
+
+    it('records a description change alone, and nothing when the description is unchanged', () => {
+      const state = given(add('API_TOKEN', 'x', 'old'));
+      expect(decide({ type: 'UpdateSecret', key: 'API_TOKEN', description: 'new' }, state)).toEqual([
+        { type: 'SecretUpdated', data: { key: 'API_TOKEN', description: 'new', valueChanged: false } },
+      ]);
+      expect(decide({ type: 'UpdateSecret', key: 'API_TOKEN', description: 'old' }, state)).toEqual([]);
+    });
+
+    it('refuses an update that changes nothing', () => {
+      expect(() => decide({ type: 'UpdateSecret', key: 'API_TOKEN' }, given(add()))).toThrow(ValidationError);
+    });
+
+    it('given no secret (or a removed one), answers not found', () => {
+      expect(() => decide({ type: 'UpdateSecret', key: 'API_TOKEN', value: v('x') }, ABSENT)).toThrow(NotFoundError);
+      const removed = given(add(), { type: 'RemoveSecret', key: 'API_TOKEN' });
+      expect(() => decide({ type: 'UpdateSecret', key: 'API_TOKEN', value: v('x') }, removed)).toThrow(NotFoundError);
+    });
+
+    it('refuses a stale expected version and accepts the current one', () => {
+      const state = given(add(), { type: 'UpdateSecret', key: 'API_TOKEN', value: v('2') });
+      expect(() => decide({ type: 'UpdateSecret', key: 'API_TOKEN', value: v('3'), expectedVersion: 1 }, state)).toThrow(VersionMismatchError);
+      expect(decide({ type: 'UpdateSecret', key: 'API_TOKEN', value: v('3'), expectedVersion: 2 }, state)).toHaveLength(1);
+    });
+  });
+
+  describe('RemoveSecret', () => {
+    it('given an active secret, removes it; given none, answers not found', () => {
+      expect(decide({ type: 'RemoveSecret', key: 'API_TOKEN' }, given(add()))).toEqual([{ type: 'SecretRemoved', data: { key: 'API_TOKEN' } }]);
+      expect(() => decide({ type: 'RemoveSecret', key: 'API_TOKEN' }, ABSENT)).toThrow(NotFoundError);
+    });
+
+    it('honours the expected version', () => {
+      expect(() => decide({ type: 'RemoveSecret', key: 'API_TOKEN', expectedVersion: 7 }, given(add()))).toThrow(VersionMismatchError);
+    });
+  });
+
+  describe('evolve', () => {
+    it('tracks which event holds the current value, and drops it on removal', () => {
+      const added = recorded(decide(add(), ABSENT));
+      let state = fold(added);
+      expect(state).toMatchObject({ status: 'active', valueEventId: added[0].id, createdBy: 'alice' });
+      const described = recorded(decide({ type: 'UpdateSecret', key: 'API_TOKEN', description: 'd' }, state), 1);
+      state = evolve(state, described[0]);
+      expect(state).toMatchObject({ version: 2, description: 'd', valueEventId: added[0].id });
+      const removed = recorded(decide({ type: 'RemoveSecret', key: 'API_TOKEN' }, state), 2);
+      expect(evolve(state, removed[0])).toMatchObject({ status: 'removed', version: 3, valueEventId: null });
+    });
+  });
+});
+
+function captureError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
