@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
+import { ResolveModule } from './resolve/resolve.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { DatabaseModule } from './storage/database.module';
 
@@ -41,6 +42,7 @@ export class AppModule {
         EventStoreModule,
         AuthModule,
         SecretsModule,
+        ResolveModule,
         HealthModule,
       ],
       providers: [

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { ValidationError, FieldError } from '../common/errors';
+import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
+import { ForbiddenError } from '../auth/auth.guard';
+import { Principal, actorOf } from '../auth/principal';
+import { ANY_VERSION, EventStore } from '../event-store/event-store';
+import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
+import { SecretsReadModel } from '../secrets/secrets-read-model';
+import { SqliteWriter } from '../storage/sqlite-writer';
+
+export const SECRETS_RESOLVED = 'SecretsResolved';
+export const RESOLUTIONS_STREAM = 'resolutions';
+export const MAX_KEYS_PER_RESOLVE = 256;
+const PLUGIN_PATTERN = /^[A-Za-z0-9@][A-Za-z0-9@._\/-]{0,199}$/;
+
+export interface ResolveRequest {
+  plugin: unknown;
+  keys: unknown;
+}
+
+/** SPEC §3 `resolve`: the only response that ever carries values. */
+export interface ResolveResult {
+  secrets: Record<string, string>;
+  missing: string[];
+  revision: number;
+}
+
+/**
+ * Resolves values for an executor, over HTTP and NATS alike. Every call is recorded as one
+ * `SecretsResolved` event (principal, plugin, keys and versions read — never values), and the
+ * answer is given only once that record is durable. Concurrent resolves share a commit: the
+ * writer batches every job queued in the same turn into one transaction (group commit).
+ */
+@Injectable()
+export class ResolveService {
+  constructor(
+    private readonly writer: SqliteWriter,
+    private readonly store: EventStore,
+    private readonly readModel: SecretsReadModel,
+    private readonly denied: AccessDeniedRecorder,
+  ) {}
+
+  async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveResult> {
+    const { plugin, keys } = validate(request);
+    if (principal.role !== 'executor') {
+      await this.denied.record(principal, `resolve ${plugin}`);
+      throw new ForbiddenError(`The ${principal.role} role may not resolve secret values.`);
+    }
+    if (principal.plugins !== null && !principal.plugins.includes(plugin)) {
+      await this.denied.record(principal, `resolve ${plugin}`);
+      throw new ForbiddenError(`This token may not resolve secrets for plugin ${plugin}.`);
+    }
+
+    // One synchronous pass: no write can interleave, so values and revision agree.
+    const secrets: Record<string, string> = {};
+    const read: { key: string; version: number }[] = [];
+    const missing: string[] = [];
+    for (const key of keys) {
+      const state = this.readModel.load(key);
+      if (state.status === 'active' && state.valueEventId !== null) {
+        secrets[key] = this.store.openValue(state.valueEventId).reveal();
+        read.push({ key, version: state.version });
+      } else {
+        missing.push(key);
+      }
+    }
+    const revision = this.readModel.revision();
+
+    await this.writer.write(() =>
+      this.store.appendToStream(
+        RESOLUTIONS_STREAM,
+        ANY_VERSION,
+        [{ type: SECRETS_RESOLVED, data: { plugin, keys: read, missing, revision } }],
+        actorOf(principal),
+      ),
+    );
+    return { secrets, missing, revision };
+  }
+}
+
+function validate(request: ResolveRequest): { plugin: string; keys: string[] } {
+  const errors: FieldError[] = [];
+  const { plugin, keys } = request ?? {};
+  if (typeof plugin !== 'string' || !PLUGIN_PATTERN.test(plugin)) {
+    errors.push({ field: 'plugin', message: 'must be a plugin name of 1-200 characters (letters, digits, @ . _ / -)' });
+  }
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS_PER_RESOLVE) {
+    errors.push({ field: 'keys', message: `must be an array of 1 to ${MAX_KEYS_PER_RESOLVE} keys` });
+  } else {
+    const bad = keys.findIndex((key) => !isValidSecretKey(key));
+    if (bad !== -1) errors.push({ field: `keys[${bad}]`, message: SECRET_KEY_RULE });
+    else if (new Set(keys).size !== keys.length) errors.push({ field: 'keys', message: 'must not repeat a key' });
+  }
+  if (errors.length > 0) throw new ValidationError('The resolve request is invalid.', errors);
+  return { plugin: plugin as string, keys: keys as string[] };
+}

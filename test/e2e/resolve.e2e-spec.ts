@@ -1,0 +1,93 @@
+import { SYSTEM_ACTOR } from '../../src/auth/principal';
+import { TokensService } from '../../src/auth/tokens.service';
+import { countRows, filesContaining, openDatabase } from '../support/data-dir';
+import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+
+describe('POST /api/v1/resolve', () => {
+  const data = tempDataDir();
+  const config = testConfig(data.dir);
+  let t: TestApp;
+  let executor: string;
+  let limited: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(config);
+    const tokens = t.app.get(TokensService);
+    executor = (await tokens.issue({ name: 'runner', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
+    limited = (await tokens.issue({ name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'] }, SYSTEM_ACTOR)).token;
+    for (const [key, value] of [['CVAT_URL', 'https://cvat.example/resolve-test'], ['CVAT_PASSWORD', 'resolve-test-pw-51c0']]) {
+      await t.request('/api/v1/secrets', { method: 'POST', json: { key, value } });
+    }
+  });
+  afterAll(async () => {
+    await t.close();
+    data.cleanup();
+  });
+
+  const resolve = (token: string, json: unknown) => t.request('/api/v1/resolve', { method: 'POST', token, json });
+
+  const resolvedEvents = () => {
+    const db = openDatabase(config.databasePath);
+    try {
+      return db.prepare("SELECT data, actor FROM events WHERE type = 'SecretsResolved' ORDER BY seq").all() as { data: string; actor: string }[];
+    } finally {
+      db.close();
+    }
+  };
+
+  it('returns declared values, names the missing ones, and records the read without values', async () => {
+    const res = await resolve(executor, { plugin: '@voxel51/annotation', keys: ['CVAT_URL', 'CVAT_PASSWORD', 'NOT_STORED'] });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      secrets: { CVAT_URL: 'https://cvat.example/resolve-test', CVAT_PASSWORD: 'resolve-test-pw-51c0' },
+      missing: ['NOT_STORED'],
+      revision: 2,
+    });
+    const [event] = resolvedEvents().slice(-1);
+    expect(JSON.parse(event.data)).toEqual({
+      plugin: '@voxel51/annotation',
+      keys: [
+        { key: 'CVAT_URL', version: 1 },
+        { key: 'CVAT_PASSWORD', version: 1 },
+      ],
+      missing: ['NOT_STORED'],
+      revision: 2,
+    });
+    expect(JSON.parse(event.actor)).toMatchObject({ name: 'runner', role: 'executor' });
+    expect(filesContaining(data.dir, 'resolve-test-pw-51c0')).toEqual([]);
+  });
+
+  it('records every one of many concurrent resolves (they share commits)', async () => {
+    const before = resolvedEvents().length;
+    const responses = await Promise.all(Array.from({ length: 40 }, () => resolve(executor, { plugin: 'p', keys: ['CVAT_URL'] })));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(resolvedEvents().length).toBe(before + 40);
+  });
+
+  it('a token limited to other plugins: 403, recorded as AccessDenied', async () => {
+    const denied = countRows(config.databasePath, 'events');
+    const res = await resolve(limited, { plugin: 'other-plugin', keys: ['CVAT_URL'] });
+    expect(res.status).toBe(403);
+    expect(await res.text()).not.toContain('resolve-test');
+    expect(countRows(config.databasePath, 'events')).toBe(denied + 1);
+    expect((await resolve(limited, { plugin: '@voxel51/annotation', keys: ['CVAT_URL'] })).status).toBe(200);
+  });
+
+  it('an admin may not read values: 403', async () => {
+    expect((await t.request('/api/v1/resolve', { method: 'POST', json: { plugin: 'p', keys: ['CVAT_URL'] } })).status).toBe(403);
+  });
+
+  it.each([
+    ['no keys', { plugin: 'p', keys: [] }],
+    ['an invalid key', { plugin: 'p', keys: ['bad_key'] }],
+    ['a repeated key', { plugin: 'p', keys: ['CVAT_URL', 'CVAT_URL'] }],
+    ['257 keys', { plugin: 'p', keys: Array.from({ length: 257 }, (_, i) => `K${i}`) }],
+    ['no plugin', { keys: ['CVAT_URL'] }],
+    ['an unknown field', { plugin: 'p', keys: ['CVAT_URL'], all: true }],
+  ])('%s: 400, and nothing recorded', async (_label, body) => {
+    const before = resolvedEvents().length;
+    const res = await resolve(executor, body);
+    expect(res.status).toBe(400);
+    expect(resolvedEvents().length).toBe(before);
+  });
+});
