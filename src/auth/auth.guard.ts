@@ -1,25 +1,13 @@
 import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { DomainError, ErrorCode } from '../common/errors';
+import { UnauthenticatedError, ForbiddenError } from '../common/errors';
 import type { Principal, Role } from './principal';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 import { TokensService } from './tokens.service';
 
 type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
-
-export class UnauthenticatedError extends DomainError {
-  constructor(message: string) {
-    super(ErrorCode.Unauthenticated, message);
-  }
-}
-
-export class ForbiddenError extends DomainError {
-  constructor(message: string) {
-    super(ErrorCode.Forbidden, message);
-  }
-}
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 

@@ -49,6 +49,18 @@ export class AlreadyExistsError extends DomainError {
   }
 }
 
+export class UnauthenticatedError extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.Unauthenticated, message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.Forbidden, message);
+  }
+}
+
 /** Optimistic concurrency: the caller's expected version is not the stream's current one. */
 export class VersionMismatchError extends DomainError {
   constructor(

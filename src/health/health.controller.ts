@@ -1,22 +1,31 @@
-import { Controller, Get, HttpStatus, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Database } from 'better-sqlite3';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator';
 import { SQLITE } from '../storage/database.module';
-import { READINESS_INDICATORS, ReadinessIndicator } from './readiness';
+import { ReadinessCheck, ReadinessIndicator } from './readiness';
 
 @ApiTags('health')
 @Public()
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleInit {
+  private readiness: ReadinessIndicator[] = [];
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(SQLITE) private readonly db: Database,
-    @Inject(READINESS_INDICATORS) private readonly readiness: ReadinessIndicator[],
+    private readonly discovery: DiscoveryService,
   ) {}
+
+  onModuleInit(): void {
+    this.readiness = this.discovery
+      .getProviders({ metadataKey: ReadinessCheck.KEY })
+      .map((wrapper) => wrapper.instance as ReadinessIndicator);
+  }
 
   /** Liveness: the process answers. */
   @Get()

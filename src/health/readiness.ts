@@ -1,3 +1,4 @@
+import { DiscoveryService } from '@nestjs/core';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 /** A part of the service that can make it not ready (NATS, the notification relay, the chain). */
@@ -5,4 +6,8 @@ export interface ReadinessIndicator {
   check(indicators: HealthIndicatorService): Promise<HealthIndicatorResult> | HealthIndicatorResult;
 }
 
-export const READINESS_INDICATORS = Symbol('READINESS_INDICATORS');
+/**
+ * Marks a provider implementing ReadinessIndicator; /health/ready discovers every marked
+ * provider, so a feature module adds its check without the health module knowing about it.
+ */
+export const ReadinessCheck = DiscoveryService.createDecorator<void>();

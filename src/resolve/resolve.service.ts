@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ValidationError, FieldError } from '../common/errors';
+import { FieldError, ForbiddenError, ValidationError } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
-import { ForbiddenError } from '../auth/auth.guard';
 import { Principal, actorOf } from '../auth/principal';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';

@@ -1,3 +1,4 @@
+import { DiscoveryService } from '@nestjs/core';
 import type { RecordedSecretEvent } from './domain/events';
 
 /**
@@ -8,4 +9,5 @@ export interface SecretChangeListener {
   secretsChanged(events: RecordedSecretEvent[]): void;
 }
 
-export const SECRET_CHANGE_LISTENERS = Symbol('SECRET_CHANGE_LISTENERS');
+/** Marks a provider implementing SecretChangeListener; SecretsService discovers them at start. */
+export const ListensToSecretChanges = DiscoveryService.createDecorator<void>();

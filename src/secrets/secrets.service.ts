@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import { NotFoundError } from '../common/errors';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
@@ -8,7 +9,7 @@ import { decide, evolve } from './domain/decider';
 import { RecordedSecretEvent, isSecretEvent, secretStream } from './domain/events';
 import type { PresentSecretState, SecretState } from './domain/secret-state';
 import { SecretsReadModel } from './secrets-read-model';
-import { SecretChangeListener, SECRET_CHANGE_LISTENERS } from './secret-change-listener';
+import { ListensToSecretChanges, SecretChangeListener } from './secret-change-listener';
 
 export interface SecretHistoryEntry {
   version: number;
@@ -23,13 +24,21 @@ export interface SecretHistoryEntry {
  * write transaction — load state, decide, append, project — and tells listeners after commit.
  */
 @Injectable()
-export class SecretsService {
+export class SecretsService implements OnModuleInit {
+  private listeners: SecretChangeListener[] = [];
+
   constructor(
     private readonly writer: SqliteWriter,
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
-    @Inject(SECRET_CHANGE_LISTENERS) private readonly listeners: SecretChangeListener[],
+    private readonly discovery: DiscoveryService,
   ) {}
+
+  onModuleInit(): void {
+    this.listeners = this.discovery
+      .getProviders({ metadataKey: ListensToSecretChanges.KEY })
+      .map((wrapper) => wrapper.instance as SecretChangeListener);
+  }
 
   async execute(command: SecretCommand, actor: Actor): Promise<SecretState> {
     const { state, recorded } = await this.writer.write(() => {
