@@ -252,3 +252,23 @@ describe('admin secrets API (real SQLite file)', () => {
     expect((await t.request('/api/v1/secrets', { token: `${ADMIN_TOKEN}x` })).status).toBe(401);
   });
 });
+
+describe('OpenAPI', () => {
+  const data = tempDataDir();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(testConfig(data.dir));
+  });
+  afterAll(async () => {
+    await t.close();
+    data.cleanup();
+  });
+
+  it('serves the UI at /docs and the document at /docs-json without a token', async () => {
+    const ui = await t.request('/docs', { token: null });
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+    const doc = await (await t.request('/docs-json', { token: null })).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/secrets', '/api/v1/secrets/{key}', '/api/v1/resolve']));
+  });
+});
