@@ -11,6 +11,28 @@ import type { PresentSecretState, SecretState } from './domain/secret-state';
 import { SecretsReadModel } from './secrets-read-model';
 import { ListensToSecretChanges, SecretChangeListener } from './secret-change-listener';
 
+/**
+ * One command, start to finish, inside the caller's write transaction: load state, decide,
+ * stamp the store-wide revision, append, project. Synchronous by design (see SqliteWriter).
+ */
+export function applySecretCommand(
+  store: EventStore,
+  readModel: SecretsReadModel,
+  command: SecretCommand,
+  actor: Actor,
+): { state: SecretState; recorded: RecordedSecretEvent[] } {
+  const current = readModel.load(command.key);
+  const events = decide(command, current);
+  if (events.length === 0) return { state: current, recorded: [] };
+  let revision = readModel.revision();
+  const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision } }));
+  const recorded = store.appendToStream(secretStream(command.key), current.version, stamped, actor) as unknown as RecordedSecretEvent[];
+  const next = recorded.reduce(evolve, current);
+  readModel.save(next);
+  readModel.setRevision(revision);
+  return { state: next, recorded };
+}
+
 export interface SecretHistoryEntry {
   version: number;
   type: string;
@@ -41,18 +63,7 @@ export class SecretsService implements OnModuleInit {
   }
 
   async execute(command: SecretCommand, actor: Actor): Promise<SecretState> {
-    const { state, recorded } = await this.writer.write(() => {
-      const current = this.readModel.load(command.key);
-      const events = decide(command, current);
-      if (events.length === 0) return { state: current, recorded: [] as RecordedSecretEvent[] };
-      let revision = this.readModel.revision();
-      const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision } }));
-      const recorded = this.store.appendToStream(secretStream(command.key), current.version, stamped, actor) as unknown as RecordedSecretEvent[];
-      const next = recorded.reduce(evolve, current);
-      this.readModel.save(next);
-      this.readModel.setRevision(revision);
-      return { state: next, recorded };
-    });
+    const { state, recorded } = await this.writer.write(() => applySecretCommand(this.store, this.readModel, command, actor));
     if (recorded.length > 0) this.listeners.forEach((listener) => listener.secretsChanged(recorded));
     return state;
   }

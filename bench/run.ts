@@ -1,0 +1,111 @@
+/**
+ * `npm run bench [-- --quick] [-- --out FILE]`: every figure of the benchmark issue, measured in
+ * one run on this machine, each beside its floor where it has one. Progress on stderr; the JSON
+ * result to --out (and stdout).
+ */
+import { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newMasterKeys } from './lib/ledger';
+import { progress, round } from './lib/report';
+import { startService } from './lib/service-process';
+import { measureNatsFloor, measurePropagation, propagationResult } from './scenarios/propagation';
+import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit';
+import { KEYS_PER_REQUEST, measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
+import { measureWriteFloor, measureWrites, writesResult } from './scenarios/writes';
+
+const SIZES = {
+  quick: { loadSeconds: 6, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50 },
+  full: { loadSeconds: 20, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200 },
+};
+
+const TARGETS: [string, (r: Result) => number, '<=' | '>=', number][] = [
+  ['propagation.p50_ms', (r) => r.propagation.p50_ms, '<=', 2],
+  ['propagation.p99_ms', (r) => r.propagation.p99_ms, '<=', 10],
+  ['propagation.ratio_p50', (r) => r.propagation.ratio_p50, '<=', 4],
+  ['writes.per_s', (r) => r.writes.per_s, '>=', 2_000],
+  ['writes.ratio', (r) => r.writes.ratio, '>=', 0.5],
+  ['resolves.nats_per_s', (r) => r.resolves.nats_per_s, '>=', 3_000],
+  ['resolves.http_per_s', (r) => r.resolves.http_per_s, '>=', 2_000],
+  ['replay.events_per_s', (r) => r.replay.events_per_s, '>=', 200_000],
+  ['audit_query.p95_ms', (r) => r.audit_query.p95_ms, '<=', 20],
+  ['memory.idle_rss_mb', (r) => r.memory.idle_rss_mb, '<=', 150],
+];
+
+type Result = Awaited<ReturnType<typeof runBenchmarks>>;
+
+async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
+  const size = SIZES[mode];
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
+  const masterKeys = newMasterKeys();
+  const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
+  const env = (dataDir: string) => ({ SECRETS_DATA_DIR: dataDir, SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: natsUrl });
+  try {
+    progress(`mode ${mode}; data under ${dir}; NATS ${natsUrl}`);
+    const service = await startService(env(join(dir, 'live')));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const idleRss = service.rssMb();
+    progress(`memory: idle RSS ${idleRss.toFixed(1)} MB`);
+
+    const floorPerS = await measureWriteFloor(dir, masterKeys, size.floorWrites);
+    const writesPerS = await measureWrites(service, adminToken, size.loadSeconds);
+
+    const { keys, executorToken } = await prepareResolves(service, adminToken);
+    const httpPerS = await measureHttpResolves(service, executorToken, keys, size.loadSeconds);
+    const natsPerS = await measureNatsResolves(natsUrl, executorToken, keys, size.loadSeconds);
+
+    const floor = await measureNatsFloor(natsUrl, size.propagationSamples);
+    const latencies = await measurePropagation(service, natsUrl, adminToken, size.propagationSamples);
+    await service.stop();
+
+    const seededDir = join(dir, 'seeded');
+    const replay = await seedAndReplay(join(seededDir, 'secrets.db'), masterKeys, size.logEvents);
+    const seeded = await startService(env(seededDir));
+    const auditQuery = await measureAuditQueries(seeded, adminToken, size.logEvents, size.auditRounds);
+    const rss10k = seeded.rssMb();
+    progress(`memory: RSS with 10k secrets ${rss10k.toFixed(1)} MB`);
+    await seeded.stop();
+
+    return {
+      propagation: propagationResult(latencies, floor),
+      writes: writesResult(writesPerS, floorPerS),
+      resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(httpPerS, 0), nats_per_s: round(natsPerS, 0) },
+      replay,
+      audit_query: auditQuery,
+      memory: { idle_rss_mb: round(idleRss, 1), rss_mb_10k_secrets: round(rss10k, 1) },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .name('bench')
+    .option('--quick', 'smaller sizes; finishes in under 3 minutes')
+    .option('--out <file>', 'write the JSON result here')
+    .option('--nats-url <url>', 'NATS server to use', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .parse(process.argv)
+    .opts<{ quick?: boolean; out?: string; natsUrl: string }>();
+  const mode = options.quick ? 'quick' : 'full';
+  const started = Date.now();
+  const result = await runBenchmarks(mode, options.natsUrl);
+  const json = JSON.stringify(result, null, 2);
+  if (options.out) writeFileSync(options.out, `${json}\n`);
+  process.stdout.write(`${json}\n`);
+  let failed = 0;
+  for (const [name, get, op, target] of TARGETS) {
+    const value = get(result);
+    const ok = op === '<=' ? value <= target : value >= target;
+    if (!ok) failed += 1;
+    process.stderr.write(`${ok ? 'meets ' : 'MISSES'} ${name} = ${value} (target ${op} ${target})\n`);
+  }
+  progress(`done in ${((Date.now() - started) / 1000).toFixed(0)}s; ${failed} target(s) missed`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : error}\n`);
+  process.exit(1);
+});

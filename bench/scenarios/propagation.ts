@@ -1,0 +1,85 @@
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { median, nowMs, percentile, progress, round } from '../lib/report';
+import { ServiceProcess, api, apiJson } from '../lib/service-process';
+
+type ClientMessage = { ready: true } | { sample: number; at: number };
+
+/**
+ * Write acknowledged → cached context updated, across processes: the admin's PATCH returns at
+ * t0 (here), the SDK client in another process sees the new value at t1; both clocks are the
+ * machine's wall clock with sub-millisecond resolution (performance.timeOrigin + now()).
+ */
+export async function measurePropagation(service: ServiceProcess, natsUrl: string, adminToken: string, samples: number) {
+  const key = 'PROPAGATION_PROBE';
+  await apiJson(service.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key, value: 'sample-0-initial' } });
+  const { token } = await apiJson<{ token: string }>(service.url, adminToken, '/api/v1/tokens', {
+    method: 'POST',
+    json: { name: 'bench-propagation', role: 'executor' },
+  });
+  const child = fork(join(__dirname, 'propagation-client.js'), [service.url, natsUrl, token, key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const seen = new Map<number, number>();
+  let waiting: { sample: number; resolve: () => void } | undefined;
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (message: ClientMessage) => {
+      if ('ready' in message) return resolve();
+      seen.set(message.sample, message.at);
+      if (waiting && message.sample === waiting.sample) waiting.resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`propagation client exited with ${code}`)));
+  });
+
+  progress(`propagation: ${samples} changes, one at a time`);
+  const latencies: number[] = [];
+  for (let i = 1; i <= samples; i++) {
+    const arrived = new Promise<void>((resolve) => (waiting = { sample: i, resolve }));
+    const timeout = setTimeout(() => waiting?.resolve(), 5_000);
+    const res = await api(service.url, adminToken, `/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: `sample-${i}-${randomBytes(6).toString('hex')}` } });
+    const acknowledged = nowMs();
+    if (!res.ok) throw new Error(`propagation: PATCH ${res.status}`);
+    await arrived;
+    clearTimeout(timeout);
+    const at = seen.get(i);
+    if (at === undefined) throw new Error(`propagation: sample ${i} never reached the client`);
+    // The notification can beat the HTTP response back to us: that counts as zero delay.
+    latencies.push(Math.max(0, at - acknowledged));
+    if (i % 100 === 0) progress(`  ${i}/${samples}, p50 so far ${median(latencies).toFixed(2)} ms`);
+  }
+  child.send('stop');
+  return latencies;
+}
+
+/**
+ * The floor, measured in the same run: two plain NATS clients, a publish → subscribe hop followed
+ * by one request → reply round trip (what a notified client must do at least to fetch a value).
+ */
+export async function measureNatsFloor(natsUrl: string, samples: number) {
+  const service = await connect({ servers: natsUrl });
+  const client = await connect({ servers: natsUrl });
+  const subject = `bench.floor.${randomBytes(4).toString('hex')}`;
+  service.subscribe(`${subject}.resolve`, { callback: (_err, msg) => msg.respond(msg.data) });
+  const notifications = client.subscribe(`${subject}.changed`);
+  await service.flush();
+  await client.flush();
+  const latencies: number[] = [];
+  const iterator = notifications[Symbol.asyncIterator]();
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    service.publish(`${subject}.changed`, new TextEncoder().encode(`{"revision":${i}}`));
+    await iterator.next();
+    await client.request(`${subject}.resolve`, new TextEncoder().encode('{}'), { timeout: 2_000 });
+    latencies.push(performance.now() - started);
+  }
+  await service.close();
+  await client.close();
+  progress(`propagation floor: p50 ${median(latencies).toFixed(3)} ms`);
+  return latencies;
+}
+
+export function propagationResult(latencies: number[], floor: number[]) {
+  const p50 = median(latencies);
+  const floorP50 = median(floor);
+  return { samples: latencies.length, p50_ms: round(p50, 3), p99_ms: round(percentile(latencies, 99), 3), floor_p50_ms: round(floorP50, 3), ratio_p50: round(p50 / floorP50) };
+}

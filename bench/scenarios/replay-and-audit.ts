@@ -1,0 +1,51 @@
+import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
+import { openLedger, seedSecrets } from '../lib/ledger';
+import { percentile, progress, round } from '../lib/report';
+import { ServiceProcess, api } from '../lib/service-process';
+
+export const SEEDED_KEYS = 10_000;
+
+/** Seeds `events` secret events over 10k keys, then rebuilds the read model from the log. */
+export async function seedAndReplay(databasePath: string, masterKeys: string, events: number) {
+  const ledger = await openLedger(databasePath, masterKeys);
+  try {
+    progress(`replay: seeding ${events} events over ${SEEDED_KEYS} keys`);
+    await seedSecrets(ledger, events, SEEDED_KEYS);
+    progress('replay: rebuilding the read model from the log');
+    const started = performance.now();
+    const result = await rebuildReadModel(ledger.writer, ledger.store, ledger.readModel);
+    const seconds = (performance.now() - started) / 1000;
+    if (result.events !== events || result.secrets !== SEEDED_KEYS) throw new Error(`replay: rebuilt ${JSON.stringify(result)}`);
+    progress(`replay: ${events} events in ${seconds.toFixed(2)}s → ${(events / seconds).toFixed(0)}/s`);
+    return { events, events_per_s: round(events / seconds, 0) };
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** p95 of filtered first-page queries (by key, by actor, by time range) over HTTP. */
+export async function measureAuditQueries(service: ServiceProcess, adminToken: string, events: number, rounds: number) {
+  const latencies: number[] = [];
+  const head = (await (await api(service.url, adminToken, '/api/v1/audit/head')).json()) as { at: string };
+  const to = new Date(head.at);
+  const from = new Date(to.getTime() - 1_000);
+  const queries = (i: number) => [
+    `/api/v1/audit?key=SEED_${(i * 7919) % SEEDED_KEYS}&limit=100`,
+    `/api/v1/audit?actor=system&limit=100`,
+    `/api/v1/audit?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&limit=100`,
+    `/api/v1/audit?type=SecretAdded&limit=100`,
+  ];
+  progress(`audit_query: ${rounds} rounds of 4 filtered first-page queries on ${events} events`);
+  for (let i = 0; i < rounds; i++) {
+    for (const path of queries(i)) {
+      const started = performance.now();
+      const res = await api(service.url, adminToken, path);
+      const body = (await res.json()) as { items: unknown[] };
+      latencies.push(performance.now() - started);
+      if (!res.ok || body.items.length === 0) throw new Error(`audit_query: ${path} → ${res.status}, ${body.items?.length} items`);
+    }
+  }
+  const p95 = percentile(latencies, 95);
+  progress(`audit_query: p95 ${p95.toFixed(2)} ms`);
+  return { events, p95_ms: round(p95) };
+}

@@ -1,0 +1,87 @@
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { applyPragmas } from '../../src/storage/database.module';
+import { openLedger } from '../lib/ledger';
+import { progress, round } from '../lib/report';
+import { ServiceProcess, api } from '../lib/service-process';
+
+export const WRITE_CONCURRENCY = 32;
+
+/**
+ * 32 concurrent HTTP clients, half creating new secrets and half updating existing ones. Every
+ * 2xx is a durable write: the service answers only after the commit (synchronous=FULL).
+ */
+export async function measureWrites(service: ServiceProcess, adminToken: string, seconds: number) {
+  const existing = 1_000;
+  progress(`writes: creating ${existing} secrets to update`);
+  for (let i = 0; i < existing; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) => api(service.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key: `UPD_${i + j}`, value: 'initial' } })),
+    );
+  }
+  let n = 0;
+  progress(`writes: ${WRITE_CONCURRENCY} connections for ${seconds}s`);
+  const result = await autocannon({
+    url: service.url,
+    connections: WRITE_CONCURRENCY,
+    duration: seconds,
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request) => {
+          const i = n++;
+          const value = randomBytes(24).toString('base64');
+          return i % 2 === 0
+            ? { ...request, method: 'POST', path: '/api/v1/secrets', body: JSON.stringify({ key: `W_${i}`, value }) }
+            : { ...request, method: 'PATCH', path: `/api/v1/secrets/UPD_${i % existing}`, body: JSON.stringify({ value }) };
+        },
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  const perS = ok / (result.duration || seconds);
+  progress(`writes: ${ok} acknowledged (${result.non2xx} non-2xx, ${result.errors} errors) → ${perS.toFixed(0)}/s`);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`writes: ${result.non2xx} non-2xx responses and ${result.errors} errors`);
+  return perS;
+}
+
+/**
+ * The floor: raw better-sqlite3, same pragmas, the same append transaction (event row, data key
+ * row, read-model upsert), one transaction per write, in one process, nothing else.
+ */
+export async function measureWriteFloor(dir: string, masterKeys: string, writes: number) {
+  const path = join(dir, 'floor.db');
+  const ledger = await openLedger(path, masterKeys); // same schema, via the real migrations
+  await ledger.close();
+  const db = new Database(path);
+  applyPragmas(db);
+  const insertEvent = db.prepare(
+    `INSERT INTO events (seq, id, stream, version, type, data, ciphertext, actor, at, prev_hash, hash)
+     VALUES (?, ?, ?, 1, 'SecretAdded', ?, ?, '{"id":"tok","name":"bench","role":"admin"}', ?, ?, ?)`,
+  );
+  const insertKey = db.prepare('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (?, ?, ?)');
+  const upsert = db.prepare(
+    `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
+     VALUES (?, 'active', 1, '', ?, 'bench', ?, 'bench', ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version`,
+  );
+  const hash = 'f'.repeat(64);
+  const append = db.transaction((seq: number) => {
+    const id = `evt-${seq}`;
+    const at = new Date().toISOString();
+    insertEvent.run(seq, id, `secret-F_${seq}`, `{"key":"F_${seq}","description":"","revision":${seq}}`, randomBytes(60), at, hash, hash);
+    insertKey.run(id, 'bench-1', randomBytes(60));
+    upsert.run(`F_${seq}`, at, at, id);
+  });
+  const started = performance.now();
+  for (let seq = 1; seq <= writes; seq++) append(seq);
+  const perS = writes / ((performance.now() - started) / 1000);
+  db.close();
+  progress(`writes floor: ${writes} raw transactions → ${perS.toFixed(0)}/s`);
+  return perS;
+}
+
+export function writesResult(perS: number, floorPerS: number) {
+  return { concurrency: WRITE_CONCURRENCY, per_s: round(perS, 0), floor_per_s: round(floorPerS, 0), ratio: round(perS / floorPerS), durable: true };
+}
