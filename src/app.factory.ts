@@ -1,9 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/configuration';
+import { PinoNestLogger, pinoOptions } from './logging/pino-nest-logger';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -13,9 +13,9 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   // Fastify over Express: lower per-request overhead, and body size limits built in.
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES });
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: pinoOptions(config) });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new PinoNestLogger(adapter.getInstance().log));
 
   // Errors Fastify raises before a route runs (body too large, malformed JSON) reach the
   // global ProblemDetailsFilter too: Nest registers Fastify's error handler and maps them to

@@ -1,6 +1,5 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { ValidationError } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
@@ -12,24 +11,6 @@ import { ResolveModule } from './resolve/resolve.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { DatabaseModule } from './storage/database.module';
 
-/**
- * Request logs carry method, URL, status and timing. Bodies are never logged (values travel only
- * in bodies), and the Authorization header is redacted.
- */
-function loggerModule(config: AppConfig) {
-  return LoggerModule.forRoot({
-    pinoHttp: {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.value', '*.token'], censor: '[REDACTED]' },
-      quietReqLogger: true,
-      customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
-      serializers: {
-        req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, url: req.url }),
-      },
-    },
-  });
-}
-
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -37,7 +18,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        loggerModule(config),
         DatabaseModule,
         EventStoreModule,
         AuthModule,

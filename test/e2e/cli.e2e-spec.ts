@@ -11,16 +11,20 @@ function runCli(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** Starts `serve`, resolves with everything printed up to the "listening" line. */
-function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string }> {
+function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
   const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
+    let listening = false;
     child.stderr!.on('data', (chunk) => (stderr += chunk));
     child.stdout!.on('data', (chunk) => {
       stdout += chunk;
       const match = /secrets-ledger listening on (\S+)/.exec(stdout);
-      if (match) resolve({ child, stdout, url: match[1] });
+      if (match && !listening) {
+        listening = true;
+        resolve({ child, stdout, url: match[1], output: () => stdout + stderr });
+      }
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
@@ -49,7 +53,8 @@ describe('secrets-ledger CLI', () => {
 
   it('on first start prints a generated admin token once, stores only its hash, and rebuilds the read model', async () => {
     const data = tempDataDir();
-    const env = { SECRETS_DATA_DIR: data.dir };
+    // The most talkative log level: even then no value may appear in the output.
+    const env = { SECRETS_DATA_DIR: data.dir, LOG_LEVEL: 'trace' };
     try {
       const first = await startServe(env);
       const token = /(slt_[A-Za-z0-9_-]{43})/.exec(first.stdout)?.[1];
@@ -60,7 +65,15 @@ describe('secrets-ledger CLI', () => {
         body: JSON.stringify({ key: 'FROM_CLI', value: 'cli-plaintext-value-7d1e' }),
       });
       expect(created.status).toBe(201);
+      const invalid = await fetch(`${first.url}/api/v1/secrets/FROM_CLI`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"value": cli-plaintext-value-7d1e}',
+      });
+      expect(invalid.status).toBe(400);
       await stop(first.child);
+      expect(first.output()).toContain('request completed');
+      expect(first.output()).not.toContain('cli-plaintext-value-7d1e');
       expect(filesContaining(data.dir, token!)).toEqual([]);
       expect(filesContaining(data.dir, 'cli-plaintext-value-7d1e')).toEqual([]);
 
