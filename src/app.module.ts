@@ -1,5 +1,6 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { AuthModule } from './auth/auth.module';
 import { ValidationError } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
@@ -24,6 +25,7 @@ export class AppModule {
         SecretsModule,
         ResolveModule,
         HealthModule,
+        AdminUiModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -1,12 +1,12 @@
 import { EventStore } from '../event-store/event-store';
-import { toRecordedEvent } from '../event-store/event';
 import { SqliteWriter } from '../storage/sqlite-writer';
 import { evolve } from './domain/decider';
-import { SECRET_EVENT_TYPES, RecordedSecretEvent, SecretAddedData } from './domain/events';
+import { SECRET_EVENT_TYPES, SecretFact } from './domain/events';
 import { ABSENT, SecretState } from './domain/secret-state';
 import { SecretsReadModel } from './secrets-read-model';
 
 export interface RebuildResult {
+  /** Secret-state events replayed (other event types in the log are not read). */
   events: number;
   secrets: number;
   revision: number;
@@ -27,12 +27,11 @@ export async function rebuildReadModel(
     const states = new Map<string, SecretState>();
     let events = 0;
     let revision = 0;
-    for (const row of store.readAll()) {
+    for (const replayed of store.replay(SECRET_EVENT_TYPES)) {
+      const event = replayed as SecretFact;
       events += 1;
       if (events % 10_000 === 0) onProgress(events);
-      if (!SECRET_EVENT_TYPES.includes(row.type)) continue;
-      const event = toRecordedEvent(row) as unknown as RecordedSecretEvent;
-      const key = (event.data as SecretAddedData).key;
+      const key = event.data.key;
       states.set(key, evolve(states.get(key) ?? ABSENT, event));
       revision = Math.max(revision, event.data.revision ?? 0);
     }

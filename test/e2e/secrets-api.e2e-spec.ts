@@ -253,7 +253,7 @@ describe('admin secrets API (real SQLite file)', () => {
   });
 });
 
-describe('OpenAPI', () => {
+describe('pages served without a token', () => {
   const data = tempDataDir();
   let t: TestApp;
   beforeAll(async () => {
@@ -270,5 +270,16 @@ describe('OpenAPI', () => {
     expect(await ui.text()).toContain('swagger');
     const doc = await (await t.request('/docs-json', { token: null })).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/secrets', '/api/v1/secrets/{key}', '/api/v1/resolve']));
+  });
+
+  it('serves the admin page at / with a strict content security policy', async () => {
+    const page = await t.request('/', { token: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*connect-src 'self'.*frame-ancestors 'none'/);
+    const html = await page.text();
+    // Values are entered in a password field and never rendered: the page has no place to show one.
+    expect(html).toMatch(/<input id="value" type="password"/);
+    expect(html).toContain("fetch(api + path");
   });
 });

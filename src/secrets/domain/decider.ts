@@ -1,6 +1,6 @@
 import { AlreadyExistsError, NotFoundError, ValidationError, VersionMismatchError } from '../../common/errors';
 import type { SecretCommand } from './commands';
-import { RecordedSecretEvent, SecretEvent, secretStream } from './events';
+import { SecretEvent, SecretFact, secretStream } from './events';
 import { ABSENT, SecretState } from './secret-state';
 import { assertValidSecretFields } from './validation';
 
@@ -60,7 +60,7 @@ function requireActive(key: string, state: SecretState, expectedVersion: number 
   return state;
 }
 
-export function evolve(state: SecretState, event: RecordedSecretEvent): SecretState {
+export function evolve(state: SecretState, event: SecretFact): SecretState {
   switch (event.type) {
     case 'SecretAdded':
       return {
@@ -92,6 +92,6 @@ export function evolve(state: SecretState, event: RecordedSecretEvent): SecretSt
   }
 }
 
-export function fold(events: RecordedSecretEvent[], initial: SecretState = ABSENT): SecretState {
+export function fold(events: SecretFact[], initial: SecretState = ABSENT): SecretState {
   return events.reduce(evolve, initial);
 }

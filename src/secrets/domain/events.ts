@@ -1,4 +1,4 @@
-import type { NewEvent, RecordedEvent } from '../../event-store/event';
+import type { NewEvent, RecordedEvent, ReplayedEvent } from '../../event-store/event';
 
 /**
  * Stable wire names. They are stored in the log and published on NATS: never rename one;
@@ -40,6 +40,12 @@ export type RecordedSecretEvent =
   | RecordedEvent<'SecretAdded', SecretAddedData>
   | RecordedEvent<'SecretUpdated', SecretUpdatedData>
   | RecordedEvent<'SecretRemoved', SecretRemovedData>;
+
+/** The facts `evolve` folds: a recorded secret event, with or without its chain hashes. */
+export type SecretFact =
+  | ReplayedEvent<'SecretAdded', SecretAddedData>
+  | ReplayedEvent<'SecretUpdated', SecretUpdatedData>
+  | ReplayedEvent<'SecretRemoved', SecretRemovedData>;
 
 export function isSecretEvent(event: RecordedEvent): event is RecordedSecretEvent {
   return SECRET_EVENT_TYPES.includes(event.type);
