@@ -1,0 +1,44 @@
+import { Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Database } from 'better-sqlite3';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/configuration';
+import { ResolveModule } from '../resolve/resolve.module';
+import { SQLITE } from '../storage/database.module';
+import { NatsLink } from './nats-link';
+import { NatsReadiness, NotificationsReadiness } from './nats-readiness';
+import { NatsResolveResponder } from './nats-resolve.responder';
+import { NotificationRelay } from './notification-relay';
+import { RelayCheckpoints } from './relay-checkpoints';
+
+/**
+ * Starts the link once every module is initialised, so no handler runs before the services it
+ * calls are ready, and closes it last: the relay stops first (beforeApplicationShutdown).
+ */
+@Injectable()
+export class NatsLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(private readonly link: NatsLink) {}
+
+  onApplicationBootstrap(): void {
+    this.link.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.link.close();
+  }
+}
+
+/** SPEC §4: change notifications (the relay) and `secrets.resolve`, over one connection. */
+@Module({
+  imports: [ResolveModule],
+  providers: [
+    { provide: NatsLink, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new NatsLink(config.natsUrl, 'secrets-ledger') },
+    { provide: RelayCheckpoints, inject: [SQLITE], useFactory: (db: Database) => new RelayCheckpoints(db) },
+    NatsLifecycle,
+    NotificationRelay,
+    NatsResolveResponder,
+    NatsReadiness,
+    NotificationsReadiness,
+  ],
+  exports: [NatsLink, NotificationRelay],
+})
+export class NatsModule {}
