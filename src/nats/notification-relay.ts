@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Database, Statement } from 'better-sqlite3';
+import { CoalescedTask } from '../common/coalesced-task';
 import type { EventRow } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
@@ -27,8 +28,7 @@ const SAFETY_INTERVAL_MS = 30_000;
 export class NotificationRelay implements SecretChangeListener, OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('NotificationRelay');
   private checkpoint = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly drainer = new CoalescedTask(() => this.drain());
   private stopped = false;
   private safetyTimer: NodeJS.Timeout | undefined;
   private readonly pendingCount: Statement<unknown[], { n: number }>;
@@ -69,24 +69,13 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    if (!this.stopped) void this.drainer.run();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.safetyTimer);
-    await this.running;
+    await this.drainer.idle();
   }
 
   private async drain(): Promise<void> {

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -103,4 +104,12 @@ export async function sharedNats(): Promise<{ url: string; dispose: () => Promis
   if (await reachable(url)) return { url, dispose: async () => undefined };
   const server = await PrivateNatsServer.start();
   return { url: server.url, dispose: () => server.dispose() };
+}
+
+/**
+ * A secret key no other test (here or in another checkout sharing the NATS server) will use:
+ * subjects are global, so a test asserts only on keys of its own.
+ */
+export function uniqueKey(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex').toUpperCase()}`;
 }
