@@ -6,7 +6,7 @@ import { ResolveModule } from '../resolve/resolve.module';
 import { SQLITE } from '../storage/database.module';
 import { NatsLink } from './nats-link';
 import { NatsReadiness, NotificationsReadiness } from './nats-readiness';
-import { NatsResolveResponder } from './nats-resolve.responder';
+import { NatsResolveController } from './nats-resolve.controller';
 import { NotificationRelay } from './notification-relay';
 import { RelayCheckpoints } from './relay-checkpoints';
 
@@ -30,12 +30,12 @@ export class NatsLifecycle implements OnApplicationBootstrap, OnApplicationShutd
 /** SPEC §4: change notifications (the relay) and `secrets.resolve`, over one connection. */
 @Module({
   imports: [ResolveModule],
+  controllers: [NatsResolveController],
   providers: [
     { provide: NatsLink, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new NatsLink(config.natsUrl, 'secrets-ledger') },
     { provide: RelayCheckpoints, inject: [SQLITE], useFactory: (db: Database) => new RelayCheckpoints(db) },
     NatsLifecycle,
     NotificationRelay,
-    NatsResolveResponder,
     NatsReadiness,
     NotificationsReadiness,
   ],
