@@ -145,6 +145,27 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
     expect(ctx.secrets.get(PASSWORD_KEY)).toBe(password);
     expect(ctx.revision).toBeGreaterThan(revision);
   });
+
+  it('when the service cannot be reached the last values stay and the context is stale', async () => {
+    const own = tempDataDir();
+    const config = testConfig(own.dir, { natsUrl: nats.url });
+    const service = await startTestApp(config);
+    try {
+      const token = (await service.app.get(TokensService).issue({ name: 'stale', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
+      const key = uniqueKey('SDK_STALE');
+      await service.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'last-known-value' } });
+      const client = await connect({ url: service.baseUrl, natsUrl: undefined, token, requestTimeoutMs: 1_000 });
+      const ctx = await client.hydrate({ name: 'stale-plugin', secrets: [key] });
+      expect(ctx.stale).toBe(false);
+
+      await service.close();
+      await client.resync();
+      expect(ctx.stale).toBe(true);
+      expect(ctx.secrets.get(key)).toBe('last-known-value');
+    } finally {
+      own.cleanup();
+    }
+  });
 });
 
 function ask(fn: () => unknown): string {
