@@ -36,7 +36,13 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   });
   try {
     const context = await client.hydrate(manifest);
-    return await supervise(command, () => childEnvironment(context, env), options.watch ? context : undefined);
+    if (!options.watch) {
+      // Nothing to follow: let go of the service before the command runs.
+      const childEnv = childEnvironment(context, env);
+      await client.close();
+      return await supervise(command, () => childEnv, undefined);
+    }
+    return await supervise(command, () => childEnvironment(context, env), context);
   } finally {
     await client.close();
   }

@@ -27,6 +27,8 @@ const FIRST_CONNECT_WAIT_MS = 2_000;
 interface Hydrated {
   context: PluginContext;
   refresh: CoalescedTask;
+  /** The first resolve: concurrent hydrate() calls for one manifest share it. */
+  ready: Promise<void>;
 }
 
 /**
@@ -60,16 +62,26 @@ export class SecretsClient {
   async hydrate(manifest: PluginManifest): Promise<PluginContext> {
     const cacheKey = JSON.stringify([manifest.name, manifest.version ?? null, [...manifest.secrets].sort()]);
     const cached = this.contexts.get(cacheKey);
-    if (cached) return cached.context;
+    if (cached) {
+      await cached.ready;
+      return cached.context;
+    }
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
-    if (context.declared.length > 0) context.applySnapshot(await this.resolve(context));
-    this.contexts.set(cacheKey, { context, refresh: new CoalescedTask(() => this.refresh(context)) });
+    const ready = context.declared.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
+    this.contexts.set(cacheKey, { context, refresh: new CoalescedTask(() => this.refresh(context)), ready });
+    try {
+      await ready;
+    } catch (error) {
+      // Nothing known yet, so nothing to keep: the caller sees why (401, 403, unreachable…).
+      this.contexts.delete(cacheKey);
+      throw error;
+    }
     return context;
   }
 
   /** Refreshes every context now (also what a gap, a reconnect and the timer do). */
   async resync(): Promise<void> {
-    await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.refresh.run()));
+    await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.ready.then(() => hydrated.refresh.run(), () => undefined)));
   }
 
   async close(): Promise<void> {
@@ -123,12 +135,16 @@ export class SecretsClient {
 
   private async refresh(context: PluginContext): Promise<void> {
     if (this.closed) return;
+    let reply: ResolveReply;
     try {
-      context.applySnapshot(await this.resolve(context));
+      reply = await this.resolve(context);
     } catch {
       // Unreachable or refusing: keep the last values and say so.
       context.markStale();
+      return;
     }
+    // Outside the try: an exception thrown by a `change` listener is the listener's, not staleness.
+    context.applySnapshot(reply);
   }
 
   private async resolve(context: PluginContext): Promise<ResolveReply> {

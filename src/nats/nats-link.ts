@@ -77,15 +77,7 @@ export class NatsLink {
    * flush would wait for the reconnect, and a caller shutting down must not wait forever.
    */
   async flush(timeoutMs = 2_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`NATS flush timed out after ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      await Promise.race([this.requireConnection().flush(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(this.requireConnection().flush(), timeoutMs, 'NATS flush');
   }
 
   async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
@@ -96,10 +88,15 @@ export class NatsLink {
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    const wasConnected = this.connected;
     const connection = this.connection;
     this.connection = undefined;
     this.setStatus('closed', false);
-    if (connection && !connection.isClosed()) await connection.drain().catch(() => connection.close());
+    if (!connection || connection.isClosed()) return;
+    // Drain (let in-flight handlers reply) only while connected and only briefly: during an
+    // outage a drain would wait for the server, and shutting down must not.
+    if (wasConnected) await withTimeout(connection.drain(), 2_000, 'NATS drain').catch(() => undefined);
+    if (!connection.isClosed()) await connection.close();
   }
 
   private requireConnection(): NatsConnection {
@@ -160,6 +157,18 @@ export class NatsLink {
     if (this.status === status && !reconnected) return;
     this.status = status;
     this.listeners.forEach((listener) => listener(status, reconnected));
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

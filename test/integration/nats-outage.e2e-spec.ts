@@ -2,6 +2,7 @@ import { connect, NatsConnection } from 'nats';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { SecretsClient } from '../../src/client';
+import { countRows } from '../support/data-dir';
 import { expectEventually } from '../support/expect-eventually';
 import { PrivateNatsServer, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -91,6 +92,25 @@ describe('NATS outages', () => {
       await again.close();
     } finally {
       await nc.close();
+      data.cleanup();
+    }
+  });
+
+  it('shuts down while NATS is away, with every acknowledged write kept', async () => {
+    const data = tempDataDir();
+    const t = await startTestApp(testConfig(data.dir, { natsUrl: server.url }));
+    try {
+      await expectEventually(async () => expect((await readiness(t)).body.details.nats.connected).toBe(true));
+      expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: uniqueKey('SHUTDOWN'), value: 'a' } })).status).toBe(201);
+      await server.stop();
+      await expectEventually(async () => expect((await readiness(t)).body.details.nats.connected).toBe(false));
+      expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: uniqueKey('SHUTDOWN'), value: 'b' } })).status).toBe(201);
+      // Neither the relay's flush nor the connection's drain may wait for the server to return
+      // (a hang here fails the test on Jest's timeout).
+      await t.close();
+      expect(countRows(t.config.databasePath, 'secrets')).toBe(2);
+    } finally {
+      await server.resume();
       data.cleanup();
     }
   });
