@@ -141,8 +141,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
 
     // A notification for a key it does not declare, far ahead: the gap makes it resync everything.
     notify({ type: 'SecretUpdated', key: OTHER_KEY, version: 9, revision: revision + 50, seq: 1, eventId: 'x', at: '' });
-    await settled();
-    expect(ctx.secrets.get(PASSWORD_KEY)).toBe(password);
+    await expectEventually(() => expect(ctx.secrets.get(PASSWORD_KEY)).toBe(password));
     expect(ctx.revision).toBeGreaterThan(revision);
   });
 
