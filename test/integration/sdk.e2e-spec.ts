@@ -145,6 +145,15 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
     expect(ctx.revision).toBeGreaterThan(revision);
   });
 
+  it('without notifications, the periodic resync still brings a change', async () => {
+    const key = uniqueKey('SDK_PERIODIC');
+    await add(key, 'periodic-v1');
+    const ctx = await (await connect({ natsUrl: undefined, resyncIntervalMs: 100 })).hydrate({ name: 'periodic', secrets: [key] });
+    expect(ctx.secrets.get(key)).toBe('periodic-v1');
+    await put(key, 'periodic-v2');
+    await expectEventually(() => expect(ctx.secrets.get(key)).toBe('periodic-v2'));
+  });
+
   it('when the service cannot be reached the last values stay and the context is stale', async () => {
     const own = tempDataDir();
     const config = testConfig(own.dir, { natsUrl: nats.url });
