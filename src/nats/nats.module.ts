@@ -1,4 +1,4 @@
-import { Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
@@ -16,9 +16,15 @@ import { RelayCheckpoints } from './relay-checkpoints';
  */
 @Injectable()
 export class NatsLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Nats');
+
   constructor(private readonly link: NatsLink) {}
 
   onApplicationBootstrap(): void {
+    this.link.onStatus((status, reconnected) => {
+      if (status === 'connected') this.logger.log(reconnected ? 'NATS reconnected: notifications catch up' : 'NATS connected');
+      if (status === 'disconnected') this.logger.warn('NATS disconnected: writes go on, notifications wait in the log');
+    });
     this.link.start();
   }
 

@@ -4,7 +4,7 @@ import { TokensService } from '../../src/auth/tokens.service';
 import { SecretsClient } from '../../src/client';
 import { countRows } from '../support/data-dir';
 import { expectEventually } from '../support/expect-eventually';
-import { PrivateNatsServer, uniqueKey } from '../support/nats';
+import { PrivateNatsServer, sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 const readiness = async (t: TestApp) => {
@@ -52,6 +52,31 @@ describe('NATS outages', () => {
     } finally {
       await client.close();
       await t.close();
+      data.cleanup();
+    }
+  });
+
+  it('a client that reconnects resyncs every context, even with no notification to hear', async () => {
+    // The service publishes on another NATS server than the one the client listens to, and the
+    // periodic resync is off: only the reconnect can bring the change.
+    const shared = await sharedNats();
+    const data = tempDataDir();
+    const t = await startTestApp(testConfig(data.dir, { natsUrl: shared.url }));
+    const key = uniqueKey('RECONNECT');
+    const executor = (await t.app.get(TokensService).issue({ name: 'reconnect', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
+    await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'before-reconnect' } });
+    const client = await SecretsClient.connect({ url: t.baseUrl, natsUrl: server.url, token: executor, env: {}, resyncIntervalMs: 3_600_000 });
+    try {
+      const ctx = await client.hydrate({ name: 'reconnect-plugin', secrets: [key] });
+      await server.stop();
+      await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: 'after-reconnect' } });
+      expect(ctx.secrets.get(key)).toBe('before-reconnect');
+      await server.resume();
+      await expectEventually(() => expect(ctx.secrets.get(key)).toBe('after-reconnect'), 15_000);
+    } finally {
+      await client.close();
+      await t.close();
+      await shared.dispose();
       data.cleanup();
     }
   });
