@@ -100,7 +100,8 @@ export class NatsLink {
   }
 
   private requireConnection(): NatsConnection {
-    if (!this.connection || !this.connected) throw new Error(`NATS is not connected (${this.url})`);
+    // No URL in the message: it may carry credentials, and this text reaches logs.
+    if (!this.connection || !this.connected) throw new Error('NATS is not connected');
     return this.connection;
   }
 
