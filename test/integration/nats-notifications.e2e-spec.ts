@@ -1,9 +1,9 @@
 import { connect, NatsConnection, Subscription } from 'nats';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { countRows } from '../support/data-dir';
+import { countRows, openDatabase } from '../support/data-dir';
 import { expectEventually } from '../support/expect-eventually';
-import { sharedNats } from '../support/nats';
+import { sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 /** Collects raw messages with a plain `nats` client: no project code on the consumer side. */
@@ -37,25 +37,26 @@ describe('NATS: change notifications and secrets.resolve', () => {
   });
 
   it('publishes plain JSON with contiguous revisions and never the value', async () => {
+    const [A, B] = [uniqueKey('NOTIFY_A'), uniqueKey('NOTIFY_B')];
     const raw = collect(nc.subscribe('secrets.changed.*'));
     const plaintexts = ['notify-plain-a1', 'notify-plain-a2', 'notify-plain-b1'];
-    await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'NOTIFY_A', value: plaintexts[0] } });
-    await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'NOTIFY_B', value: plaintexts[2] } });
-    await t.request('/api/v1/secrets/NOTIFY_A', { method: 'PATCH', json: { value: plaintexts[1] } });
-    await t.request('/api/v1/secrets/NOTIFY_B', { method: 'DELETE' });
+    await t.request('/api/v1/secrets', { method: 'POST', json: { key: A, value: plaintexts[0] } });
+    await t.request('/api/v1/secrets', { method: 'POST', json: { key: B, value: plaintexts[2] } });
+    await t.request(`/api/v1/secrets/${A}`, { method: 'PATCH', json: { value: plaintexts[1] } });
+    await t.request(`/api/v1/secrets/${B}`, { method: 'DELETE' });
 
     const mine = () =>
-      raw.map((bytes) => JSON.parse(Buffer.from(bytes).toString('utf8'))).filter((n) => n.key === 'NOTIFY_A' || n.key === 'NOTIFY_B');
+      raw.map((bytes) => JSON.parse(Buffer.from(bytes).toString('utf8'))).filter((n) => n.key === A || n.key === B);
     const notifications = await expectEventually(() => {
       const seen = mine();
       expect(seen).toHaveLength(4);
       return seen;
     });
     expect(notifications.map((n) => [n.type, n.key, n.version])).toEqual([
-      ['SecretAdded', 'NOTIFY_A', 1],
-      ['SecretAdded', 'NOTIFY_B', 1],
-      ['SecretUpdated', 'NOTIFY_A', 2],
-      ['SecretRemoved', 'NOTIFY_B', 2],
+      ['SecretAdded', A, 1],
+      ['SecretAdded', B, 1],
+      ['SecretUpdated', A, 2],
+      ['SecretRemoved', B, 2],
     ]);
     const revisions = notifications.map((n) => n.revision);
     expect(revisions).toEqual([revisions[0], revisions[0] + 1, revisions[0] + 2, revisions[0] + 3]);
@@ -78,6 +79,20 @@ describe('NATS: change notifications and secrets.resolve', () => {
     const reply = await request({ token: executor, plugin: '@acme/nats', keys: ['NATS_RESOLVE_URL', 'NATS_RESOLVE_ABSENT'] });
     expect(reply).toEqual({ secrets: { NATS_RESOLVE_URL: 'https://nats-resolve.example' }, missing: ['NATS_RESOLVE_ABSENT'], revision: expect.any(Number) });
     expect(countRows(t.config.databasePath, 'events')).toBe(before + 1);
+  });
+
+  it('secrets.resolve refused for another plugin is recorded as AccessDenied, like over HTTP', async () => {
+    const denials = () => {
+      const db = openDatabase(t.config.databasePath);
+      try {
+        return (db.prepare("SELECT actor FROM events WHERE type = 'AccessDenied'").all() as { actor: string }[]).map((row) => JSON.parse(row.actor).name);
+      } finally {
+        db.close();
+      }
+    };
+    const before = denials().length;
+    expect((await request({ token: executor, plugin: '@acme/elsewhere', keys: ['NATS_RESOLVE_URL'] })).error.status).toBe(403);
+    expect(denials().slice(before)).toEqual(['nats-runner']);
   });
 
   it.each([
