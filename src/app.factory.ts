@@ -4,12 +4,14 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/configuration';
 import { PinoNestLogger, pinoOptions } from './logging/pino-nest-logger';
+import { connectNatsTransport } from './nats/nats-link.transport';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Builds the application exactly as `serve` runs it; the e2e tests use this same function, so
- * what they test is what ships. Listening is left to the caller.
+ * what they test is what ships. Listening is left to the caller: `listen()`, then
+ * `startAllMicroservices()` (NATS handlers only once HTTP and every module are up).
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   // Fastify over Express: lower per-request overhead, and body size limits built in.
@@ -32,6 +34,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   );
   SwaggerModule.setup('docs', app, document);
 
+  connectNatsTransport(app);
   app.enableShutdownHooks();
   return app;
 }

@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
+import { NatsModule } from './nats/nats.module';
 import { ResolveModule } from './resolve/resolve.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { DatabaseModule } from './storage/database.module';
@@ -26,6 +27,7 @@ export class AppModule {
         ResolveModule,
         HealthModule,
         AdminUiModule,
+        NatsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

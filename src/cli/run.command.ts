@@ -1,0 +1,96 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { PluginContext, Precedence, SecretsClient, loadPluginManifest } from '../client';
+
+export interface RunOptions {
+  plugin: string;
+  watch?: boolean;
+  url?: string;
+  token?: string;
+  natsUrl?: string;
+  precedence?: Precedence;
+}
+
+const PRECEDENCES: readonly Precedence[] = ['env-first', 'store-first', 'store-only'];
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * `secrets-ledger run --plugin fiftyone.yml [--watch] -- cmd…` (SPEC §6): runs `cmd` with the
+ * plugin's declared secrets in its environment, the way FiftyOne reads them. Signals go to the
+ * child and its exit code becomes ours; with --watch a change to a declared key restarts it.
+ * Resolves with the exit code; the caller exits.
+ */
+export async function runCommand(command: string[], options: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const token = options.token ?? env.SECRETS_TOKEN;
+  if (!token) throw new Error('an executor token is required: set SECRETS_TOKEN (or pass --token)');
+  const precedence = options.precedence ?? 'env-first';
+  if (!PRECEDENCES.includes(precedence)) throw new Error(`--precedence must be one of ${PRECEDENCES.join(', ')}`);
+
+  const manifest = await loadPluginManifest(options.plugin);
+  const client = await SecretsClient.connect({
+    url: options.url ?? env.SECRETS_URL ?? 'http://127.0.0.1:3000',
+    natsUrl: options.natsUrl ?? env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    token,
+    precedence,
+    env,
+  });
+  try {
+    const context = await client.hydrate(manifest);
+    if (!options.watch) {
+      // Nothing to follow: let go of the service before the command runs.
+      const childEnv = childEnvironment(context, env);
+      await client.close();
+      return await supervise(command, () => childEnv, undefined);
+    }
+    return await supervise(command, () => childEnvironment(context, env), context);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The parent's environment plus the declared secrets; the executor token stays with us. */
+function childEnvironment(context: PluginContext, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const childEnv: NodeJS.ProcessEnv = { ...env };
+  delete childEnv.SECRETS_TOKEN;
+  for (const key of context.secrets.keys()) childEnv[key] = context.secrets.get(key);
+  return childEnv;
+}
+
+/** Runs the command until it exits on its own or by a forwarded signal; restarts it on change. */
+function supervise(command: string[], environment: () => NodeJS.ProcessEnv, watched: PluginContext | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    let restarting = false;
+
+    const start = () => {
+      child = spawn(command[0], command.slice(1), { stdio: 'inherit', env: environment() });
+      child.once('error', (error) => finish(() => reject(new Error(`cannot start ${command[0]}: ${error.message}`))));
+      child.once('exit', (code, signal) => {
+        if (restarting) {
+          restarting = false;
+          start();
+        } else {
+          finish(() => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+        }
+      });
+    };
+    const forward = (signal: NodeJS.Signals) => {
+      restarting = false;
+      child.kill(signal);
+    };
+    const restart = () => {
+      if (restarting) return;
+      restarting = true;
+      child.kill('SIGTERM');
+    };
+    const finish = (settle: () => void) => {
+      FORWARDED_SIGNALS.forEach((signal) => process.off(signal, forward));
+      watched?.off('change', restart);
+      settle();
+    };
+
+    FORWARDED_SIGNALS.forEach((signal) => process.on(signal, forward));
+    watched?.on('change', restart);
+    start();
+  });
+}

@@ -1,0 +1,157 @@
+import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
+import type { ResolveReply } from '../nats/contract';
+import { MissingSecretError, UndeclaredSecretError } from './errors';
+import type { PluginManifest } from './manifest';
+
+/**
+ * Where a declared key's value comes from (SPEC §5):
+ * - `env-first` (default, FiftyOne Teams' order): a non-empty environment variable named like
+ *   the key wins over the stored value;
+ * - `store-first`: the stored value, else a non-empty environment variable;
+ * - `store-only`: the stored value alone.
+ * An empty variable never counts: `FOO=` must not hide a stored FOO.
+ */
+export type Precedence = 'env-first' | 'store-first' | 'store-only';
+export type SecretSource = 'env' | 'store';
+
+interface Resolved {
+  value: string;
+  source: SecretSource;
+}
+
+/** The read side of a context: values of declared keys only, and never printable. */
+export class SecretsAccessor {
+  constructor(
+    private readonly plugin: string,
+    private readonly declared: ReadonlySet<string>,
+    private readonly lookup: (key: string) => Resolved | undefined,
+  ) {}
+
+  get(key: string): string | undefined {
+    return this.resolved(key)?.value;
+  }
+
+  /** The value, or a MissingSecretError naming the key. */
+  require(key: string): string {
+    const value = this.get(key);
+    if (value === undefined) throw new MissingSecretError(key, this.plugin);
+    return value;
+  }
+
+  has(key: string): boolean {
+    return this.resolved(key) !== undefined;
+  }
+
+  /** The declared keys that have a value right now. */
+  keys(): string[] {
+    return [...this.declared].filter((key) => this.lookup(key) !== undefined);
+  }
+
+  source(key: string): SecretSource | undefined {
+    return this.resolved(key)?.source;
+  }
+
+  toString(): string {
+    return `[SecretsAccessor ${this.plugin}: ${this.keys().join(', ')}]`;
+  }
+
+  toJSON(): { plugin: string; keys: string[] } {
+    return { plugin: this.plugin, keys: this.keys() };
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  private resolved(key: string): Resolved | undefined {
+    if (!this.declared.has(key)) throw new UndeclaredSecretError(key, this.plugin);
+    return this.lookup(key);
+  }
+}
+
+/**
+ * A plugin's hydrated execution context: the declared secrets, kept current by the client.
+ * Emits `change` with the keys whose effective value changed. Stored values live in a private
+ * field and leave only through `secrets.get/require`.
+ */
+export class PluginContext {
+  readonly plugin: string;
+  readonly declared: readonly string[];
+  readonly secrets: SecretsAccessor;
+  #stored = new Map<string, string>();
+  #revision = -1;
+  #stale = false;
+  readonly #events = new EventEmitter();
+
+  constructor(
+    manifest: PluginManifest,
+    private readonly precedence: Precedence,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.plugin = manifest.name;
+    this.declared = [...manifest.secrets];
+    this.secrets = new SecretsAccessor(this.plugin, new Set(this.declared), (key) => this.effective(key));
+  }
+
+  /** True while the service could not be reached on the last attempt; the last values stay. */
+  get stale(): boolean {
+    return this.#stale;
+  }
+
+  /** The store-wide revision of the snapshot held (-1 before the first one). */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  on(event: 'change', listener: (keys: string[]) => void): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off(event: 'change', listener: (keys: string[]) => void): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  declares(key: string): boolean {
+    return this.declared.includes(key);
+  }
+
+  /**
+   * Takes a resolve reply as the new snapshot, unless it is older than the one held (replies
+   * can overtake each other). Emits `change` for the keys whose effective value moved.
+   */
+  applySnapshot(reply: ResolveReply): void {
+    this.#stale = false;
+    if (reply.revision < this.#revision) return;
+    const before = this.declared.map((key) => this.effective(key)?.value);
+    this.#stored = new Map(Object.entries(reply.secrets).filter(([key]) => this.declares(key)));
+    this.#revision = reply.revision;
+    const changed = this.declared.filter((key, i) => this.effective(key)?.value !== before[i]);
+    if (changed.length > 0) this.#events.emit('change', changed);
+  }
+
+  markStale(): void {
+    this.#stale = true;
+  }
+
+  toString(): string {
+    return `[PluginContext ${this.plugin} revision ${this.#revision}${this.#stale ? ' stale' : ''}]`;
+  }
+
+  toJSON(): { plugin: string; declared: string[]; revision: number; stale: boolean } {
+    return { plugin: this.plugin, declared: [...this.declared], revision: this.#revision, stale: this.#stale };
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  private effective(key: string): Resolved | undefined {
+    const fromEnv = this.precedence === 'store-only' ? undefined : this.env[key] || undefined;
+    const fromStore = this.#stored.get(key);
+    if (fromEnv !== undefined && (this.precedence === 'env-first' || fromStore === undefined)) return { value: fromEnv, source: 'env' };
+    return fromStore !== undefined ? { value: fromStore, source: 'store' } : undefined;
+  }
+}

@@ -1,0 +1,182 @@
+import { NatsConnection, connect } from 'nats';
+
+/**
+ * The one place that speaks to the `nats` package. The service and the SDK both use it, so a
+ * move to `@nats-io/transport-node` touches this file only. Plain TypeScript: no Nest, so the
+ * SDK can import it without loading the framework.
+ *
+ * Every message is plain JSON (SPEC §4): readable by any NATS client in any language.
+ */
+export type LinkStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface JsonRequest {
+  subject: string;
+  data: unknown;
+  reply: (data: unknown) => void;
+}
+
+interface SubscriptionSpec {
+  subject: string;
+  queue?: string;
+  handle: (message: JsonRequest) => void | Promise<void>;
+}
+
+const FIRST_CONNECT_RETRY_MS = { min: 250, max: 5_000 };
+
+/**
+ * A NATS connection that never blocks its owner: `start()` returns at once and keeps trying in
+ * the background, because the service must start and serve writes while NATS is unreachable
+ * (SPEC §7). After the first connection the client library reconnects by itself, forever.
+ * (`waitOnFirstConnect` would do the first part too, but its pending connect cannot be
+ * cancelled, so a process shut down during an outage would never exit.)
+ */
+export class NatsLink {
+  private connection: NatsConnection | undefined;
+  private status: LinkStatus = 'connecting';
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly specs: SubscriptionSpec[] = [];
+  private readonly listeners: ((status: LinkStatus, reconnected: boolean) => void)[] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly name: string,
+  ) {}
+
+  get connected(): boolean {
+    return this.status === 'connected';
+  }
+
+  get state(): LinkStatus {
+    return this.status;
+  }
+
+  /** Called on every status change; `reconnected` is true when a link that was down is back. */
+  onStatus(listener: (status: LinkStatus, reconnected: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    void this.attempt(FIRST_CONNECT_RETRY_MS.min);
+  }
+
+  /** Subscribes now if connected, and on the first connection otherwise. JSON in, JSON out. */
+  subscribe(subject: string, handle: SubscriptionSpec['handle'], queue?: string): void {
+    const spec = { subject, handle, queue };
+    this.specs.push(spec);
+    if (this.connection) this.applySubscription(this.connection, spec);
+  }
+
+  /** Queues a JSON message; it is on the server once `flush()` resolves. Throws when not connected. */
+  publish(subject: string, data: unknown): void {
+    this.requireConnection().publish(subject, encode(data));
+  }
+
+  /**
+   * Resolves once the server has everything published so far. Bounded: while NATS is away a
+   * flush would wait for the reconnect, and a caller shutting down must not wait forever.
+   */
+  async flush(timeoutMs = 2_000): Promise<void> {
+    await withTimeout(this.requireConnection().flush(), timeoutMs, 'NATS flush');
+  }
+
+  async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
+    const reply = await this.requireConnection().request(subject, encode(data), { timeout: timeoutMs });
+    return decode(reply.data);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    const wasConnected = this.connected;
+    const connection = this.connection;
+    this.connection = undefined;
+    this.setStatus('closed', false);
+    if (!connection || connection.isClosed()) return;
+    // Drain (let in-flight handlers reply) only while connected and only briefly: during an
+    // outage a drain would wait for the server, and shutting down must not.
+    if (wasConnected) await withTimeout(connection.drain(), 2_000, 'NATS drain').catch(() => undefined);
+    if (!connection.isClosed()) await connection.close();
+  }
+
+  private requireConnection(): NatsConnection {
+    // No URL in the message: it may carry credentials, and this text reaches logs.
+    if (!this.connection || !this.connected) throw new Error('NATS is not connected');
+    return this.connection;
+  }
+
+  private async attempt(delayMs: number): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const connection = await connect({
+        servers: [this.url],
+        name: this.name,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      });
+      if (this.stopped) return void connection.close();
+      this.connection = connection;
+      this.specs.forEach((spec) => this.applySubscription(connection, spec));
+      void this.watch(connection);
+      this.setStatus('connected', false);
+    } catch {
+      // Unreachable: try again with backoff. The timer must not keep a process alive.
+      this.retry = setTimeout(() => void this.attempt(Math.min(delayMs * 2, FIRST_CONNECT_RETRY_MS.max)), delayMs);
+      this.retry.unref();
+    }
+  }
+
+  private async watch(connection: NatsConnection): Promise<void> {
+    for await (const event of connection.status()) {
+      if (event.type === 'disconnect') this.setStatus('disconnected', false);
+      if (event.type === 'reconnect') this.setStatus('connected', true);
+    }
+    void connection.closed().then(() => {
+      if (!this.stopped) this.setStatus('closed', false);
+    });
+  }
+
+  private applySubscription(connection: NatsConnection, spec: SubscriptionSpec): void {
+    connection.subscribe(spec.subject, {
+      queue: spec.queue,
+      callback: (error, message) => {
+        if (error) return;
+        let data: unknown;
+        try {
+          data = decode(message.data);
+        } catch {
+          data = undefined;
+        }
+        const reply = (body: unknown) => void (message.reply && message.respond(encode(body)));
+        void Promise.resolve(spec.handle({ subject: message.subject, data, reply })).catch(() => undefined);
+      },
+    });
+  }
+
+  private setStatus(status: LinkStatus, reconnected: boolean): void {
+    if (this.status === status && !reconnected) return;
+    this.status = status;
+    this.listeners.forEach((listener) => listener(status, reconnected));
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function encode(data: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(data), 'utf8');
+}
+
+function decode(bytes: Uint8Array): unknown {
+  return JSON.parse(Buffer.from(bytes).toString('utf8'));
+}

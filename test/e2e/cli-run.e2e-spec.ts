@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SYSTEM_ACTOR } from '../../src/auth/principal';
+import { TokensService } from '../../src/auth/tokens.service';
+import { expectEventually } from '../support/expect-eventually';
+import { sharedNats, uniqueKey } from '../support/nats';
+import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+
+const CLI = join(__dirname, '../../dist/cli.js');
+
+function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.once('close', (status) => resolve({ status, stdout }));
+  });
+}
+
+describe('secrets-ledger run', () => {
+  const data = tempDataDir();
+  const work = tempDataDir('secrets-ledger-run-');
+  const key = uniqueKey('RUN_API_TOKEN');
+  const manifestPath = join(work.dir, 'fiftyone.yml');
+  let nats: Awaited<ReturnType<typeof sharedNats>>;
+  let t: TestApp;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    nats = await sharedNats();
+    t = await startTestApp(testConfig(data.dir, { natsUrl: nats.url }));
+    const executor = (await t.app.get(TokensService).issue({ name: 'run', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
+    writeFileSync(manifestPath, `name: "@acme/run-test"\nversion: 1.0.0\nsecrets:\n  - ${key}\n`);
+    expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'run-value-1' } })).status).toBe(201);
+    env = { PATH: process.env.PATH, SECRETS_URL: t.baseUrl, SECRETS_TOKEN: executor, NATS_URL: nats.url };
+  });
+  afterAll(async () => {
+    await t.close();
+    await nats.dispose();
+    data.cleanup();
+    work.cleanup();
+  });
+
+  it("runs the command with the declared secret in its environment and returns the child's exit code", async () => {
+    const script = `console.log('value=' + process.env.${key}); console.log('token=' + (process.env.SECRETS_TOKEN ?? 'none')); process.exit(3)`;
+    // Not spawnSync: the service answering the CLI runs in this very process.
+    const result = await runToEnd([CLI, 'run', '--plugin', manifestPath, '--', process.execPath, '-e', script], env);
+    expect(result.stdout).toContain('value=run-value-1');
+    expect(result.stdout).toContain('token=none');
+    expect(result.status).toBe(3);
+  });
+
+  it('with --watch, a change restarts the command with the new value; SIGTERM reaches the child and its code is ours', async () => {
+    const out = join(work.dir, 'seen.txt');
+    // Appends the value it started with, then waits; on SIGTERM it exits 7.
+    const script = `require('fs').appendFileSync(${JSON.stringify(out)}, process.env.${key} + '\\n'); process.on('SIGTERM', () => process.exit(7)); setInterval(() => {}, 1000);`;
+    const cli = spawn(process.execPath, [CLI, 'run', '--plugin', manifestPath, '--watch', '--', process.execPath, '-e', script], { env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : []);
+    try {
+      await expectEventually(() => expect(lines()).toEqual(['run-value-1']), 20_000);
+      expect((await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: 'run-value-2' } })).status).toBe(200);
+      await expectEventually(() => expect(lines()).toEqual(['run-value-1', 'run-value-2']), 20_000);
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    expect(await exited).toBe(7);
+  });
+});

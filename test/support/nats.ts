@@ -1,0 +1,115 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CANDIDATES = ['nats-server', '/usr/sbin/nats-server', '/usr/local/bin/nats-server'];
+
+function findBinary(): string {
+  for (const candidate of CANDIDATES) {
+    if (candidate.includes('/') ? existsSync(candidate) : spawnSync(candidate, ['--version']).status === 0) return candidate;
+  }
+  throw new Error('These tests need a NATS server: set NATS_URL to a running one, or install nats-server (apt-get install nats-server).');
+}
+
+function hostPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url.replace(/^nats:/, 'http:'));
+  return { host: parsed.hostname, port: Number(parsed.port || 4222) };
+}
+
+function reachable(url: string, timeoutMs = 500): Promise<boolean> {
+  const { host, port } = hostPort(url);
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, host, () => done(true));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A nats-server of our own on a fixed port, which a test may stop and start again (an outage). */
+export class PrivateNatsServer {
+  private process: ChildProcess | undefined;
+  private readonly storeDir = mkdtempSync(join(tmpdir(), 'secrets-ledger-nats-'));
+
+  private constructor(
+    private readonly binary: string,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<PrivateNatsServer> {
+    const server = new PrivateNatsServer(findBinary(), await freePort());
+    await server.resume();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async resume(): Promise<void> {
+    this.process = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    await waitUntil(() => reachable(this.url), `nats-server on ${this.url}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    await waitUntil(async () => !(await reachable(this.url)), `nats-server on ${this.url} to stop`);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The NATS server tests share: NATS_URL (default nats://127.0.0.1:4222) when it answers,
+ * otherwise a nats-server started from PATH for this test file. Subjects are global, so tests
+ * sharing it assert only on keys of their own.
+ */
+export async function sharedNats(): Promise<{ url: string; dispose: () => Promise<void> }> {
+  const url = process.env.NATS_URL || 'nats://127.0.0.1:4222';
+  if (await reachable(url)) return { url, dispose: async () => undefined };
+  const server = await PrivateNatsServer.start();
+  return { url: server.url, dispose: () => server.dispose() };
+}
+
+/**
+ * A secret key no other test (here or in another checkout sharing the NATS server) will use:
+ * subjects are global, so a test asserts only on keys of its own.
+ */
+export function uniqueKey(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex').toUpperCase()}`;
+}
