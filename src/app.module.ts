@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ValidationError } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
@@ -44,6 +45,7 @@ export class AppModule {
         SecretsModule,
         ResolveModule,
         HealthModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

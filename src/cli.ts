@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config/configuration';
 import { serve } from './cli/serve.command';
 import { rebuildReadModelCommand } from './cli/rebuild-read-model.command';
+import { auditCommand } from './cli/audit.command';
 
 /**
  * `secrets-ledger` (SPEC §6). Configuration comes from the environment (SPEC §7) for every
@@ -24,6 +25,8 @@ async function main(argv: string[]): Promise<void> {
     .command('rebuild-read-model')
     .description('rebuild the secrets read model from the event log alone')
     .action(async () => rebuildReadModelCommand(loadConfig()));
+
+  program.addCommand(auditCommand());
 
   await program.parseAsync(argv);
 }

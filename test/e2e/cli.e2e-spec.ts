@@ -1,14 +1,7 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { ChildProcess, spawn } from 'node:child_process';
+import { CLI, runCli } from '../support/cli';
 import { filesContaining } from '../support/data-dir';
 import { tempDataDir } from '../support/test-app';
-
-// The built CLI, as an operator runs it (npm test builds first).
-const CLI = join(__dirname, '../../dist/cli.js');
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
-}
 
 /** Starts `serve`, resolves with everything printed up to the "listening" line. */
 function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string }> {
