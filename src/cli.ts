@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/configuration';
 import { serve } from './cli/serve.command';
 import { rebuildReadModelCommand } from './cli/rebuild-read-model.command';
 import { auditCommand } from './cli/audit.command';
+import { rotateMasterKeyCommand } from './cli/rotate-master-key.command';
 
 /**
  * `secrets-ledger` (SPEC §6). Configuration comes from the environment (SPEC §7) for every
@@ -27,6 +28,11 @@ async function main(argv: string[]): Promise<void> {
     .action(async () => rebuildReadModelCommand(loadConfig()));
 
   program.addCommand(auditCommand());
+
+  program
+    .command('rotate-master-key')
+    .description('rewrap every data key under the active (first) master key; the log is not rewritten')
+    .action(async () => rotateMasterKeyCommand(loadConfig()));
 
   await program.parseAsync(argv);
 }
