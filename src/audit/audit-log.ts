@@ -21,9 +21,13 @@ const PAGE_SIZE = 1_000;
 export class AuditLog {
   private readonly statements = new Map<string, Statement>();
   private readonly headStmt: Statement<[], AuditHead>;
+  private readonly firstAtOrAfter: Statement<[string], { seq: number }>;
+  private readonly lastBefore: Statement<[string], { seq: number }>;
 
   constructor(private readonly db: Database) {
     this.headStmt = db.prepare('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1');
+    this.firstAtOrAfter = db.prepare('SELECT seq FROM events WHERE at >= ? ORDER BY at, seq LIMIT 1');
+    this.lastBefore = db.prepare('SELECT seq FROM events WHERE at < ? ORDER BY at DESC, seq DESC LIMIT 1');
   }
 
   head(): AuditHead {
@@ -53,8 +57,10 @@ export class AuditLog {
   }
 
   private rows(filter: AuditFilter, afterSeq: number, untilSeq: number, limit: number): EventRow[] {
+    const range = this.seqRange(filter, afterSeq, untilSeq);
+    if (!range) return [];
     const clauses = ['seq > @afterSeq', 'seq <= @untilSeq'];
-    const params: Record<string, string | number> = { afterSeq, untilSeq, limit };
+    const params: Record<string, string | number> = { ...range, limit };
     if (filter.type !== undefined) {
       clauses.push('type = @type');
       params.type = filter.type;
@@ -68,14 +74,6 @@ export class AuditLog {
       clauses.push("json_extract(actor, '$.id') = @actor");
       params.actor = filter.actor;
     }
-    if (filter.from !== undefined) {
-      clauses.push('at >= @from');
-      params.from = filter.from;
-    }
-    if (filter.to !== undefined) {
-      clauses.push('at < @to');
-      params.to = filter.to;
-    }
     const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT @limit`;
     let statement = this.statements.get(sql);
     if (!statement) {
@@ -83,5 +81,24 @@ export class AuditLog {
       this.statements.set(sql, statement);
     }
     return statement.all(params) as EventRow[];
+  }
+
+  /**
+   * Time bounds as a seq range, from two lookups in the index on `at`. Exact because the store
+   * never stamps an event earlier than the one before it; and it lets every filter walk its own
+   * index in seq order instead of SQLite scanning or sorting a time range of the whole log.
+   */
+  private seqRange(filter: AuditFilter, afterSeq: number, untilSeq: number): { afterSeq: number; untilSeq: number } | undefined {
+    if (filter.from !== undefined) {
+      const first = this.firstAtOrAfter.get(filter.from);
+      if (!first) return undefined;
+      afterSeq = Math.max(afterSeq, first.seq - 1);
+    }
+    if (filter.to !== undefined) {
+      const last = this.lastBefore.get(filter.to);
+      if (!last) return undefined;
+      untilSeq = Math.min(untilSeq, last.seq);
+    }
+    return afterSeq < untilSeq ? { afterSeq, untilSeq } : undefined;
   }
 }
