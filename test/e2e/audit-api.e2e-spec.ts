@@ -23,6 +23,8 @@ describe('audit API', () => {
     await t.request('/api/v1/resolve', { method: 'POST', token: executor.token, json: { plugin: 'p', keys: ['CVAT_PASSWORD'] } });
     await t.request('/api/v1/secrets', { method: 'POST', token: executor.token, json: { key: 'NOPE', value: 'x' } });
     await t.request('/api/v1/secrets/CVAT_PASSWORD', { method: 'DELETE' });
+    const shortLived = await issue('short-lived', 'auditor');
+    await t.request(`/api/v1/tokens/${shortLived.id}`, { method: 'DELETE' });
   });
   afterAll(async () => {
     await t.close();
@@ -45,6 +47,8 @@ describe('audit API', () => {
       'SecretsResolved',
       'AccessDenied',
       'SecretRemoved',
+      'TokenIssued',
+      'TokenRevoked',
     ]);
     expect(entries[3]).toMatchObject({ key: 'CVAT_PASSWORD', version: 1, actor: admin, at });
     expect(entries[4]).toMatchObject({ key: 'CVAT_PASSWORD', version: 2, actor: admin, at, data: { valueChanged: true } });
@@ -56,6 +60,8 @@ describe('audit API', () => {
     expect(entries[6]).toMatchObject({ actor: { id: executor.id, role: 'executor' }, at, data: { action: 'POST /api/v1/secrets' } });
     expect(entries[7]).toMatchObject({ key: 'CVAT_PASSWORD', version: 3, actor: admin, at });
     expect(entries[1].key).toBeUndefined();
+    const revokedId = (entries[8].data as { id: string }).id;
+    expect(entries[9]).toMatchObject({ type: 'TokenRevoked', actor: admin, at, data: { id: revokedId } });
 
     for (const needle of [value, newValue]) {
       expect(JSON.stringify(entries)).not.toContain(needle);
