@@ -17,7 +17,12 @@ function defaultDatabase(): string {
 
 /** Read-only: a reviewer's check can never change the copy it checks. No keys, no Nest app. */
 function openLog(path: string): { log: AuditLog; close: () => void } {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new Error(`cannot open ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   return { log: new AuditLog(db), close: () => db.close() };
 }
 
