@@ -54,14 +54,18 @@ interface ExportOptions {
   to?: string;
 }
 
-async function exportTrail({ db, out, ...query }: ExportOptions): Promise<void> {
-  let parsed;
+/** The same rules as the HTTP query string; problems are named as the options the user typed. */
+function parseExportOptions(query: Omit<ExportOptions, 'db' | 'out'>) {
   try {
-    parsed = parseAuditExportQuery(Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)));
+    return parseAuditExportQuery(Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)));
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     throw new Error(`invalid options: ${(error.errors ?? []).map((e) => `--${e.field} ${e.message}`).join('; ')}`);
   }
+}
+
+async function exportTrail({ db, out, ...query }: ExportOptions): Promise<void> {
+  const parsed = parseExportOptions(query);
   const { log, close } = openLog(db);
   try {
     const progress = progressReporter('exporting', log.head().seq);

@@ -1,3 +1,4 @@
+import type { Database } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -7,7 +8,10 @@ import { dataSourceOptions, rawConnection } from '../../src/storage/database.mod
 import { SqliteWriter } from '../../src/storage/sqlite-writer';
 
 /** The log on a migrated SQLite file in `dir`, without the Nest app: for tests that inject a clock. */
-export async function openEventStore(dir: string, clock: Clock = systemClock) {
+export async function openEventStore(
+  dir: string,
+  clock: Clock = systemClock,
+): Promise<{ db: Database; store: EventStore; writer: SqliteWriter; close: () => Promise<void> }> {
   const dataSource = await new DataSource(dataSourceOptions(join(dir, 'secrets.db'))).initialize();
   const db = rawConnection(dataSource);
   return {
