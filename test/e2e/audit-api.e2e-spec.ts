@@ -2,19 +2,16 @@ import { parse } from 'csv-parse/sync';
 import { randomBytes } from 'node:crypto';
 import type { AuditEntry } from '../../src/audit/audit-entry';
 import { filesContaining } from '../support/data-dir';
-import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
 
 describe('audit API', () => {
-  const data = tempDataDir();
-  const config = testConfig(data.dir);
+  const t = useTestApp();
   const value = `audit-plaintext-${randomBytes(12).toString('hex')}`;
   const newValue = `audit-plaintext-new-${randomBytes(12).toString('hex')}`;
-  let t: TestApp;
   let auditor: { id: string; token: string };
   let executor: { id: string; token: string };
 
   beforeAll(async () => {
-    t = await startTestApp(config);
     const issue = async (name: string, role: string) => (await t.request('/api/v1/tokens', { method: 'POST', json: { name, role } })).json();
     auditor = await issue('reviewer', 'auditor');
     executor = await issue('runner', 'executor');
@@ -25,10 +22,6 @@ describe('audit API', () => {
     await t.request('/api/v1/secrets/CVAT_PASSWORD', { method: 'DELETE' });
     const shortLived = await issue('short-lived', 'auditor');
     await t.request(`/api/v1/tokens/${shortLived.id}`, { method: 'DELETE' });
-  });
-  afterAll(async () => {
-    await t.close();
-    data.cleanup();
   });
 
   const audit = (query = '', token = auditor.token) => t.request(`/api/v1/audit${query}`, { token });
@@ -65,7 +58,7 @@ describe('audit API', () => {
 
     for (const needle of [value, newValue]) {
       expect(JSON.stringify(entries)).not.toContain(needle);
-      expect(filesContaining(data.dir, needle)).toEqual([]);
+      expect(filesContaining(t.dir, needle)).toEqual([]);
       for (const format of ['ndjson', 'csv']) expect(await (await audit(`/export?format=${format}`)).text()).not.toContain(needle);
     }
   });

@@ -2,7 +2,7 @@ import type { Role } from '../../src/auth/principal';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { openDatabase } from '../support/data-dir';
-import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -38,9 +38,7 @@ const ROLES: Role[] = ['admin', 'executor', 'auditor'];
 const label = (route: Route) => `${route.method} ${route.path}`;
 
 describe('every /api/v1 route × every kind of caller', () => {
-  const data = tempDataDir();
-  const config = testConfig(data.dir);
-  let t: TestApp;
+  const t = useTestApp();
   let tokens: TokensService;
   let revoked: string;
 
@@ -51,16 +49,11 @@ describe('every /api/v1 route × every kind of caller', () => {
     t.request(route.url(), { method: route.method, token, ...(route.json ? { json: route.json() } : {}) });
 
   beforeAll(async () => {
-    t = await startTestApp(config);
     tokens = t.app.get(TokensService);
     for (const key of ['ROUTE_KEY', 'DOOMED_KEY']) await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'v' } });
     const gone = await tokenFor('admin', 'gone');
     await tokens.revoke(gone.id, SYSTEM_ACTOR);
     revoked = gone.token;
-  });
-  afterAll(async () => {
-    await t.close();
-    data.cleanup();
   });
 
   it('the table names every /api/v1 route the application serves', async () => {
@@ -92,7 +85,7 @@ describe('every /api/v1 route × every kind of caller', () => {
         return;
       }
       expect(res.status).toBe(403);
-      const db = openDatabase(config.databasePath);
+      const db = openDatabase(t.config.databasePath);
       try {
         const denials = db
           .prepare("SELECT data, actor, at FROM events WHERE type = 'AccessDenied' AND json_extract(actor, '$.id') = ?")

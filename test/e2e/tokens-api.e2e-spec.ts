@@ -1,18 +1,9 @@
 import { countRows, openDatabase } from '../support/data-dir';
-import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
 
 describe('tokens API', () => {
-  const data = tempDataDir();
-  const config = testConfig(data.dir);
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp(config);
-  });
-  afterAll(async () => {
-    await t.close();
-    data.cleanup();
-  });
+  const t = useTestApp();
+  const config = t.config;
 
   const issue = (json: unknown) => t.request('/api/v1/tokens', { method: 'POST', json });
 
