@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ValidationError } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
@@ -28,6 +29,7 @@ export class AppModule {
         HealthModule,
         AdminUiModule,
         NatsModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -5,6 +5,8 @@ import { ConfigError, loadConfig } from './config/configuration';
 import { serve } from './cli/serve.command';
 import { rebuildReadModelCommand } from './cli/rebuild-read-model.command';
 import { runCommand } from './cli/run.command';
+import { auditCommand } from './cli/audit.command';
+import { rotateMasterKeyCommand } from './cli/rotate-master-key.command';
 
 /**
  * `secrets-ledger` (SPEC §6). Configuration comes from the environment (SPEC §7) for every
@@ -40,6 +42,12 @@ async function main(argv: string[]): Promise<void> {
       // Exit at once with the child's code: idle HTTP keep-alive sockets must not hold us up.
       process.exit(await runCommand(command, options));
     });
+  program.addCommand(auditCommand());
+
+  program
+    .command('rotate-master-key')
+    .description('rewrap every data key under the active (first) master key; the log is not rewritten')
+    .action(async () => rotateMasterKeyCommand(loadConfig()));
 
   await program.parseAsync(argv);
 }

@@ -6,12 +6,14 @@ import { SQLITE } from '../storage/database.module';
 import { SqliteWriter } from '../storage/sqlite-writer';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { AuthGuard } from './auth.guard';
+import { TokensController } from './tokens.controller';
 import { ANNOUNCE } from './tokens.service';
 import { TokensRepository } from './tokens-repository';
 import { TokensService } from './tokens.service';
 
 @Global()
 @Module({
+  controllers: [TokensController],
   providers: [
     TokensService,
     { provide: TokensRepository, inject: [SQLITE], useFactory: (db: Database) => new TokensRepository(db) },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, MasterKeySpec, parseMasterKeys } from '../config/configuration';
 import { dataKeyAad, open, seal } from './envelope';
@@ -34,6 +34,16 @@ export class MasterKeyring {
     return open(this.key(kid), wrapped, dataKeyAad(eventId, kid));
   }
 
+  /** The same data key, wrapped by the active master key instead of `kid` (rotation). */
+  rewrap(kid: string, wrapped: Buffer, eventId: string): { kid: string; wrapped: Buffer } {
+    const dataKey = this.unwrap(kid, wrapped, eventId);
+    try {
+      return this.wrap(dataKey, eventId);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
   private key(kid: string): Buffer {
     const key = this.keys.get(kid);
     if (!key) throw new Error(`master key "${kid}" is not configured (SECRETS_MASTER_KEYS)`);
@@ -56,12 +66,31 @@ export function loadKeyring(configured: MasterKeySpec[], dataDir: string): Keyri
   const file = join(dataDir, DEV_KEY_FILE);
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
-    const line = `dev-1:${randomBytes(32).toString('base64')}\n`;
-    writeFileSync(file, line, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, newDevKeyLine('dev-1'), { mode: 0o600, flag: 'wx' });
   }
   chmodSync(file, 0o600);
   const problems: string[] = [];
   const specs = parseMasterKeys(readFileSync(file, 'utf8').trim().split('\n').join(','), problems);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`));
   return { keyring: new MasterKeyring(specs), generatedFile: file };
+}
+
+function newDevKeyLine(kid: string): string {
+  return `${kid}:${randomBytes(32).toString('base64')}\n`;
+}
+
+/**
+ * Rotation without SECRETS_MASTER_KEYS (development only): a new key goes first in the key
+ * file, so it becomes the active one; the older keys stay below it until they are retired.
+ * Written to a temporary file and renamed, so a crash never leaves a half-written key file.
+ */
+export function prependDevKey(dataDir: string): { file: string; kid: string } {
+  const { keyring, generatedFile } = loadKeyring([], dataDir);
+  const file = generatedFile!;
+  const highest = Math.max(0, ...keyring.kids().map((kid) => Number(/^dev-(\d+)$/.exec(kid)?.[1] ?? 0)));
+  const kid = `dev-${highest + 1}`;
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, newDevKeyLine(kid) + readFileSync(file, 'utf8'), { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, file);
+  return { file, kid };
 }

@@ -23,7 +23,7 @@ export const systemClock: Clock = { now: () => new Date() };
  */
 export class EventStore {
   private readonly stmt: {
-    head: Statement<[], { seq: number; hash: string }>;
+    head: Statement<[], { seq: number; hash: string; at: string }>;
     streamVersion: Statement<[string], { version: number | null }>;
     insert: Statement<EventRow>;
     insertDataKey: Statement<{ event_id: string; kid: string; wrapped: Buffer }>;
@@ -40,7 +40,7 @@ export class EventStore {
     private readonly newId: () => string = () => crypto.randomUUID(),
   ) {
     this.stmt = {
-      head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
+      head: db.prepare('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1'),
       streamVersion: db.prepare('SELECT MAX(version) AS version FROM events WHERE stream = ?'),
       insert: db.prepare(
         `INSERT INTO events (seq, id, stream, version, type, data, ciphertext, actor, at, prev_hash, hash)
@@ -71,7 +71,11 @@ export class EventStore {
     let seq = head?.seq ?? 0;
     let prevHash = head?.hash ?? GENESIS_HASH;
     let version = current;
-    const at = this.clock.now().toISOString();
+    // Time in the log never goes backwards: a clock stepped back (NTP) must not stamp an event
+    // earlier than the one before it, so that time order and seq order agree (the audit API
+    // turns time filters into seq ranges on that promise).
+    const now = this.clock.now().toISOString();
+    const at = head && head.at > now ? head.at : now;
     const actorJson = JSON.stringify({ id: actor.id, name: actor.name, role: actor.role });
 
     return events.map((event) => {
@@ -112,7 +116,8 @@ export class EventStore {
   }
 
   head(): { seq: number; hash: string } {
-    return this.stmt.head.get() ?? { seq: 0, hash: GENESIS_HASH };
+    const head = this.stmt.head.get();
+    return head ? { seq: head.seq, hash: head.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
   readStream(stream: string): RecordedEvent[] {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { FieldError, ForbiddenError, ValidationError } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
+import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { Principal, actorOf } from '../auth/principal';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
@@ -10,7 +11,6 @@ import { SqliteWriter } from '../storage/sqlite-writer';
 export const SECRETS_RESOLVED = 'SecretsResolved';
 export const RESOLUTIONS_STREAM = 'resolutions';
 export const MAX_KEYS_PER_RESOLVE = 256;
-const PLUGIN_PATTERN = /^[A-Za-z0-9@][A-Za-z0-9@._\/-]{0,199}$/;
 
 export interface ResolveRequest {
   plugin: unknown;
@@ -80,8 +80,8 @@ export class ResolveService {
 function validate(request: ResolveRequest): { plugin: string; keys: string[] } {
   const errors: FieldError[] = [];
   const { plugin, keys } = request ?? {};
-  if (typeof plugin !== 'string' || !PLUGIN_PATTERN.test(plugin)) {
-    errors.push({ field: 'plugin', message: 'must be a plugin name of 1-200 characters (letters, digits, @ . _ / -)' });
+  if (typeof plugin !== 'string' || !PLUGIN_NAME_PATTERN.test(plugin)) {
+    errors.push({ field: 'plugin', message: PLUGIN_NAME_RULE });
   }
   if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS_PER_RESOLVE) {
     errors.push({ field: 'keys', message: `must be an array of 1 to ${MAX_KEYS_PER_RESOLVE} keys` });

@@ -1,42 +1,6 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { runCli, startServe, stop } from '../support/cli';
 import { filesContaining } from '../support/data-dir';
 import { tempDataDir } from '../support/test-app';
-
-// The built CLI, as an operator runs it (npm test builds first).
-const CLI = join(__dirname, '../../dist/cli.js');
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
-}
-
-/** Starts `serve`, resolves with everything printed up to the "listening" line. */
-function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    let listening = false;
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-      const match = /secrets-ledger listening on (\S+)/.exec(stdout);
-      if (match && !listening) {
-        listening = true;
-        resolve({ child, stdout, url: match[1], output: () => stdout + stderr });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.on('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 describe('secrets-ledger CLI', () => {
   it('refuses invalid configuration with one line per problem and a non-zero exit', () => {

@@ -58,3 +58,36 @@ export async function startTestApp(config: AppConfig): Promise<TestApp> {
     close: () => app.close(),
   };
 }
+
+/**
+ * A suite's app: started on a fresh data dir before the suite's tests (and before its own
+ * beforeAll hooks declared later), closed and removed after them.
+ */
+export function useTestApp(overrides: Partial<AppConfig> = {}): TestApp & { dir: string } {
+  const data = tempDataDir();
+  const config = testConfig(data.dir, overrides);
+  let started: TestApp | undefined;
+  const current = (): TestApp => {
+    if (!started) throw new Error('the test app is not started yet (use it inside a test or hook)');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startTestApp(config);
+  });
+  afterAll(async () => {
+    await started?.close();
+    data.cleanup();
+  });
+  return {
+    config,
+    dir: data.dir,
+    get app() {
+      return current().app;
+    },
+    get baseUrl() {
+      return current().baseUrl;
+    },
+    request: (path, init) => current().request(path, init),
+    close: () => current().close(),
+  };
+}

@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newMasterKeys } from './lib/ledger';
+import { startService } from './lib/service-process';
+import { seedAndReplay } from './scenarios/replay-and-audit';
+import { measureWriteFloor, measureWrites } from './scenarios/writes';
+(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scratch-'));
+  const masterKeys = newMasterKeys();
+  const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
+  const service = await startService({ SECRETS_DATA_DIR: join(dir, 'live'), SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken });
+  await new Promise((r) => setTimeout(r, 2000));
+  console.log('idle rss', service.rssMb());
+  const floor = await measureWriteFloor(dir, masterKeys, 3000);
+  const w = await measureWrites(service, adminToken, 6);
+  console.log({ floor, w, ratio: w / floor });
+  await service.stop();
+  console.log(await seedAndReplay(join(dir, 'seeded', 'secrets.db'), masterKeys, 100_000));
+})();

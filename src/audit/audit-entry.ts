@@ -1,0 +1,35 @@
+import type { Actor, EventRow } from '../event-store/event';
+import { SECRET_EVENT_TYPES, secretStream } from '../secrets/domain/events';
+
+/** SPEC §3: one row of the log as reviewers see it. `data` is value-free by construction. */
+export interface AuditEntry {
+  seq: number;
+  id: string;
+  type: string;
+  key?: string;
+  version?: number;
+  actor: Actor;
+  at: string;
+  data: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+const SECRET_STREAM_PREFIX = secretStream('');
+
+export function toAuditEntry(row: EventRow): AuditEntry {
+  // The key and its version come from the secret's stream; other streams (tokens, resolutions,
+  // refusals) have versions of their own that mean nothing to a reviewer.
+  const isSecretEvent = row.stream.startsWith(SECRET_STREAM_PREFIX) && SECRET_EVENT_TYPES.includes(row.type);
+  return {
+    seq: row.seq,
+    id: row.id,
+    type: row.type,
+    ...(isSecretEvent ? { key: row.stream.slice(SECRET_STREAM_PREFIX.length), version: row.version } : {}),
+    actor: JSON.parse(row.actor),
+    at: row.at,
+    data: JSON.parse(row.data),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

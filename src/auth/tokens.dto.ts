@@ -1,0 +1,53 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from './plugin-name';
+import { ROLES, Role } from './principal';
+import type { TokenRecord } from './tokens-repository';
+
+export const MAX_PLUGINS_PER_TOKEN = 100;
+
+export class IssueTokenDto {
+  @ApiProperty({ minLength: 1, maxLength: 100, example: 'cvat-runner' })
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiProperty({ enum: ROLES })
+  @IsIn(ROLES)
+  role!: Role;
+
+  @ApiPropertyOptional({ type: [String], description: 'Executor tokens only: the plugins it may resolve for. Omitted: any plugin.' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_PLUGINS_PER_TOKEN)
+  @Matches(PLUGIN_NAME_PATTERN, { each: true, message: `each plugin ${PLUGIN_NAME_RULE}` })
+  plugins?: string[];
+}
+
+export class TokenDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({ type: [String], nullable: true, description: 'null: any plugin' }) plugins!: string[] | null;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ nullable: true }) revokedAt!: string | null;
+
+  /** Never the token or its hash: a listing identifies tokens, it cannot reproduce one. */
+  static from(record: TokenRecord): TokenDto {
+    return { id: record.id, name: record.name, role: record.role, plugins: record.plugins, createdAt: record.createdAt, revokedAt: record.revokedAt };
+  }
+}
+
+export class IssuedTokenDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({ type: [String], nullable: true }) plugins!: string[] | null;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ description: 'The bearer token. Shown only in this response; only its hash is stored.' }) token!: string;
+}
+
+export class TokenListDto {
+  @ApiProperty({ type: [TokenDto] }) items!: TokenDto[];
+}

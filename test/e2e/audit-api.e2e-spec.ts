@@ -1,0 +1,144 @@
+import { parse } from 'csv-parse/sync';
+import { randomBytes } from 'node:crypto';
+import type { AuditEntry } from '../../src/audit/audit-entry';
+import { filesContaining } from '../support/data-dir';
+import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
+
+describe('audit API', () => {
+  const t = useTestApp();
+  const value = `audit-plaintext-${randomBytes(12).toString('hex')}`;
+  const newValue = `audit-plaintext-new-${randomBytes(12).toString('hex')}`;
+  let auditor: { id: string; token: string };
+  let executor: { id: string; token: string };
+
+  beforeAll(async () => {
+    const issue = async (name: string, role: string) => (await t.request('/api/v1/tokens', { method: 'POST', json: { name, role } })).json();
+    auditor = await issue('reviewer', 'auditor');
+    executor = await issue('runner', 'executor');
+    await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'CVAT_PASSWORD', value } });
+    await t.request('/api/v1/secrets/CVAT_PASSWORD', { method: 'PATCH', json: { value: newValue } });
+    await t.request('/api/v1/resolve', { method: 'POST', token: executor.token, json: { plugin: 'p', keys: ['CVAT_PASSWORD'] } });
+    await t.request('/api/v1/secrets', { method: 'POST', token: executor.token, json: { key: 'NOPE', value: 'x' } });
+    await t.request('/api/v1/secrets/CVAT_PASSWORD', { method: 'DELETE' });
+    const shortLived = await issue('short-lived', 'auditor');
+    await t.request(`/api/v1/tokens/${shortLived.id}`, { method: 'DELETE' });
+  });
+
+  const audit = (query = '', token = auditor.token) => t.request(`/api/v1/audit${query}`, { token });
+  const all = async (query = ''): Promise<AuditEntry[]> => (await (await audit(`?limit=1000${query}`)).json()).items;
+
+  it('holds every write, read and refusal with its actor and time, and never a value', async () => {
+    const entries = await all();
+    const admin = { id: expect.stringMatching(/^tok_/), name: 'bootstrap-admin', role: 'admin' };
+    const at = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/);
+    expect(entries.map((e) => e.type)).toEqual([
+      'TokenIssued', // bootstrap admin
+      'TokenIssued',
+      'TokenIssued',
+      'SecretAdded',
+      'SecretUpdated',
+      'SecretsResolved',
+      'AccessDenied',
+      'SecretRemoved',
+      'TokenIssued',
+      'TokenRevoked',
+    ]);
+    expect(entries[3]).toMatchObject({ key: 'CVAT_PASSWORD', version: 1, actor: admin, at });
+    expect(entries[4]).toMatchObject({ key: 'CVAT_PASSWORD', version: 2, actor: admin, at, data: { valueChanged: true } });
+    expect(entries[5]).toMatchObject({
+      actor: { id: executor.id, name: 'runner', role: 'executor' },
+      at,
+      data: { plugin: 'p', keys: [{ key: 'CVAT_PASSWORD', version: 2 }] },
+    });
+    expect(entries[6]).toMatchObject({ actor: { id: executor.id, role: 'executor' }, at, data: { action: 'POST /api/v1/secrets' } });
+    expect(entries[7]).toMatchObject({ key: 'CVAT_PASSWORD', version: 3, actor: admin, at });
+    expect(entries[1].key).toBeUndefined();
+    const revokedId = (entries[8].data as { id: string }).id;
+    expect(entries[9]).toMatchObject({ type: 'TokenRevoked', actor: admin, at, data: { id: revokedId } });
+
+    for (const needle of [value, newValue]) {
+      expect(JSON.stringify(entries)).not.toContain(needle);
+      expect(filesContaining(t.dir, needle)).toEqual([]);
+      for (const format of ['ndjson', 'csv']) expect(await (await audit(`/export?format=${format}`)).text()).not.toContain(needle);
+    }
+  });
+
+  it('pages forward without gaps or repeats, whatever the page size', async () => {
+    const everything = (await all()).map((e) => e.seq);
+    expect(everything).toEqual(Array.from({ length: everything.length }, (_, i) => i + 1));
+    for (const limit of [1, 3, 7]) {
+      const seen: number[] = [];
+      let next: string | null = null;
+      do {
+        const res = await audit(`?limit=${limit}${next ? `&after=${next}` : ''}`);
+        const page = await res.json();
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((e: AuditEntry) => e.seq));
+        next = page.next;
+      } while (next !== null);
+      expect(seen).toEqual(everything);
+    }
+  });
+
+  it('filters by type, key, actor id and time', async () => {
+    const entries = await all();
+    expect((await all('&type=SecretsResolved')).map((e) => e.seq)).toEqual([entries[5].seq]);
+    expect((await all('&key=CVAT_PASSWORD')).map((e) => e.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretRemoved']);
+    expect((await all(`&actor=${executor.id}`)).map((e) => e.type)).toEqual(['SecretsResolved', 'AccessDenied']);
+    const from = entries[4].at;
+    const fromOn = await all(`&from=${encodeURIComponent(from)}`);
+    expect(fromOn.length).toBeGreaterThan(0);
+    expect(fromOn.every((e) => e.at >= from)).toBe(true);
+    expect((await all(`&to=${encodeURIComponent(from)}`)).every((e) => e.at < from)).toBe(true);
+    expect(await all('&type=SecretAdded&actor=nobody')).toEqual([]);
+  });
+
+  it('exports the same events as NDJSON and CSV', async () => {
+    const ndjsonRes = await audit('/export?format=ndjson');
+    expect(ndjsonRes.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const ndjson: AuditEntry[] = (await ndjsonRes.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const csvRes = await audit('/export?format=csv');
+    expect(csvRes.headers.get('content-type')).toMatch(/^text\/csv/);
+    const csv: Record<string, string>[] = parse(await csvRes.text(), { columns: true });
+    expect(ndjson).toEqual(await all());
+    expect(csv.map((row) => ({ seq: Number(row.seq), id: row.id, type: row.type, actor: row.actor_id, data: JSON.parse(row.data), hash: row.hash }))).toEqual(
+      ndjson.map((e) => ({ seq: e.seq, id: e.id, type: e.type, actor: e.actor.id, data: e.data, hash: e.hash })),
+    );
+    const filtered = (await (await audit('/export?format=csv&type=SecretAdded')).text()).trim().split('\n');
+    expect(filtered).toHaveLength(2); // header + one row
+  });
+
+  it.each([
+    ['?limit=0'],
+    ['?limit=1001'],
+    ['?limit=ten'],
+    ['?after=not-a-cursor'],
+    ['?from=yesterday'],
+    ['?to=2026-13-45T00:00:00Z'],
+    ['?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z'],
+    ['?key=lower_case'],
+    ['?type=Not A Type'],
+    ['?type=A&type=B'],
+    ['?unknown=1'],
+    ['/export?format=xml'],
+    ['/export?limit=5'],
+  ])('%s: 400 problem+json', async (query) => {
+    const res = await audit(query);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((await res.json()).errors.length).toBeGreaterThan(0);
+  });
+
+  it('head and verify agree on an intact chain', async () => {
+    const head = await (await audit('/head')).json();
+    const entries = await all();
+    const last = entries[entries.length - 1];
+    expect(head).toEqual({ seq: last.seq, hash: last.hash, at: last.at });
+    expect(await (await audit('/verify')).json()).toEqual({ ok: true, checked: entries.length, head: { seq: last.seq, hash: last.hash } });
+    expect((await (await t.request('/health/ready', { token: null })).json()).info.auditChain).toMatchObject({ status: 'up' });
+  });
+
+  it('admins may read the trail too', async () => {
+    expect((await audit('', ADMIN_TOKEN)).status).toBe(200);
+  });
+});

@@ -1,0 +1,83 @@
+import { countRows, openDatabase } from '../support/data-dir';
+import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
+
+describe('tokens API', () => {
+  const t = useTestApp();
+  const config = t.config;
+
+  const issue = (json: unknown) => t.request('/api/v1/tokens', { method: 'POST', json });
+
+  it('issues a token shown once, lists it without token or hash, and records TokenIssued', async () => {
+    const res = await issue({ name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'] });
+    expect(res.status).toBe(201);
+    const issued = await res.json();
+    expect(issued).toEqual({
+      id: expect.stringMatching(/^tok_/),
+      name: 'cvat-runner',
+      role: 'executor',
+      plugins: ['@voxel51/annotation'],
+      createdAt: expect.any(String),
+      token: expect.stringMatching(/^slt_[A-Za-z0-9_-]{43}$/),
+    });
+
+    const listed = await (await t.request('/api/v1/tokens')).text();
+    expect(listed).not.toContain(issued.token);
+    const { items } = JSON.parse(listed);
+    expect(items).toContainEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'], createdAt: issued.createdAt, revokedAt: null });
+    for (const item of items) expect(Object.keys(item).sort()).toEqual(['createdAt', 'id', 'name', 'plugins', 'revokedAt', 'role']);
+
+    const db = openDatabase(config.databasePath);
+    try {
+      const event = db.prepare("SELECT data FROM events WHERE type = 'TokenIssued' AND stream = ?").get(`token-${issued.id}`) as { data: string };
+      expect(JSON.parse(event.data)).toEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'] });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('revocation takes effect on the very next request', async () => {
+    const issued = await (await issue({ name: 'short-lived', role: 'auditor' })).json();
+    expect((await t.request('/api/v1/secrets', { token: issued.token })).status).toBe(200);
+
+    expect((await t.request(`/api/v1/tokens/${issued.id}`, { method: 'DELETE' })).status).toBe(204);
+    const refused = await t.request('/api/v1/secrets', { token: issued.token });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+
+    const { items } = await (await t.request('/api/v1/tokens')).json();
+    expect(items.find((item: { id: string }) => item.id === issued.id).revokedAt).toEqual(expect.any(String));
+    expect((await t.request(`/api/v1/tokens/${issued.id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('DELETE of an unknown id: 404', async () => {
+    expect((await t.request('/api/v1/tokens/tok_nope', { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it.each([
+    ['no name', { role: 'auditor' }],
+    ['an empty name', { name: '', role: 'auditor' }],
+    ['a 101-character name', { name: 'n'.repeat(101), role: 'auditor' }],
+    ['an unknown role', { name: 'x', role: 'root' }],
+    ['plugins on an admin token', { name: 'x', role: 'admin', plugins: ['p'] }],
+    ['plugins on an auditor token', { name: 'x', role: 'auditor', plugins: ['p'] }],
+    ['an empty plugin list', { name: 'x', role: 'executor', plugins: [] }],
+    ['101 plugins', { name: 'x', role: 'executor', plugins: Array.from({ length: 101 }, (_, i) => `p${i}`) }],
+    ['an invalid plugin name', { name: 'x', role: 'executor', plugins: ['has space'] }],
+    ['a non-string plugin', { name: 'x', role: 'executor', plugins: [7] }],
+    ['an unknown field', { name: 'x', role: 'auditor', expires: '2030-01-01' }],
+  ])('%s: 400 problem+json, nothing issued', async (_label, body) => {
+    const before = { events: countRows(config.databasePath, 'events'), tokens: countRows(config.databasePath, 'tokens') };
+    const res = await issue(body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await res.json()).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect({ events: countRows(config.databasePath, 'events'), tokens: countRows(config.databasePath, 'tokens') }).toEqual(before);
+  });
+
+  it('an executor token may omit plugins (any plugin) and the bootstrap admin is listed', async () => {
+    const issued = await (await issue({ name: 'any-runner', role: 'executor' })).json();
+    expect(issued.plugins).toBeNull();
+    const { items } = await (await t.request('/api/v1/tokens', { token: ADMIN_TOKEN })).json();
+    expect(items.map((item: { name: string }) => item.name)).toEqual(expect.arrayContaining(['bootstrap-admin', 'any-runner']));
+  });
+});

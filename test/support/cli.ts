@@ -1,0 +1,48 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The built CLI, as an operator runs it (npm test builds first). */
+export const CLI = join(__dirname, '../../dist/cli.js');
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+/**
+ * Starts `serve`; resolves at the "listening" line with what was printed so far, and `output()`
+ * for everything it prints until it stops (tests search it for values that must not appear).
+ */
+export function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let listening = false;
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /secrets-ledger listening on (\S+)/.exec(stdout);
+      if (match && !listening) {
+        listening = true;
+        resolve({ child, stdout, url: match[1], output: () => stdout + stderr });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+}
+
+export function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** The resident memory of a running process, from /proc (Linux). */
+export function residentBytes(pid: number): number {
+  const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) * 1024;
+}
