@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newMasterKeys } from './lib/ledger';
 import { progress, round } from './lib/report';
-import { startService } from './lib/service-process';
+import { ServiceProcess, startService } from './lib/service-process';
+import { PrivateNatsServer } from '../test/support/nats';
 import { measureNatsFloor, measurePropagation, propagationResult } from './scenarios/propagation';
 import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit';
 import { KEYS_PER_REQUEST, measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
@@ -42,9 +43,16 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
   const masterKeys = newMasterKeys();
   const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
   const env = (dataDir: string) => ({ SECRETS_DATA_DIR: dataDir, SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: natsUrl });
+  // Whatever is started is stopped, even when a scenario fails half-way.
+  const running: ServiceProcess[] = [];
+  const start = async (dataDir: string) => {
+    const service = await startService(env(dataDir));
+    running.push(service);
+    return service;
+  };
   try {
     progress(`mode ${mode}; data under ${dir}; NATS ${natsUrl}`);
-    const service = await startService(env(join(dir, 'live')));
+    const service = await start(join(dir, 'live'));
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const idleRss = service.rssMb();
     progress(`memory: idle RSS ${idleRss.toFixed(1)} MB`);
@@ -62,7 +70,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
 
     const seededDir = join(dir, 'seeded');
     const replay = await seedAndReplay(join(seededDir, 'secrets.db'), masterKeys, size.logEvents);
-    const seeded = await startService(env(seededDir));
+    const seeded = await start(seededDir);
     const auditQuery = await measureAuditQueries(seeded, adminToken, size.logEvents, size.auditRounds);
     const rss10k = seeded.rssMb();
     progress(`memory: RSS with 10k secrets ${rss10k.toFixed(1)} MB`);
@@ -77,6 +85,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
       memory: { idle_rss_mb: round(idleRss, 1), rss_mb_10k_secrets: round(rss10k, 1) },
     };
   } finally {
+    await Promise.all(running.map((service) => service.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -86,12 +95,13 @@ async function main(): Promise<void> {
     .name('bench')
     .option('--quick', 'smaller sizes; finishes in under 3 minutes')
     .option('--out <file>', 'write the JSON result here')
-    .option('--nats-url <url>', 'NATS server to use', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .option('--nats-url <url>', 'use this NATS server (default: a private nats-server, so nothing else answers secrets.resolve)')
     .parse(process.argv)
-    .opts<{ quick?: boolean; out?: string; natsUrl: string }>();
+    .opts<{ quick?: boolean; out?: string; natsUrl?: string }>();
   const mode = options.quick ? 'quick' : 'full';
   const started = Date.now();
-  const result = await runBenchmarks(mode, options.natsUrl);
+  const nats = options.natsUrl ? undefined : await PrivateNatsServer.start();
+  const result = await runBenchmarks(mode, options.natsUrl ?? nats!.url).finally(() => nats?.dispose());
   const json = JSON.stringify(result, null, 2);
   if (options.out) writeFileSync(options.out, `${json}\n`);
   process.stdout.write(`${json}\n`);

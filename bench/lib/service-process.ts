@@ -13,8 +13,8 @@ export interface ServiceProcess {
 }
 
 /** The service exactly as operators run it (`secrets-ledger serve`), in its own process. */
-export function startService(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve'], {
+export function startService(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -32,6 +32,7 @@ export function startService(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
         rssMb: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024,
         stop: () =>
           new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
             child.removeAllListeners('exit');
             child.on('exit', () => done());
             child.kill('SIGTERM');

@@ -26,9 +26,10 @@ export async function seedAndReplay(databasePath: string, masterKeys: string, ev
 /** p95 of filtered first-page queries (by key, by actor, by time range) over HTTP. */
 export async function measureAuditQueries(service: ServiceProcess, adminToken: string, events: number, rounds: number) {
   const latencies: number[] = [];
+  // A window over the seeded events: from a minute before the head to just after it.
   const head = (await (await api(service.url, adminToken, '/api/v1/audit/head')).json()) as { at: string };
-  const to = new Date(head.at);
-  const from = new Date(to.getTime() - 1_000);
+  const to = new Date(new Date(head.at).getTime() + 1);
+  const from = new Date(to.getTime() - 60_000);
   const queries = (i: number) => [
     `/api/v1/audit?key=SEED_${(i * 7919) % SEEDED_KEYS}&limit=100`,
     `/api/v1/audit?actor=system&limit=100`,

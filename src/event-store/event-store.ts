@@ -2,8 +2,11 @@ import type { Database, Statement } from 'better-sqlite3';
 import { VersionMismatchError } from '../common/errors';
 import { newDataKey, open, seal, valueAad } from '../crypto/envelope';
 import type { MasterKeyring } from '../crypto/master-keyring';
+import { OpenedValueCache } from '../crypto/opened-value-cache';
 import { SecretValue } from '../secrets/domain/secret-value';
 import { Actor, EventRow, NewEvent, RecordedEvent, ReplayedEvent, toRecordedEvent } from './event';
+
+type SealedValueRow = { id: string; stream: string; version: number; ciphertext: Buffer | null; kid: string; wrapped: Buffer };
 
 type ReplayRow = [number, string, string, number, string, string, string, string, 0 | 1];
 import { GENESIS_HASH, hashRow } from './hash-chain';
@@ -27,7 +30,8 @@ export class EventStore {
     streamVersion: Statement<[string], { version: number | null }>;
     insert: Statement<EventRow>;
     insertDataKey: Statement<{ event_id: string; kid: string; wrapped: Buffer }>;
-    sealedValue: Statement<[string], { stream: string; version: number; ciphertext: Buffer | null; kid: string; wrapped: Buffer }>;
+    sealedValue: Statement<[string], SealedValueRow>;
+    sealedValues: Statement<[string], SealedValueRow>;
     readStream: Statement<[string], EventRow>;
     readFrom: Statement<[number, number], EventRow>;
   };
@@ -38,6 +42,7 @@ export class EventStore {
     private readonly keyring: MasterKeyring,
     private readonly clock: Clock = systemClock,
     private readonly newId: () => string = () => crypto.randomUUID(),
+    private readonly openedValues = new OpenedValueCache(),
   ) {
     this.stmt = {
       head: db.prepare('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1'),
@@ -48,8 +53,12 @@ export class EventStore {
       ),
       insertDataKey: db.prepare('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (@event_id, @kid, @wrapped)'),
       sealedValue: db.prepare(
-        `SELECT e.stream, e.version, e.ciphertext, k.kid, k.wrapped
+        `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped
            FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id = ?`,
+      ),
+      sealedValues: db.prepare(
+        `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped
+           FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id IN (SELECT value FROM json_each(?))`,
       ),
       readStream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY version'),
       readFrom: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
@@ -170,10 +179,38 @@ export class EventStore {
   /** Decrypts the value carried by an event. Throws if the row, its key or its binding is wrong. */
   openValue(eventId: string): SecretValue {
     const row = this.stmt.sealedValue.get(eventId);
-    if (!row || row.ciphertext === null) throw new Error(`event ${eventId} carries no value`);
-    const dataKey = this.keyring.unwrap(row.kid, row.wrapped, eventId);
+    if (!row) throw new Error(`event ${eventId} carries no value`);
+    return this.openSealed(row);
+  }
+
+  /**
+   * The values of many events. Those opened recently come from the cache; the rest are read in
+   * one statement and decrypted. Every id must carry a value.
+   */
+  openValues(eventIds: readonly string[]): Map<string, SecretValue> {
+    const values = new Map<string, SecretValue>();
+    const toOpen: string[] = [];
+    for (const id of eventIds) {
+      const cached = this.openedValues.get(id);
+      if (cached) values.set(id, cached);
+      else toOpen.push(id);
+    }
+    if (toOpen.length === 0) return values;
+    const rows = this.stmt.sealedValues.all(JSON.stringify(toOpen));
+    if (rows.length !== new Set(toOpen).size) throw new Error('an event asked for carries no value');
+    for (const row of rows) {
+      const value = this.openSealed(row);
+      this.openedValues.set(row.id, value);
+      values.set(row.id, value);
+    }
+    return values;
+  }
+
+  private openSealed(row: SealedValueRow): SecretValue {
+    if (row.ciphertext === null) throw new Error(`event ${row.id} carries no value`);
+    const dataKey = this.keyring.unwrap(row.kid, row.wrapped, row.id);
     try {
-      return new SecretValue(open(dataKey, row.ciphertext, valueAad(row.stream, row.version, eventId)).toString('utf8'));
+      return new SecretValue(open(dataKey, row.ciphertext, valueAad(row.stream, row.version, row.id)).toString('utf8'));
     } finally {
       dataKey.fill(0);
     }

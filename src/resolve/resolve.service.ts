@@ -51,19 +51,23 @@ export class ResolveService {
     }
 
     // One synchronous pass: no write can interleave, so values and revision agree.
+    const states = this.readModel.loadMany(keys);
+    const valueEventIds = [...states.values()].flatMap((s) => (s.status === 'active' && s.valueEventId !== null ? [s.valueEventId] : []));
+    const values = this.store.openValues(valueEventIds);
+    const revision = this.readModel.revision();
     const secrets: Record<string, string> = {};
     const read: { key: string; version: number }[] = [];
     const missing: string[] = [];
     for (const key of keys) {
-      const state = this.readModel.load(key);
-      if (state.status === 'active' && state.valueEventId !== null) {
-        secrets[key] = this.store.openValue(state.valueEventId).reveal();
+      const state = states.get(key);
+      const value = state?.status === 'active' && state.valueEventId !== null ? values.get(state.valueEventId) : undefined;
+      if (state && value) {
+        secrets[key] = value.reveal();
         read.push({ key, version: state.version });
       } else {
         missing.push(key);
       }
     }
-    const revision = this.readModel.revision();
 
     await this.writer.write(() =>
       this.store.appendToStream(

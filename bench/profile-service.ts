@@ -1,0 +1,40 @@
+/**
+ * `node .bench-build/bench/profile-service.js <writes|resolves-http|resolves-nats> [seconds]`:
+ * runs the service under --cpu-prof with one load, for finding what stands in the way.
+ * Profiles land in .bench-build/profiles/.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newMasterKeys } from './lib/ledger';
+import { progress } from './lib/report';
+import { startService } from './lib/service-process';
+import { measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
+import { measureWrites } from './scenarios/writes';
+import { PrivateNatsServer } from '../test/support/nats';
+
+async function main(): Promise<void> {
+  const [load = 'resolves-nats', seconds = '6'] = process.argv.slice(2);
+  const nats = await PrivateNatsServer.start();
+  const natsUrl = nats.url;
+  const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
+  const profiles = join(__dirname, '../profiles');
+  const service = await startService({
+    SECRETS_DATA_DIR: mkdtempSync(join(tmpdir(), 'secrets-ledger-profile-')),
+    SECRETS_MASTER_KEYS: newMasterKeys(),
+    SECRETS_ADMIN_TOKEN: adminToken,
+    NATS_URL: natsUrl,
+  }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
+  if (load === 'writes') await measureWrites(service, adminToken, Number(seconds));
+  else {
+    const { keys, executorToken } = await prepareResolves(service, adminToken);
+    if (load === 'resolves-http') await measureHttpResolves(service, executorToken, keys, Number(seconds));
+    else await measureNatsResolves(natsUrl, executorToken, keys, Number(seconds));
+  }
+  await service.stop();
+  await nats.dispose();
+  progress(`profile written to ${profiles}`);
+}
+
+void main();
