@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newMasterKeys } from './lib/ledger';
 import { progress, round } from './lib/report';
-import { ServiceProcess, startService } from './lib/service-process';
+import { ServiceProcess, startService, waitUntilSettled } from './lib/service-process';
 import { PrivateNatsServer } from '../test/support/nats';
 import { measureNatsFloor, measurePropagation, propagationResult } from './scenarios/propagation';
 import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit';
@@ -71,6 +71,8 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     const seededDir = join(dir, 'seeded');
     const replay = await seedAndReplay(join(seededDir, 'secrets.db'), masterKeys, size.logEvents);
     const seeded = await start(seededDir);
+    progress('audit_query: waiting for the first start to publish the backlog and verify the chain');
+    await waitUntilSettled(seeded);
     const auditQuery = await measureAuditQueries(seeded, adminToken, size.logEvents, size.auditRounds);
     const rss10k = seeded.rssMb();
     progress(`memory: RSS with 10k secrets ${rss10k.toFixed(1)} MB`);

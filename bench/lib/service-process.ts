@@ -56,3 +56,22 @@ export async function apiJson<T>(url: string, token: string, path: string, init:
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
+
+/**
+ * Waits until a service started on an existing log has finished its start-up work: the relay has
+ * published the backlog (lag 0) and the chain monitor has verified up to the head. Steady-state
+ * figures are measured after this, not while a first start replays 100k events to NATS.
+ */
+export async function waitUntilSettled(service: ServiceProcess, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = (await (await fetch(`${service.url}/health/ready`)).json()) as {
+      details?: { notifications?: { lag?: number }; auditChain?: { verifiedSeq?: number; head?: number } };
+    };
+    const lag = ready.details?.notifications?.lag;
+    const chain = ready.details?.auditChain;
+    if (lag === 0 && chain?.verifiedSeq !== undefined && chain.verifiedSeq >= (chain.head ?? Infinity)) return;
+    if (Date.now() > deadline) throw new Error(`service did not settle: ${JSON.stringify(ready.details)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -26,6 +26,7 @@ export async function seedAndReplay(databasePath: string, masterKeys: string, ev
 /** p95 of filtered first-page queries (by key, by actor, by time range) over HTTP. */
 export async function measureAuditQueries(service: ServiceProcess, adminToken: string, events: number, rounds: number) {
   const latencies: number[] = [];
+  const byFilter = new Map<string, number[]>();
   // A window over the seeded events: from a minute before the head to just after it.
   const head = (await (await api(service.url, adminToken, '/api/v1/audit/head')).json()) as { at: string };
   const to = new Date(new Date(head.at).getTime() + 1);
@@ -42,11 +43,15 @@ export async function measureAuditQueries(service: ServiceProcess, adminToken: s
       const started = performance.now();
       const res = await api(service.url, adminToken, path);
       const body = (await res.json()) as { items: unknown[] };
-      latencies.push(performance.now() - started);
+      const elapsed = performance.now() - started;
+      latencies.push(elapsed);
+      const filter = path.replace(/^.*\?/, '').replace(/=[^&]*/g, '');
+      byFilter.set(filter, [...(byFilter.get(filter) ?? []), elapsed]);
       if (!res.ok || body.items.length === 0) throw new Error(`audit_query: ${path} → ${res.status}, ${body.items?.length} items`);
     }
   }
   const p95 = percentile(latencies, 95);
+  byFilter.forEach((samples, filter) => progress(`  ${filter}: p95 ${percentile(samples, 95).toFixed(2)} ms`));
   progress(`audit_query: p95 ${p95.toFixed(2)} ms`);
   return { events, p95_ms: round(p95) };
 }

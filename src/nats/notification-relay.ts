@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Database, Statement } from 'better-sqlite3';
 import { CoalescedTask } from '../common/coalesced-task';
-import type { EventRow } from '../event-store/event';
+import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
 import { ListensToSecretChanges, SecretChangeListener } from '../secrets/secret-change-listener';
@@ -13,15 +13,22 @@ import { RelayCheckpoints } from './relay-checkpoints';
 
 export const RELAY_NAME = 'nats-notifications';
 const PAGE_SIZE = 500;
+/**
+ * How long a published position may stay unsaved. Saving it is a durable write (an fsync) that
+ * would otherwise follow every notification and delay the resolve the notified executors send
+ * next; a crash loses at most this much position, and the events are published again.
+ */
+const CHECKPOINT_DELAY_MS = 1_000;
 /** The backstop only: commits and reconnects wake the relay at once. */
 const SAFETY_INTERVAL_MS = 30_000;
 
 /**
  * Publishes secret-state events from the log to `secrets.changed.<KEY>`, at least once and in
- * `seq` (= revision) order. The log is the outbox: the relay reads everything after its stored
- * checkpoint, publishes a page, waits for the server to have it (flush), and only then moves the
- * checkpoint — one write per page, not per event. A crash between flush and checkpoint means
- * the page is published again: duplicates, never losses; clients drop them by version.
+ * `seq` (= revision) order. The log is the outbox: the relay reads the secret events after its
+ * position, publishes a page, waits for the server to have it (flush), and only then moves its
+ * position; the position is stored at most once a second (and at shutdown). A crash before it is
+ * stored means those events are published again: duplicates, never losses; clients drop them
+ * by version.
  */
 @Injectable()
 @ListensToSecretChanges()
@@ -31,6 +38,8 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   private readonly drainer = new CoalescedTask(() => this.drain());
   private stopped = false;
   private safetyTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private savedCheckpoint = 0;
   private readonly pendingCount: Statement<unknown[], { n: number }>;
 
   constructor(
@@ -47,6 +56,7 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
 
   onModuleInit(): void {
     this.checkpoint = this.checkpoints.get(RELAY_NAME);
+    this.savedCheckpoint = this.checkpoint;
     // A (re)connection is when NATS may have missed something: catch up at once.
     this.link.onStatus((status) => status === 'connected' && this.wake());
     this.safetyTimer = setInterval(() => this.wake(), SAFETY_INTERVAL_MS);
@@ -63,7 +73,7 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     return this.pendingCount.get(this.checkpoint, ...SECRET_EVENT_TYPES)?.n ?? 0;
   }
 
-  /** The `seq` of the last event handed on (the stored checkpoint). */
+  /** The `seq` of the last event handed on to NATS. */
   publishedSeq(): number {
     return this.checkpoint;
   }
@@ -76,6 +86,8 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     this.stopped = true;
     clearInterval(this.safetyTimer);
     await this.drainer.idle();
+    clearTimeout(this.checkpointTimer);
+    await this.saveCheckpoint();
   }
 
   private async drain(): Promise<void> {
@@ -83,14 +95,13 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
       while (!this.stopped && this.link.connected) {
         const page = this.nextPage();
         if (page.length === 0) return;
-        page.filter((row) => SECRET_EVENT_TYPES.includes(row.type)).forEach((row) => {
-          const notification = changeNotification(row);
+        page.forEach((event) => {
+          const notification = changeNotification(event);
           this.link.publish(changedSubject(notification.key), notification);
         });
         await this.link.flush();
-        const last = page[page.length - 1].seq;
-        await this.writer.write(() => this.checkpoints.save(RELAY_NAME, last));
-        this.checkpoint = last;
+        this.checkpoint = page[page.length - 1].seq;
+        this.scheduleCheckpoint();
       }
     } catch (error) {
       // NATS went away mid-page: the checkpoint did not move, so the page goes out again on
@@ -99,26 +110,47 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     }
   }
 
-  private nextPage(): EventRow[] {
-    const page: EventRow[] = [];
-    for (const row of this.store.readAll(this.checkpoint, PAGE_SIZE)) {
-      page.push(row);
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      void this.saveCheckpoint();
+    }, CHECKPOINT_DELAY_MS);
+    this.checkpointTimer.unref();
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const position = this.checkpoint;
+    if (position === this.savedCheckpoint) return;
+    try {
+      await this.writer.write(() => this.checkpoints.save(RELAY_NAME, position));
+      this.savedCheckpoint = position;
+    } catch (error) {
+      this.logger.warn(`could not store the relay position ${position}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** The next secret events after the position; the log's other events are not even read. */
+  private nextPage(): ReplayedEvent[] {
+    const page: ReplayedEvent[] = [];
+    for (const event of this.store.replay(SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE)) {
+      page.push(event);
       if (page.length === PAGE_SIZE) break;
     }
     return page;
   }
 }
 
-/** Built from the row's value-free columns only; `ciphertext` is never read here. */
-export function changeNotification(row: EventRow): ChangeNotification {
-  const data = JSON.parse(row.data) as { key: string; revision: number };
+/** Built from the event's value-free facts only; the ciphertext is never read here. */
+export function changeNotification(event: ReplayedEvent): ChangeNotification {
+  const data = event.data as { key: string; revision: number };
   return {
-    type: row.type as ChangeNotification['type'],
+    type: event.type as ChangeNotification['type'],
     key: data.key,
-    version: row.version,
+    version: event.version,
     revision: data.revision,
-    seq: row.seq,
-    eventId: row.id,
-    at: row.at,
+    seq: event.seq,
+    eventId: event.id,
+    at: event.at,
   };
 }
