@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { NotFoundError } from '../common/errors';
+import { ConflictError, NotFoundError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import type { Actor } from '../event-store/event';
@@ -85,6 +85,11 @@ export class TokensService implements OnApplicationBootstrap {
     await this.writer.write(() => {
       const record = this.tokens.findById(id);
       if (!record || record.revokedAt !== null) throw new NotFoundError(`Token ${id} does not exist or is already revoked.`);
+      // Revoking the last admin token would lock every admin out for good: the bootstrap token
+      // is only issued once, and a revoked one stays revoked.
+      if (record.role === 'admin' && this.tokens.activeAdminCount() === 1) {
+        throw new ConflictError('This is the last active admin token: issue another admin token before revoking it.');
+      }
       const [event] = this.store.appendToStream(`token-${id}`, 1, [{ type: TokenEventType.TokenRevoked, data: { id } }], actor);
       this.tokens.revoke(id, event.at);
     });

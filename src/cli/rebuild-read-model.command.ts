@@ -1,21 +1,18 @@
-import { NestFactory } from '@nestjs/core';
 import type { AppConfig } from '../config/configuration';
-import { AppModule } from '../app.module';
 import { EventStore } from '../event-store/event-store';
+import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
 import { rebuildReadModel } from '../secrets/read-model-rebuild';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { SqliteWriter } from '../storage/sqlite-writer';
+import { withLedger } from './ledger-context';
 import { progressReporter } from './progress';
 
 export async function rebuildReadModelCommand(config: AppConfig): Promise<void> {
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, logLevel: 'warn' }), { logger: ['error', 'warn'] });
-  try {
-    const store = app.get(EventStore);
-    const progress = progressReporter('replaying events', store.head().seq);
-    const result = await rebuildReadModel(app.get(SqliteWriter), store, app.get(SecretsReadModel), progress.update);
+  await withLedger(config, async (ledger) => {
+    const store = ledger.get(EventStore);
+    const progress = progressReporter('replaying secret events', store.count(SECRET_EVENT_TYPES));
+    const result = await rebuildReadModel(ledger.get(SqliteWriter), store, ledger.get(SecretsReadModel), progress.update);
     progress.stop();
     process.stdout.write(`rebuilt the read model from ${result.events} events: ${result.secrets} keys, revision ${result.revision}\n`);
-  } finally {
-    await app.close();
-  }
+  });
 }

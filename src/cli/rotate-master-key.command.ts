@@ -1,12 +1,11 @@
-import { NestFactory } from '@nestjs/core';
 import type { Database } from 'better-sqlite3';
-import { AppModule } from '../app.module';
 import type { AppConfig } from '../config/configuration';
 import { MasterKeyRotation } from '../crypto/master-key-rotation';
 import { MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import { EventStore } from '../event-store/event-store';
 import { SQLITE } from '../storage/database.module';
 import { SqliteWriter } from '../storage/sqlite-writer';
+import { withLedger } from './ledger-context';
 import { progressReporter } from './progress';
 
 /**
@@ -19,8 +18,7 @@ export async function rotateMasterKeyCommand(config: AppConfig): Promise<void> {
     const { file, kid } = prependDevKey(config.dataDir);
     process.stdout.write(`generated master key ${kid} and made it active in ${file}\n`);
   }
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, logLevel: 'warn' }), { logger: ['error', 'warn'] });
-  try {
+  await withLedger(config, async (app) => {
     const rotation = new MasterKeyRotation(app.get<Database>(SQLITE), app.get(SqliteWriter), app.get(EventStore), app.get(MasterKeyring));
     const progress = progressReporter('rewrapping data keys', rotation.pending());
     const result = await rotation.rotate(progress.update);
@@ -30,7 +28,5 @@ export async function rotateMasterKeyCommand(config: AppConfig): Promise<void> {
     );
     const where = devKeys ? 'the key file' : 'SECRETS_MASTER_KEYS';
     for (const kid of result.retirable) process.stdout.write(`no data key uses ${kid} any more: it may be retired (removed from ${where})\n`);
-  } finally {
-    await app.close();
-  }
+  });
 }

@@ -8,6 +8,7 @@ export enum ErrorCode {
   ValidationFailed = 'validation-failed',
   NotFound = 'not-found',
   AlreadyExists = 'already-exists',
+  Conflict = 'conflict',
   VersionMismatch = 'version-mismatch',
   Unauthenticated = 'unauthenticated',
   Forbidden = 'forbidden',
@@ -46,6 +47,13 @@ export class NotFoundError extends DomainError {
 export class AlreadyExistsError extends DomainError {
   constructor(message: string) {
     super(ErrorCode.AlreadyExists, message);
+  }
+}
+
+/** The request is valid but would leave the system in a state it must never be in. */
+export class ConflictError extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.Conflict, message);
   }
 }
 

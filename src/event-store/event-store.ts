@@ -124,6 +124,12 @@ export class EventStore {
     return this.stmt.streamVersion.get(stream)?.version ?? 0;
   }
 
+  /** How many events of these types the log holds (for progress bars). */
+  count(types: readonly string[]): number {
+    const row = this.db.prepare(`SELECT COUNT(*) AS n FROM events WHERE type IN (${types.map(() => '?').join(', ')})`).get(...types) as { n: number };
+    return row.n;
+  }
+
   head(): { seq: number; hash: string } {
     const head = this.stmt.head.get();
     return head ? { seq: head.seq, hash: head.hash } : { seq: 0, hash: GENESIS_HASH };

@@ -49,6 +49,17 @@ describe('tokens API', () => {
     expect((await t.request(`/api/v1/tokens/${issued.id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('refuses to revoke the last active admin token (409), and allows it once another exists', async () => {
+    const { items } = await (await t.request('/api/v1/tokens')).json();
+    const bootstrap = items.find((item: { name: string; revokedAt: string | null }) => item.name === 'bootstrap-admin' && item.revokedAt === null);
+    const refused = await t.request(`/api/v1/tokens/${bootstrap.id}`, { method: 'DELETE' });
+    expect(refused.status).toBe(409);
+    expect((await t.request('/api/v1/secrets')).status).toBe(200);
+    const second = await (await issue({ name: 'second-admin', role: 'admin' })).json();
+    expect((await t.request(`/api/v1/tokens/${second.id}`, { method: 'DELETE', token: ADMIN_TOKEN })).status).toBe(204);
+    expect((await t.request(`/api/v1/tokens/${bootstrap.id}`, { method: 'DELETE' })).status).toBe(409);
+  });
+
   it('DELETE of an unknown id: 404', async () => {
     expect((await t.request('/api/v1/tokens/tok_nope', { method: 'DELETE' })).status).toBe(404);
   });

@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { Database } from 'better-sqlite3';
+import { ConfigModule } from '../config/config.module';
+import type { AppConfig } from '../config/configuration';
+import { EventStoreModule } from '../event-store/event-store.module';
+import { SecretsReadModel } from '../secrets/secrets-read-model';
+import { DatabaseModule, SQLITE } from '../storage/database.module';
+
+/**
+ * What the maintenance commands need — the database (migrated), the keyring, the event store
+ * and the read model — without the service around it: no HTTP, no NATS connection, no relay
+ * publishing a backlog, no admin token generated as a side effect.
+ */
+@Module({})
+class LedgerModule {
+  static forRoot(config: AppConfig) {
+    return {
+      module: LedgerModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule],
+      providers: [{ provide: SecretsReadModel, inject: [SQLITE], useFactory: (db: Database) => new SecretsReadModel(db) }],
+      exports: [SecretsReadModel],
+    };
+  }
+}
+
+export async function withLedger<T>(config: AppConfig, work: (ledger: INestApplicationContext) => Promise<T>): Promise<T> {
+  const ledger = await NestFactory.createApplicationContext(LedgerModule.forRoot(config), { logger: ['error', 'warn'] });
+  try {
+    return await work(ledger);
+  } finally {
+    await ledger.close();
+  }
+}
