@@ -1,5 +1,5 @@
 /**
- * `node .bench-build/bench/profile-service.js <writes|resolves-http|resolves-nats> [seconds]`:
+ * `node .bench-build/bench/profile-service.js <writes|resolves-http|resolves-nats|propagation> [seconds]`:
  * runs the service under --cpu-prof with one load, for finding what stands in the way.
  * Profiles land in .bench-build/profiles/.
  */
@@ -12,6 +12,8 @@ import { progress } from './lib/report';
 import { startService } from './lib/service-process';
 import { measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
 import { measureWrites } from './scenarios/writes';
+import { measurePropagation } from './scenarios/propagation';
+import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
 
 async function main(): Promise<void> {
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     NATS_URL: natsUrl,
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
   if (load === 'writes') await measureWrites(service, adminToken, Number(seconds));
+  else if (load === 'propagation') progress(`propagation p50 ${median(await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);
     if (load === 'resolves-http') await measureHttpResolves(service, executorToken, keys, Number(seconds));
