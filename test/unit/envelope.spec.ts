@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DecryptionError, newDataKey, open, seal, valueAad } from '../../src/crypto/envelope';
+import { DecryptionError, freshRandom, newDataKey, open, seal, valueAad } from '../../src/crypto/envelope';
 import { MasterKeyring } from '../../src/crypto/master-keyring';
 import { SecretValue } from '../../src/secrets/domain/secret-value';
 import { inspect } from 'node:util';
@@ -54,5 +54,14 @@ describe('SecretValue', () => {
     const renderings = [String(value), `${value}`, JSON.stringify({ value }), inspect(value), inspect({ nested: { value } })];
     renderings.forEach((text) => expect(text).not.toContain('hunter2'));
     expect(value.reveal()).toBe('hunter2-plaintext');
+  });
+});
+
+describe('freshRandom', () => {
+  it('never hands out the same bytes twice, across pool refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2_000; i++) seen.add(freshRandom(12).toString('hex'));
+    expect(seen.size).toBe(2_000);
+    expect(freshRandom(32)).toHaveLength(32);
   });
 });
