@@ -30,10 +30,8 @@ export class EventStore {
     streamVersion: Statement<[string], { version: number | null }>;
     insert: Statement<EventRow>;
     insertDataKey: Statement<{ event_id: string; kid: string; wrapped: Buffer }>;
-    sealedValue: Statement<[string], SealedValueRow>;
     sealedValues: Statement<[string], SealedValueRow>;
     readStream: Statement<[string], EventRow>;
-    readFrom: Statement<[number, number], EventRow>;
   };
   private readonly replayStatements = new Map<string, Statement<unknown[]>>();
 
@@ -52,16 +50,11 @@ export class EventStore {
          VALUES (@seq, @id, @stream, @version, @type, @data, @ciphertext, @actor, @at, @prev_hash, @hash)`,
       ),
       insertDataKey: db.prepare('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (@event_id, @kid, @wrapped)'),
-      sealedValue: db.prepare(
-        `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped
-           FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id = ?`,
-      ),
       sealedValues: db.prepare(
         `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped
            FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id IN (SELECT value FROM json_each(?))`,
       ),
       readStream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY version'),
-      readFrom: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
     };
   }
 
@@ -139,17 +132,6 @@ export class EventStore {
     return this.stmt.readStream.all(stream).map(toRecordedEvent);
   }
 
-  /** Rows in `seq` order after `afterSeq`, a page at a time, so a million events never sit in memory. */
-  *readAll(afterSeq = 0, pageSize = 5_000): Generator<EventRow> {
-    let cursor = afterSeq;
-    for (;;) {
-      const page = this.stmt.readFrom.all(cursor, pageSize);
-      if (page.length === 0) return;
-      yield* page;
-      cursor = page[page.length - 1].seq;
-    }
-  }
-
   /**
    * Events of the given types in `seq` order, as facts for a replay (see ReplayedEvent). Rows
    * come back as arrays (`raw`), which spares an object per row on a million-row replay.
@@ -183,13 +165,6 @@ export class EventStore {
       this.replayStatements.set(cacheKey, statement);
     }
     return statement;
-  }
-
-  /** Decrypts the value carried by an event. Throws if the row, its key or its binding is wrong. */
-  openValue(eventId: string): SecretValue {
-    const row = this.stmt.sealedValue.get(eventId);
-    if (!row) throw new Error(`event ${eventId} carries no value`);
-    return this.openSealed(row);
   }
 
   /**
