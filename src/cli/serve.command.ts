@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/configuration';
 import { createApp } from '../app.factory';
 
@@ -8,6 +7,7 @@ export async function serve(config: AppConfig): Promise<void> {
   // After HTTP: NATS handlers run only once every module is ready. Never waits for NATS itself.
   await app.startAllMicroservices();
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
-  new Logger('Serve').log(`listening on ${url} (API /api/v1, docs /docs)`);
-  process.stdout.write(`secrets-ledger listening on ${url}\n`);
+  // Fastify logs "Server listening" as JSON; this plain line is for people and scripts (the
+  // tests and the benchmark wait for it).
+  process.stdout.write(`secrets-ledger listening on ${url} (admin page /, API /api/v1, docs /docs)\n`);
 }
