@@ -1,8 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-export const CLI = join(__dirname, '../../../dist/cli.js');
+import { residentBytes, startServe, stop } from '../../test/support/cli';
 
 export interface ServiceProcess {
   url: string;
@@ -13,34 +9,9 @@ export interface ServiceProcess {
 }
 
 /** The service exactly as operators run it (`secrets-ledger serve`), in its own process. */
-export function startService(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-      const match = /secrets-ledger listening on (\S+)/.exec(stdout);
-      if (!match) return;
-      resolve({
-        url: match[1],
-        pid: child.pid!,
-        rssMb: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.removeAllListeners('exit');
-            child.on('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
-    });
-    child.on('exit', (code) => reject(new Error(`service exited with ${code}: ${stderr}`)));
-  });
+export async function startService(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ServiceProcess> {
+  const { child, url } = await startServe(env, nodeArgs);
+  return { url, pid: child.pid!, rssMb: () => residentBytes(child.pid!) / (1024 * 1024), stop: () => stop(child) };
 }
 
 export async function api(url: string, token: string, path: string, init: { method?: string; json?: unknown } = {}): Promise<Response> {

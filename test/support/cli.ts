@@ -1,9 +1,14 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-/** The built CLI, as an operator runs it (npm test builds first). */
-export const CLI = join(__dirname, '../../dist/cli.js');
+/** The repository root: the nearest folder up with a package.json (this file also runs compiled, from .bench-build/). */
+function repositoryRoot(from = __dirname): string {
+  return existsSync(join(from, 'package.json')) || dirname(from) === from ? from : repositoryRoot(dirname(from));
+}
+
+/** The built CLI, as an operator runs it (npm test and npm run bench build first). */
+export const CLI = join(repositoryRoot(), 'dist/cli.js');
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -13,8 +18,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
  * Starts `serve`; resolves at the "listening" line with what was printed so far, and `output()`
  * for everything it prints until it stops (tests search it for values that must not appear).
  */
-export function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
+export function startServe(
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -34,6 +42,8 @@ export function startServe(env: NodeJS.ProcessEnv): Promise<{ child: ChildProces
 
 export function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
+    // Already gone (killed by the test, or crashed): an 'exit' listener would wait forever.
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.removeAllListeners('exit');
     child.on('exit', () => resolve());
     child.kill('SIGTERM');
