@@ -51,16 +51,15 @@ export class ResolveService {
     }
 
     // One synchronous pass: no write can interleave, so values and revision agree.
-    const states = this.readModel.loadMany(keys);
-    const valueEventIds = [...states.values()].flatMap((s) => (s.status === 'active' && s.valueEventId !== null ? [s.valueEventId] : []));
-    const values = this.store.openValues(valueEventIds);
+    const states = this.readModel.resolvable(keys);
+    const values = this.store.openValues([...states.values()].map((state) => state.valueEventId));
     const revision = this.readModel.revision();
     const secrets: Record<string, string> = {};
     const read: { key: string; version: number }[] = [];
     const missing: string[] = [];
     for (const key of keys) {
       const state = states.get(key);
-      const value = state?.status === 'active' && state.valueEventId !== null ? values.get(state.valueEventId) : undefined;
+      const value = state && values.get(state.valueEventId);
       if (state && value) {
         secrets[key] = value.reveal();
         read.push({ key, version: state.version });

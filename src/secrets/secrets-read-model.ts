@@ -34,7 +34,7 @@ function toState(row: SecretRow): PresentSecretState {
 export class SecretsReadModel {
   private readonly stmt: {
     load: Statement<[string], SecretRow>;
-    loadMany: Statement<[string], SecretRow>;
+    resolvable: Statement<[string], [string, number, string]>;
     upsert: Statement<SecretRow>;
     listActive: Statement<[], SecretRow>;
     listAll: Statement<[], SecretRow>;
@@ -45,7 +45,12 @@ export class SecretsReadModel {
   constructor(private readonly db: Database) {
     this.stmt = {
       load: db.prepare('SELECT * FROM secrets WHERE key = ?'),
-      loadMany: db.prepare('SELECT * FROM secrets WHERE key IN (SELECT value FROM json_each(?))'),
+      resolvable: db
+        .prepare(
+          `SELECT key, version, value_event_id FROM secrets
+            WHERE status = 'active' AND value_event_id IS NOT NULL AND key IN (SELECT value FROM json_each(?))`,
+        )
+        .raw(true) as unknown as Statement<[string], [string, number, string]>,
       upsert: db.prepare(
         `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
          VALUES (@key, @status, @version, @description, @created_at, @created_by, @updated_at, @updated_by, @value_event_id)
@@ -68,12 +73,16 @@ export class SecretsReadModel {
   }
 
   /**
-   * The states of many keys in one statement (keys never stored are absent from the map). A
-   * resolve reads a plugin's whole manifest at once; one statement instead of one per key is
-   * one read transaction on the WAL instead of a dozen.
+   * What a resolve needs of many keys, in one statement: the version and value event of each
+   * active key that has a value (keys never stored, removed or without a value are left out).
+   * One statement instead of one per key is one read of the WAL instead of a dozen, and only
+   * these three columns, as arrays: building a full state object per row cost a 12-key resolve
+   * more than its decryption.
    */
-  loadMany(keys: readonly string[]): Map<string, PresentSecretState> {
-    return new Map(this.stmt.loadMany.all(JSON.stringify(keys)).map((row) => [row.key, toState(row)]));
+  resolvable(keys: readonly string[]): Map<string, { version: number; valueEventId: string }> {
+    const found = new Map<string, { version: number; valueEventId: string }>();
+    for (const [key, version, valueEventId] of this.stmt.resolvable.all(JSON.stringify(keys))) found.set(key, { version, valueEventId });
+    return found;
   }
 
   listActive(): PresentSecretState[] {

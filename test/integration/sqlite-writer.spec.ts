@@ -1,0 +1,69 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { applyPragmas } from '../../src/storage/database.module';
+import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import { tempDataDir } from '../support/test-app';
+
+/** The single writer on a real SQLite file: one commit for jobs that arrive together, per-job rollback. */
+describe('SqliteWriter', () => {
+  let temp: ReturnType<typeof tempDataDir>;
+  let db: Database.Database;
+  let writer: SqliteWriter;
+
+  beforeEach(() => {
+    temp = tempDataDir();
+    db = new Database(join(temp.dir, 'writer.db'));
+    applyPragmas(db);
+    db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)');
+    writer = new SqliteWriter(db);
+  });
+
+  afterEach(() => {
+    db.close();
+    temp.cleanup();
+  });
+
+  const insert = (name: string) => () => db.prepare('INSERT INTO items (name) VALUES (?)').run(name).lastInsertRowid;
+  const names = () => (db.prepare('SELECT name FROM items ORDER BY id').all() as { name: string }[]).map((row) => row.name);
+  /** Rows another connection sees: committed, not merely written inside an open transaction. */
+  const committedRows = () => {
+    const other = new Database(join(temp.dir, 'writer.db'), { readonly: true });
+    try {
+      return other.prepare('SELECT COUNT(*) AS n FROM items').get() as { n: number };
+    } finally {
+      other.close();
+    }
+  };
+
+  it('runs on WAL with synchronous=FULL, so every COMMIT it waits for is synced to disk', () => {
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('shares one transaction between jobs that arrive together, and rolls back only the job that failed', async () => {
+    let inOneTransaction = true;
+    const outcomes = await Promise.allSettled([
+      writer.write(insert('a')),
+      writer.write(insert('a')), // UNIQUE violation: this job alone rolls back
+      writer.write(() => {
+        inOneTransaction &&= db.inTransaction;
+        return insert('b')();
+      }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(inOneTransaction).toBe(true);
+    expect(names()).toEqual(['a', 'b']);
+    expect(committedRows().n).toBe(2);
+  });
+
+  it('settles a job only after its batch has committed', async () => {
+    let committedWhenSettled: number | undefined;
+    await writer.write(insert('first')).then(() => (committedWhenSettled = committedRows().n));
+    expect(committedWhenSettled).toBe(1);
+  });
+
+  it('keeps order: jobs queued later see what earlier jobs wrote', async () => {
+    const seen = await Promise.all([writer.write(insert('one')), writer.write(() => names())]);
+    expect(seen[1]).toEqual(['one']);
+  });
+});
