@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     NATS_URL: natsUrl,
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
   if (load === 'writes') await measureWrites(service, adminToken, Number(seconds));
-  else if (load === 'propagation') progress(`propagation p50 ${median(await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).toFixed(3)} ms`);
+  else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);
     if (load === 'resolves-http') await measureHttpResolves(service, executorToken, keys, Number(seconds));

@@ -7,12 +7,26 @@ import { ServiceProcess, api, apiJson } from '../lib/service-process';
 
 type ClientMessage = { ready: true } | { sample: number; at: number };
 
+/** Samples of ours between two chunks of the floor: both see the same stretch of the machine's noise. */
+const CHUNK = 100;
+/** Changes made before anything is timed, so both processes' hot paths are compiled; the floor gets the same. */
+const WARMUP = 100;
+/** Round trips on the floor's fresh connections before its chunk is timed. */
+const FLOOR_WARMUP = 10;
+
 /**
  * Write acknowledged → cached context updated, across processes: the admin's PATCH returns at
  * t0 (here), the SDK client in another process sees the new value at t1; both clocks are the
- * machine's wall clock with sub-millisecond resolution (performance.timeOrigin + now()).
+ * machine's wall clock with sub-millisecond resolution (performance.timeOrigin + now()). After
+ * every hundred samples, a hundred samples of the floor (measureNatsFloor), so the ratio compares
+ * like with like on a noisy machine.
  */
-export async function measurePropagation(service: ServiceProcess, natsUrl: string, adminToken: string, samples: number) {
+export async function measurePropagation(
+  service: ServiceProcess,
+  natsUrl: string,
+  adminToken: string,
+  samples: number,
+): Promise<{ latencies: number[]; floor: number[] }> {
   const key = 'PROPAGATION_PROBE';
   await apiJson(service.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key, value: 'sample-0-initial' } });
   const { token } = await apiJson<{ token: string }>(service.url, adminToken, '/api/v1/tokens', {
@@ -31,9 +45,10 @@ export async function measurePropagation(service: ServiceProcess, natsUrl: strin
     child.on('exit', (code) => reject(new Error(`propagation client exited with ${code}`)));
   });
 
-  progress(`propagation: ${samples} changes, one at a time`);
+  progress(`propagation: ${WARMUP} changes to warm up, then ${samples} measured, one at a time`);
   const latencies: number[] = [];
-  for (let i = 1; i <= samples; i++) {
+  const floor: number[] = [];
+  for (let i = 1; i <= WARMUP + samples; i++) {
     const arrived = new Promise<void>((resolve) => (waiting = { sample: i, resolve }));
     const timeout = setTimeout(() => waiting?.resolve(), 5_000);
     const res = await api(service.url, adminToken, `/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: `sample-${i}-${randomBytes(6).toString('hex')}` } });
@@ -43,12 +58,17 @@ export async function measurePropagation(service: ServiceProcess, natsUrl: strin
     clearTimeout(timeout);
     const at = seen.get(i);
     if (at === undefined) throw new Error(`propagation: sample ${i} never reached the client`);
+    if (i <= WARMUP) continue;
     // The notification can beat the HTTP response back to us: that counts as zero delay.
     latencies.push(Math.max(0, at - acknowledged));
-    if (i % 100 === 0) progress(`  ${i}/${samples}, p50 so far ${median(latencies).toFixed(2)} ms`);
+    const measured = latencies.length;
+    if (measured % CHUNK === 0 || measured === samples) {
+      floor.push(...(await measureNatsFloor(natsUrl, measured % CHUNK || CHUNK)));
+      progress(`  ${measured}/${samples}: p50 so far ${median(latencies).toFixed(2)} ms, floor ${median(floor).toFixed(3)} ms`);
+    }
   }
   child.send('stop');
-  return latencies;
+  return { latencies, floor };
 }
 
 /**
@@ -65,20 +85,19 @@ export async function measureNatsFloor(natsUrl: string, samples: number) {
   await client.flush();
   const latencies: number[] = [];
   const iterator = notifications[Symbol.asyncIterator]();
-  for (let i = 0; i < samples; i++) {
+  for (let i = -FLOOR_WARMUP; i < samples; i++) {
     const started = performance.now();
     service.publish(`${subject}.changed`, new TextEncoder().encode(`{"revision":${i}}`));
     await iterator.next();
     await client.request(`${subject}.resolve`, new TextEncoder().encode('{}'), { timeout: 2_000 });
-    latencies.push(performance.now() - started);
+    if (i >= 0) latencies.push(performance.now() - started);
   }
   await service.close();
   await client.close();
-  progress(`propagation floor: p50 ${median(latencies).toFixed(3)} ms`);
   return latencies;
 }
 
-export function propagationResult(latencies: number[], floor: number[]) {
+export function propagationResult({ latencies, floor }: { latencies: number[]; floor: number[] }) {
   const p50 = median(latencies);
   const floorP50 = median(floor);
   return { samples: latencies.length, p50_ms: round(p50, 3), p99_ms: round(percentile(latencies, 99), 3), floor_p50_ms: round(floorP50, 3), ratio_p50: round(p50 / floorP50) };
