@@ -65,7 +65,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     const floorRounds: number[] = [];
     const writeRounds: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      floorRounds.push(await measureWriteFloor(dir, masterKeys, size.floorWrites / ROUNDS, round));
+      floorRounds.push(await measureWriteFloor(dir, masterKeys, Math.ceil(size.floorWrites / ROUNDS), round));
       writeRounds.push(await measureWrites(service, adminToken, size.loadSeconds / ROUNDS, round));
     }
 
