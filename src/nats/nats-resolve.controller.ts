@@ -3,10 +3,8 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { TokensService } from '../auth/tokens.service';
 import { UnauthenticatedError, ValidationError } from '../common/errors';
 import { problemFor } from '../common/problem-details.filter';
-import { ResolveResult, ResolveService } from '../resolve/resolve.service';
+import { ResolveRequest, ResolveResult, ResolveService } from '../resolve/resolve.service';
 import { RESOLVE_SUBJECT, ResolveErrorReply } from './contract';
-
-const REQUEST_FIELDS = ['token', 'plugin', 'keys'];
 
 /**
  * `secrets.resolve` request-reply (SPEC §4): the HTTP route's rules, audit and errors, reached
@@ -29,15 +27,12 @@ export class NatsResolveController {
       if (typeof request !== 'object' || request === null || Array.isArray(request)) {
         throw new ValidationError('The request must be a JSON object {token, plugin, keys}.');
       }
-      const fields = request as Record<string, unknown>;
-      const unknown = Object.keys(fields).filter((field) => !REQUEST_FIELDS.includes(field));
-      if (unknown.length > 0) {
-        throw new ValidationError('The request has unknown fields.', unknown.map((field) => ({ field, message: 'is not allowed' })));
-      }
-      if (typeof fields.token !== 'string') throw new UnauthenticatedError('A token is required.');
-      const principal = this.tokens.authenticate(fields.token);
+      // The token authenticates; the rest is the same request the HTTP route takes.
+      const { token, ...rest } = request as Record<string, unknown>;
+      if (typeof token !== 'string') throw new UnauthenticatedError('A token is required.');
+      const principal = this.tokens.authenticate(token);
       if (!principal) throw new UnauthenticatedError('The token is unknown or revoked.');
-      return await this.resolver.resolve(principal, { plugin: fields.plugin, keys: fields.keys });
+      return await this.resolver.resolve(principal, rest as unknown as ResolveRequest);
     } catch (error) {
       const { status, title, detail } = problemFor(error, this.logger);
       return { error: { status, title, detail } };

@@ -1,14 +1,14 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { IsArray, IsString } from 'class-validator';
+import { ApiBearerAuth, ApiBody, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
-import { ResolveResult, ResolveService } from './resolve.service';
+import { ResolveRequest, ResolveResult, ResolveService } from './resolve.service';
 
+/** The request's shape for the OpenAPI document only: ResolveService checks it, for HTTP and NATS alike. */
 class ResolveDto {
-  @ApiProperty({ example: '@voxel51/annotation' }) @IsString() plugin!: string;
-  @ApiProperty({ type: [String], example: ['FIFTYONE_CVAT_URL'] }) @IsArray() keys!: string[];
+  @ApiProperty({ example: '@voxel51/annotation' }) plugin!: string;
+  @ApiProperty({ type: [String], example: ['FIFTYONE_CVAT_URL'] }) keys!: string[];
 }
 
 class ResolveResultDto {
@@ -26,8 +26,12 @@ export class ResolveController {
   @Post()
   @HttpCode(200)
   @Roles('executor')
+  @ApiBody({ type: ResolveDto })
   @ApiResponse({ status: 200, type: ResolveResultDto })
-  resolve(@Body() body: ResolveDto, @CurrentPrincipal() principal: Principal): Promise<ResolveResult> {
+  // Typed as the plain request, not the DTO class, so the global ValidationPipe leaves it to
+  // ResolveService: one set of rules for both transports, and no class-transformer pass on the
+  // hottest HTTP route.
+  resolve(@Body() body: ResolveRequest, @CurrentPrincipal() principal: Principal): Promise<ResolveResult> {
     return this.resolver.resolve(principal, body);
   }
 }

@@ -11,6 +11,7 @@ import { SqliteWriter } from '../storage/sqlite-writer';
 export const SECRETS_RESOLVED = 'SecretsResolved';
 export const RESOLUTIONS_STREAM = 'resolutions';
 export const MAX_KEYS_PER_RESOLVE = 256;
+const RESOLVE_FIELDS = ['plugin', 'keys'];
 
 export interface ResolveRequest {
   plugin: unknown;
@@ -80,9 +81,15 @@ export class ResolveService {
   }
 }
 
+/** The one set of rules for a resolve request, whichever transport brought it (HTTP or NATS). */
 function validate(request: ResolveRequest): { plugin: string; keys: string[] } {
-  const errors: FieldError[] = [];
-  const { plugin, keys } = request ?? {};
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw new ValidationError('The resolve request must be a JSON object {plugin, keys}.');
+  }
+  const errors: FieldError[] = Object.keys(request)
+    .filter((field) => !RESOLVE_FIELDS.includes(field))
+    .map((field) => ({ field, message: 'is not allowed' }));
+  const { plugin, keys } = request;
   if (typeof plugin !== 'string' || !PLUGIN_NAME_PATTERN.test(plugin)) {
     errors.push({ field: 'plugin', message: PLUGIN_NAME_RULE });
   }

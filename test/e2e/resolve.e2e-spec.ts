@@ -84,6 +84,7 @@ describe('POST /api/v1/resolve', () => {
     ['257 keys', { plugin: 'p', keys: Array.from({ length: 257 }, (_, i) => `K${i}`) }],
     ['no plugin', { keys: ['CVAT_URL'] }],
     ['an unknown field', { plugin: 'p', keys: ['CVAT_URL'], all: true }],
+    ['a body that is not an object', ['CVAT_URL']],
   ])('%s: 400, and nothing recorded', async (_label, body) => {
     const before = resolvedEvents().length;
     const res = await resolve(executor, body);
