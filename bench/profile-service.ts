@@ -11,7 +11,7 @@ import { newMasterKeys } from './lib/ledger';
 import { progress } from './lib/report';
 import { startService } from './lib/service-process';
 import { measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
-import { measureWrites } from './scenarios/writes';
+import { measureWrites, prepareWrites } from './scenarios/writes';
 import { measurePropagation } from './scenarios/propagation';
 import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
@@ -28,7 +28,10 @@ async function main(): Promise<void> {
     SECRETS_ADMIN_TOKEN: adminToken,
     NATS_URL: natsUrl,
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
-  if (load === 'writes') await measureWrites(service, adminToken, Number(seconds));
+  if (load === 'writes') {
+    await prepareWrites(service, adminToken);
+    await measureWrites(service, adminToken, Number(seconds));
+  }
   else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);

@@ -20,14 +20,14 @@ export async function seedAndReplay(databasePath: string, masterKeys: string, ev
   try {
     progress(`replay: seeding ${events} events over ${SEEDED_KEYS} keys`);
     await seedSecrets(ledger, events, SEEDED_KEYS);
-    for (let round = 1; round <= REPLAY_ROUNDS; round++) {
+    for (let pass = 1; pass <= REPLAY_ROUNDS; pass++) {
       const started = performance.now();
       const result = await rebuildReadModel(ledger.writer, ledger.store, ledger.readModel);
       const seconds = (performance.now() - started) / 1000;
       if (result.events !== events || result.secrets !== SEEDED_KEYS) throw new Error(`replay: rebuilt ${JSON.stringify(result)}`);
       ours.push(events / seconds);
       floor.push(readWholeLog(databasePath));
-      progress(`replay ${round}/${REPLAY_ROUNDS}: ${events} events in ${seconds.toFixed(2)}s → ${ours[ours.length - 1].toFixed(0)}/s (floor ${floor[floor.length - 1].toFixed(0)} rows/s)`);
+      progress(`replay ${pass}/${REPLAY_ROUNDS}: ${events} events in ${seconds.toFixed(2)}s → ${ours[ours.length - 1].toFixed(0)}/s (floor ${floor[floor.length - 1].toFixed(0)} rows/s)`);
     }
   } finally {
     await ledger.close();

@@ -9,20 +9,24 @@ import { ServiceProcess, api } from '../lib/service-process';
 
 export const WRITE_CONCURRENCY = 32;
 
-/**
- * 32 concurrent HTTP clients, half creating new secrets and half updating existing ones. Every
- * 2xx is a durable write: the service answers only after the commit (synchronous=FULL). `round`
- * keeps each round's keys apart, so creates never collide with an earlier round's.
- */
-export async function measureWrites(service: ServiceProcess, adminToken: string, seconds: number, round = 1) {
-  const existing = 1_000;
-  const prefix = `R${round}`;
-  progress(`writes: creating ${existing} secrets to update`);
-  for (let i = 0; i < existing; i += 50) {
+const UPDATED_KEYS = 1_000;
+
+/** The secrets the write load updates, created once before its rounds. */
+export async function prepareWrites(service: ServiceProcess, adminToken: string): Promise<void> {
+  progress(`writes: creating ${UPDATED_KEYS} secrets to update`);
+  for (let i = 0; i < UPDATED_KEYS; i += 50) {
     await Promise.all(
-      Array.from({ length: 50 }, (_, j) => api(service.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key: `${prefix}_UPD_${i + j}`, value: 'initial' } })),
+      Array.from({ length: 50 }, (_, j) => api(service.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key: `UPD_${i + j}`, value: 'initial' } })),
     );
   }
+}
+
+/**
+ * 32 concurrent HTTP clients, half creating new secrets and half updating the ones
+ * prepareWrites made. Every 2xx is a durable write: the service answers only after the commit
+ * (synchronous=FULL). `pass` keeps each round's new keys apart from an earlier round's.
+ */
+export async function measureWrites(service: ServiceProcess, adminToken: string, seconds: number, pass = 1) {
   let n = 0;
   progress(`writes: ${WRITE_CONCURRENCY} connections for ${seconds}s`);
   const result = await autocannon({
@@ -36,8 +40,8 @@ export async function measureWrites(service: ServiceProcess, adminToken: string,
           const i = n++;
           const value = randomBytes(24).toString('base64');
           return i % 2 === 0
-            ? { ...request, method: 'POST', path: '/api/v1/secrets', body: JSON.stringify({ key: `${prefix}_W_${i}`, value }) }
-            : { ...request, method: 'PATCH', path: `/api/v1/secrets/${prefix}_UPD_${i % existing}`, body: JSON.stringify({ value }) };
+            ? { ...request, method: 'POST', path: '/api/v1/secrets', body: JSON.stringify({ key: `R${pass}_W_${i}`, value }) }
+            : { ...request, method: 'PATCH', path: `/api/v1/secrets/UPD_${i % UPDATED_KEYS}`, body: JSON.stringify({ value }) };
         },
       },
     ],
@@ -53,8 +57,8 @@ export async function measureWrites(service: ServiceProcess, adminToken: string,
  * The floor: raw better-sqlite3, same pragmas, the same append transaction (event row, data key
  * row, read-model upsert), one transaction per write, in one process, nothing else.
  */
-export async function measureWriteFloor(dir: string, masterKeys: string, writes: number, round = 1) {
-  const path = join(dir, `floor-${round}.db`);
+export async function measureWriteFloor(dir: string, masterKeys: string, writes: number, pass = 1) {
+  const path = join(dir, `floor-${pass}.db`);
   const ledger = await openLedger(path, masterKeys); // same schema, via the real migrations
   await ledger.close();
   const db = new Database(path);
