@@ -22,15 +22,16 @@ async function main(): Promise<void> {
   const natsUrl = nats.url;
   const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
   const profiles = join(__dirname, '../profiles');
+  const dataDir = mkdtempSync(join(tmpdir(), 'secrets-ledger-profile-'));
   const service = await startService({
-    SECRETS_DATA_DIR: mkdtempSync(join(tmpdir(), 'secrets-ledger-profile-')),
+    SECRETS_DATA_DIR: dataDir,
     SECRETS_MASTER_KEYS: newMasterKeys(),
     SECRETS_ADMIN_TOKEN: adminToken,
     NATS_URL: natsUrl,
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
   if (load === 'writes') {
     await prepareWrites(service, adminToken);
-    await measureWrites(service, adminToken, Number(seconds));
+    await measureWrites(service, join(dataDir, 'secrets.db'), adminToken, Number(seconds));
   }
   else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
