@@ -62,9 +62,10 @@ export async function measureWrites(service: ServiceProcess, databasePath: strin
 
 /**
  * Secret events in the service's log, read through a connection of our own: what the service
- * has committed, not what it holds in an open transaction. The service commits with
- * `applyPragmas` (WAL, synchronous=FULL; asserted by test/integration/sqlite-writer.spec.ts) and
- * answers only after the commit; finding every acknowledged write here checks the second half.
+ * has committed, not what it holds in an open transaction. Finding every acknowledged write
+ * here shows that none was lost or acknowledged for a batch that then failed to commit. That
+ * each commit was synced before the answer is what `applyPragmas` (WAL, synchronous=FULL)
+ * guarantees and test/integration/sqlite-writer.spec.ts asserts; a timing-free bench cannot.
  */
 function committedWrites(databasePath: string): number {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
