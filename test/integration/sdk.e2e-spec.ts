@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { PluginContext, SecretsClient, SecretsClientOptions, UndeclaredSecretError } from '../../src/client';
+import { PluginContext, SecretsClient, SecretsClientOptions, SecretsServiceError, UndeclaredSecretError } from '../../src/client';
 import { expectEventually } from '../support/expect-eventually';
 import { sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -152,6 +152,32 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
     expect(ctx.secrets.get(key)).toBe('periodic-v1');
     await put(key, 'periodic-v2');
     await expectEventually(() => expect(ctx.secrets.get(key)).toBe('periodic-v2'));
+  });
+
+  it('a token not allowed for the plugin is refused with SecretsServiceError 403, over NATS and over HTTP, naming no value', async () => {
+    const tokens = t.app.get(TokensService);
+    const token = (await tokens.issue({ name: 'other-plugin-runner', role: 'executor', plugins: ['@acme/other'] }, SYSTEM_ACTOR)).token;
+    for (const natsUrl of [nats.url, undefined]) {
+      const refusal = await (await connect({ token, natsUrl })).hydrate(manifest).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(SecretsServiceError);
+      expect(refusal).toMatchObject({ status: 403 });
+      expect(String((refusal as Error).message)).not.toMatch(/sdk-password|cvat\.example/);
+    }
+  });
+
+  it('a token revoked after hydration: the next refresh is refused, the values stay, and the context turns stale', async () => {
+    const tokens = t.app.get(TokensService);
+    const issued = await tokens.issue({ name: 'soon-revoked', role: 'executor', plugins: null }, SYSTEM_ACTOR);
+    const key = uniqueKey('SDK_REVOKED');
+    expect((await add(key, 'before-revocation')).status).toBe(201);
+    const ctx = await (await connect({ token: issued.token })).hydrate({ name: 'revoked-plugin', secrets: [key] });
+    expect(ctx.stale).toBe(false);
+
+    await tokens.revoke(issued.id, SYSTEM_ACTOR);
+    expect((await put(key, 'after-revocation')).status).toBe(200);
+    // The notification still arrives (it carries no value); the resolve it triggers is refused.
+    await expectEventually(() => expect(ctx.stale).toBe(true));
+    expect(ctx.secrets.get(key)).toBe('before-revocation');
   });
 
   it('when the service cannot be reached the last values stay and the context is stale', async () => {
