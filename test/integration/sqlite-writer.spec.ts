@@ -62,6 +62,20 @@ describe('SqliteWriter', () => {
     expect(committedWhenSettled).toBe(1);
   });
 
+  it('when the commit itself fails, every job of the batch is rejected and none of them is stored', async () => {
+    // A deferred foreign key is checked at COMMIT, after each job's savepoint was released: the
+    // stand-in for a commit that fails on disk (full, I/O error), which cannot be staged here.
+    db.exec('CREATE TABLE links (item_name TEXT NOT NULL REFERENCES items (name) DEFERRABLE INITIALLY DEFERRED)');
+    const dangling = () => db.prepare("INSERT INTO links (item_name) VALUES ('no-such-item')").run();
+    const outcomes = await Promise.allSettled([writer.write(insert('x')), writer.write(dangling), writer.write(insert('y'))]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(db.inTransaction).toBe(false);
+    expect(names()).toEqual([]);
+    // The writer goes on: the next batch commits normally.
+    await writer.write(insert('z'));
+    expect(committedRows().n).toBe(1);
+  });
+
   it('keeps order: jobs queued later see what earlier jobs wrote', async () => {
     const seen = await Promise.all([writer.write(insert('one')), writer.write(() => names())]);
     expect(seen[1]).toEqual(['one']);
