@@ -23,6 +23,8 @@ export class SqliteWriter {
   private queue: Job[] = [];
   private scheduled = false;
   private readonly runBatch: (jobs: Job[]) => { results: unknown[]; errors: unknown[] };
+  /** The deferred work of the job running now; undefined outside a job. */
+  private jobDeferred: (() => void)[] | undefined;
 
   constructor(
     private readonly db: Database,
@@ -32,15 +34,34 @@ export class SqliteWriter {
     this.runBatch = db.transaction((jobs: Job[]) => {
       const results: unknown[] = new Array(jobs.length);
       const errors: unknown[] = new Array(jobs.length);
+      const deferred: (() => void)[] = [];
       jobs.forEach((job, i) => {
+        this.jobDeferred = [];
         try {
           results[i] = runInSavepoint(job.work);
+          deferred.push(...this.jobDeferred);
         } catch (error) {
           errors[i] = error ?? new Error('write failed');
+        } finally {
+          this.jobDeferred = undefined;
         }
       });
+      // If deferred work throws, the whole batch rolls back and every job is rejected.
+      deferred.forEach((work) => work());
       return { results, errors };
     });
+  }
+
+  /**
+   * From inside a job: runs `work` in the same transaction after every job of the batch, outside
+   * their savepoints, and only if this job succeeded. For writes that many jobs make to the same
+   * few pages (index rows): in a job's savepoint SQLite first copies every page it touches to the
+   * statement journal; once per batch, outside them, it does not (measured: a resolve event's
+   * twelve key rows cost 57 µs inside its savepoint, 27 µs deferred).
+   */
+  defer(work: () => void): void {
+    if (!this.jobDeferred) throw new Error('SqliteWriter.defer must be called from inside a write job');
+    this.jobDeferred.push(work);
   }
 
   /** Runs `work` inside a write transaction; resolves once that transaction is committed. */

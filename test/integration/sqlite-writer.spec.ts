@@ -76,6 +76,40 @@ describe('SqliteWriter', () => {
     expect(committedRows().n).toBe(1);
   });
 
+  it('runs deferred work after every job of the batch, outside their savepoints, only for jobs that succeeded', async () => {
+    const seen: { name: string; rows: string[] }[] = [];
+    const deferring = (name: string, fail = false) => () => {
+      insert(name)();
+      writer.defer(() => {
+        seen.push({ name, rows: names() });
+        insert(`${name}-deferred`)();
+      });
+      if (fail) throw new Error('this job fails after deferring');
+    };
+    const outcomes = await Promise.allSettled([writer.write(deferring('a')), writer.write(deferring('b', true)), writer.write(deferring('c'))]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // Both ran after the last job (so after a's savepoint was released: c's row is there), in
+    // job order, and none for the failed job b.
+    expect(seen).toEqual([
+      { name: 'a', rows: ['a', 'c'] },
+      { name: 'c', rows: ['a', 'c', 'a-deferred'] },
+    ]);
+    expect(committedRows().n).toBe(4);
+    expect(() => writer.defer(() => undefined)).toThrow(/inside a write job/);
+  });
+
+  it('deferred work that fails rolls the whole batch back and rejects every job', async () => {
+    const outcomes = await Promise.allSettled([
+      writer.write(insert('p')),
+      writer.write(() => {
+        insert('q')();
+        writer.defer(insert('p')); // UNIQUE violation, found only at the end of the batch
+      }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(committedRows().n).toBe(0);
+  });
+
   it('keeps order: jobs queued later see what earlier jobs wrote', async () => {
     const seen = await Promise.all([writer.write(insert('one')), writer.write(() => names())]);
     expect(seen[1]).toEqual(['one']);
