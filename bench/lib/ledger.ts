@@ -24,8 +24,9 @@ export async function openLedger(databasePath: string, masterKeys: string): Prom
   const dataSource = await new DataSource(dataSourceOptions(databasePath)).initialize();
   const db = rawConnection(dataSource);
   const [kid, key] = masterKeys.split(':');
-  const store = new EventStore(db, new MasterKeyring([{ kid, key: Buffer.from(key, 'base64') }]));
-  return { db, store, readModel: new SecretsReadModel(db), writer: new SqliteWriter(db), close: () => dataSource.destroy() };
+  const writer = new SqliteWriter(db);
+  const store = new EventStore(db, writer, new MasterKeyring([{ kid, key: Buffer.from(key, 'base64') }]));
+  return { db, store, readModel: new SecretsReadModel(db), writer, close: () => dataSource.destroy() };
 }
 
 export function newMasterKeys(): string {

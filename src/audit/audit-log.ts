@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { EventRow } from '../event-store/event';
 import { GENESIS_HASH } from '../event-store/hash-chain';
-import { secretStream } from '../secrets/domain/events';
 import { AuditEntry, toAuditEntry } from './audit-entry';
 import { AuditFilter, encodeCursor } from './audit-query';
 
@@ -59,22 +58,28 @@ export class AuditLog {
   private rows(filter: AuditFilter, afterSeq: number, untilSeq: number, limit: number): EventRow[] {
     const range = this.seqRange(filter, afterSeq, untilSeq);
     if (!range) return [];
-    const clauses = ['seq > @afterSeq', 'seq <= @untilSeq'];
     const params: Record<string, string | number> = { ...range, limit };
+    // A key's events (its changes and every resolve that asked for it) are found through
+    // event_keys, walked in seq order; CROSS JOIN keeps SQLite from starting at another index.
+    const { key } = filter;
+    const byKey = key !== undefined;
+    const seq = byKey ? 'k.seq' : 'seq';
+    const clauses = [`${seq} > @afterSeq`, `${seq} <= @untilSeq`];
+    if (byKey) {
+      clauses.push('k.key = @key');
+      params.key = key;
+    }
     if (filter.type !== undefined) {
       clauses.push('type = @type');
       params.type = filter.type;
-    }
-    if (filter.key !== undefined) {
-      clauses.push('stream = @stream');
-      params.stream = secretStream(filter.key);
     }
     if (filter.actor !== undefined) {
       // Exactly the expression of the index events_by_actor (migration AuditIndexes).
       clauses.push("json_extract(actor, '$.id') = @actor");
       params.actor = filter.actor;
     }
-    const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT @limit`;
+    const from = byKey ? 'event_keys k CROSS JOIN events e ON e.seq = k.seq' : 'events';
+    const sql = `SELECT ${byKey ? 'e.*' : '*'} FROM ${from} WHERE ${clauses.join(' AND ')} ORDER BY ${seq} LIMIT @limit`;
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);

@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { MasterKeyring, loadKeyring } from '../crypto/master-keyring';
 import { SQLITE } from '../storage/database.module';
+import { SqliteWriter } from '../storage/sqlite-writer';
 import { EventStore } from './event-store';
 
 @Global()
@@ -25,8 +26,8 @@ import { EventStore } from './event-store';
     },
     {
       provide: EventStore,
-      inject: [SQLITE, MasterKeyring],
-      useFactory: (db: Database, keyring: MasterKeyring) => new EventStore(db, keyring),
+      inject: [SQLITE, SqliteWriter, MasterKeyring],
+      useFactory: (db: Database, writer: SqliteWriter, keyring: MasterKeyring) => new EventStore(db, writer, keyring),
     },
   ],
   exports: [MasterKeyring, EventStore],

@@ -5,6 +5,7 @@ import { newDataKey, open, seal, valueAad } from '../crypto/envelope';
 import type { MasterKeyring } from '../crypto/master-keyring';
 import { OpenedValueCache } from '../crypto/opened-value-cache';
 import { SecretValue } from '../secrets/domain/secret-value';
+import type { SqliteWriter } from '../storage/sqlite-writer';
 import { Actor, EventRow, NewEvent, RecordedEvent, ReplayedEvent, toRecordedEvent } from './event';
 import { GENESIS_HASH, hashRow } from './hash-chain';
 
@@ -31,6 +32,7 @@ export class EventStore {
     streamVersion: Statement<[string], { version: number | null }>;
     insert: Statement<EventRow>;
     insertDataKey: Statement<{ event_id: string; kid: string; wrapped: Buffer }>;
+    insertKey: Statement<[string, number]>;
     sealedValues: Statement<[string], SealedValueRow>;
     readStream: Statement<[string], EventRow>;
   };
@@ -38,6 +40,7 @@ export class EventStore {
 
   constructor(
     private readonly db: Database,
+    private readonly writer: SqliteWriter,
     private readonly keyring: MasterKeyring,
     private readonly clock: Clock = systemClock,
     // Time-ordered (UUIDv7) rather than random: an event id is indexed twice (events.id and
@@ -56,6 +59,7 @@ export class EventStore {
          VALUES (@seq, @id, @stream, @version, @type, @data, @ciphertext, @actor, @at, @prev_hash, @hash)`,
       ),
       insertDataKey: db.prepare('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (@event_id, @kid, @wrapped)'),
+      insertKey: db.prepare('INSERT INTO event_keys (key, seq) VALUES (?, ?)'),
       sealedValues: db.prepare(
         `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped
            FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id IN (SELECT value FROM json_each(?))`,
@@ -114,6 +118,13 @@ export class EventStore {
       this.stmt.insert.run(row);
       // After the event row: the data key row references it.
       if (wrappedKey) this.stmt.insertDataKey.run({ event_id: id, ...wrappedKey });
+      // Key rows go in at the end of the batch: a resolve's dozen rows land on a dozen index
+      // pages, and inside the job's savepoint each page would first be journaled (SqliteWriter.defer).
+      if (event.keys && event.keys.length > 0) {
+        const keys = new Set(event.keys);
+        const eventSeq = seq;
+        this.writer.defer(() => keys.forEach((key) => this.stmt.insertKey.run(key, eventSeq)));
+      }
       prevHash = row.hash;
       return toRecordedEvent(row);
     });

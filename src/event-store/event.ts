@@ -13,6 +13,12 @@ export interface NewEvent<Type extends string = string, Data = object> {
   data: Data;
   /** Sealed by the store with envelope encryption; never stored or hashed in plaintext. */
   value?: SecretValue;
+  /**
+   * The secret keys this event concerns (a secret event: its own key; a resolve: every key it
+   * asked for), indexed in `event_keys` for the audit trail's key filter. Each must also be in
+   * the event's stream or data, which the hash covers.
+   */
+  keys?: readonly string[];
 }
 
 /** An event as the log holds it. */

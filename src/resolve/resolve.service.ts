@@ -73,7 +73,8 @@ export class ResolveService {
       this.store.appendToStream(
         RESOLUTIONS_STREAM,
         ANY_VERSION,
-        [{ type: SECRETS_RESOLVED, data: { plugin, keys: read, missing, revision } }],
+        // Indexed under every key asked for, so the audit trail's key filter shows each read.
+        [{ type: SECRETS_RESOLVED, data: { plugin, keys: read, missing, revision }, keys }],
         actorOf(principal),
       ),
     );

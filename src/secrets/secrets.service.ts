@@ -25,7 +25,7 @@ export function applySecretCommand(
   const events = decide(command, current);
   if (events.length === 0) return { state: current, recorded: [] };
   let revision = readModel.revision();
-  const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision } }));
+  const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision }, keys: [command.key] }));
   const recorded = store.appendToStream(secretStream(command.key), current.version, stamped, actor) as unknown as RecordedSecretEvent[];
   const next = recorded.reduce(evolve, current);
   readModel.save(next);

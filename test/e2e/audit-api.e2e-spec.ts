@@ -83,7 +83,8 @@ describe('audit API', () => {
   it('filters by type, key, actor id and time', async () => {
     const entries = await all();
     expect((await all('&type=SecretsResolved')).map((e) => e.seq)).toEqual([entries[5].seq]);
-    expect((await all('&key=CVAT_PASSWORD')).map((e) => e.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretRemoved']);
+    // A key's trail holds its changes and the resolve that read it.
+    expect((await all('&key=CVAT_PASSWORD')).map((e) => e.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretsResolved', 'SecretRemoved']);
     expect((await all(`&actor=${executor.id}`)).map((e) => e.type)).toEqual(['SecretsResolved', 'AccessDenied']);
     const from = entries[4].at;
     const fromOn = await all(`&from=${encodeURIComponent(from)}`);
@@ -140,5 +141,31 @@ describe('audit API', () => {
 
   it('admins may read the trail too', async () => {
     expect((await audit('', ADMIN_TOKEN)).status).toBe(200);
+  });
+
+  it("a key's trail shows every resolve that asked for it, found or missing, combined with the other filters and paged", async () => {
+    const resolve = (keys: string[]) => t.request('/api/v1/resolve', { method: 'POST', token: executor.token, json: { plugin: 'p', keys } });
+    expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'TRAIL_KEY', value: 'trail-v1' } })).status).toBe(201);
+    for (const keys of [['TRAIL_KEY'], ['OTHER_KEY'], ['OTHER_KEY', 'TRAIL_KEY', 'NEVER_STORED'], ['NEVER_STORED']]) expect((await resolve(keys)).status).toBe(200);
+
+    const trail = await all('&key=TRAIL_KEY');
+    expect(trail.map((e) => e.type)).toEqual(['SecretAdded', 'SecretsResolved', 'SecretsResolved']);
+    expect(trail[2].data).toMatchObject({ keys: [{ key: 'TRAIL_KEY', version: 1 }], missing: ['OTHER_KEY', 'NEVER_STORED'] });
+    // A key that was never stored has a trail too: the attempts to read it.
+    expect((await all('&key=NEVER_STORED')).map((e) => e.seq)).toEqual([trail[2].seq, trail[2].seq + 1]);
+    expect((await all(`&key=TRAIL_KEY&actor=${executor.id}`)).map((e) => e.seq)).toEqual([trail[1].seq, trail[2].seq]);
+    expect((await all('&key=TRAIL_KEY&type=SecretAdded')).map((e) => e.seq)).toEqual([trail[0].seq]);
+    expect((await all(`&key=TRAIL_KEY&from=${encodeURIComponent(trail[1].at)}`)).every((e) => e.at >= trail[1].at)).toBe(true);
+
+    const paged: number[] = [];
+    let next: string | null = null;
+    do {
+      const page = await (await audit(`?key=TRAIL_KEY&limit=1${next ? `&after=${next}` : ''}`)).json();
+      paged.push(...page.items.map((e: AuditEntry) => e.seq));
+      next = page.next;
+    } while (next !== null);
+    expect(paged).toEqual(trail.map((e) => e.seq));
+    const exported = (await (await audit('/export?format=ndjson&key=TRAIL_KEY')).text()).trim().split('\n').map((line) => JSON.parse(line).seq);
+    expect(exported).toEqual(paged);
   });
 });

@@ -14,10 +14,11 @@ export async function openEventStore(
 ): Promise<{ db: Database; store: EventStore; writer: SqliteWriter; close: () => Promise<void> }> {
   const dataSource = await new DataSource(dataSourceOptions(join(dir, 'secrets.db'))).initialize();
   const db = rawConnection(dataSource);
+  const writer = new SqliteWriter(db);
   return {
     db,
-    store: new EventStore(db, new MasterKeyring([{ kid: 'k', key: randomBytes(32) }]), clock),
-    writer: new SqliteWriter(db),
+    store: new EventStore(db, writer, new MasterKeyring([{ kid: 'k', key: randomBytes(32) }]), clock),
+    writer,
     close: () => dataSource.destroy(),
   };
 }
