@@ -34,12 +34,12 @@ export class SqliteWriter {
     this.runBatch = db.transaction((jobs: Job[]) => {
       const results: unknown[] = new Array(jobs.length);
       const errors: unknown[] = new Array(jobs.length);
-      const deferred: (() => void)[] = [];
+      const deferred: (() => void)[][] = [];
       jobs.forEach((job, i) => {
         this.jobDeferred = [];
         try {
           results[i] = runInSavepoint(job.work);
-          deferred.push(...this.jobDeferred);
+          deferred.push(this.jobDeferred);
         } catch (error) {
           errors[i] = error ?? new Error('write failed');
         } finally {
@@ -47,7 +47,7 @@ export class SqliteWriter {
         }
       });
       // If deferred work throws, the whole batch rolls back and every job is rejected.
-      deferred.forEach((work) => work());
+      deferred.forEach((jobWork) => jobWork.forEach((work) => work()));
       return { results, errors };
     });
   }
