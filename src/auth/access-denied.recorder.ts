@@ -23,7 +23,8 @@ export class AccessDeniedRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async record(principal: Principal, action: string): Promise<void> {
+  /** `keys`: the secret keys a refused read asked for, so that each key's audit trail shows it. */
+  async record(principal: Principal, action: string, keys?: readonly string[]): Promise<void> {
     const now = this.now();
     let window = this.windows.get(principal.id);
     if (!window || now - window.start >= this.windowMs) {
@@ -38,7 +39,12 @@ export class AccessDeniedRecorder {
     const suppressed = window.suppressed;
     window.suppressed = 0;
     await this.writer.write(() =>
-      this.store.appendToStream(ACCESS_STREAM, ANY_VERSION, [{ type: ACCESS_DENIED, data: { action, suppressed } }], actorOf(principal)),
+      this.store.appendToStream(
+        ACCESS_STREAM,
+        ANY_VERSION,
+        [{ type: ACCESS_DENIED, data: { action, suppressed, ...(keys ? { keys } : {}) }, keys }],
+        actorOf(principal),
+      ),
     );
   }
 }

@@ -43,11 +43,11 @@ export class ResolveService {
   async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveResult> {
     const { plugin, keys } = validate(request);
     if (principal.role !== 'executor') {
-      await this.denied.record(principal, `resolve ${plugin}`);
+      await this.denied.record(principal, `resolve ${plugin}`, keys);
       throw new ForbiddenError(`The ${principal.role} role may not resolve secret values.`);
     }
     if (principal.plugins !== null && !principal.plugins.includes(plugin)) {
-      await this.denied.record(principal, `resolve ${plugin}`);
+      await this.denied.record(principal, `resolve ${plugin}`, keys);
       throw new ForbiddenError(`This token may not resolve secrets for plugin ${plugin}.`);
     }
 

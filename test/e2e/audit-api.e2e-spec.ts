@@ -168,4 +168,14 @@ describe('audit API', () => {
     const exported = (await (await audit('/export?format=ndjson&key=TRAIL_KEY')).text()).trim().split('\n').map((line) => JSON.parse(line).seq);
     expect(exported).toEqual(paged);
   });
+
+  it("a refused read is in the trail of each key it asked for", async () => {
+    const restricted = await (await t.request('/api/v1/tokens', { method: 'POST', json: { name: 'narrow', role: 'executor', plugins: ['only-this'] } })).json();
+    const res = await t.request('/api/v1/resolve', { method: 'POST', token: restricted.token, json: { plugin: 'another', keys: ['REFUSED_KEY', 'TRAIL_KEY'] } });
+    expect(res.status).toBe(403);
+    for (const key of ['REFUSED_KEY', 'TRAIL_KEY']) {
+      const last = (await all(`&key=${key}`)).at(-1);
+      expect(last).toMatchObject({ type: 'AccessDenied', actor: { id: restricted.id }, data: { action: 'resolve another', keys: ['REFUSED_KEY', 'TRAIL_KEY'] } });
+    }
+  });
 });
