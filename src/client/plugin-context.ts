@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import type { ResolveReply } from '../nats/contract';
+import type { ResolveReply } from './service-http';
 import { MissingSecretError, UndeclaredSecretError } from './errors';
 import type { PluginManifest } from './manifest';
 

@@ -29,7 +29,7 @@ describe('secrets-ledger run', () => {
 
   beforeAll(async () => {
     nats = await sharedNats();
-    t = await startTestApp(testConfig(data.dir, { natsUrl: nats.url }));
+    t = await startTestApp(testConfig(data.dir, { nats: { url: nats.url } }));
     const executor = (await t.app.get(TokensService).issue({ name: 'run', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
     writeFileSync(manifestPath, `name: "@acme/run-test"\nversion: 1.0.0\nsecrets:\n  - ${key}\n`);
     expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'run-value-1' } })).status).toBe(201);

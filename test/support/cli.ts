@@ -56,3 +56,38 @@ export function residentBytes(pid: number): number {
   if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
   return Number(kib) * 1024;
 }
+
+/**
+ * Runs the CLI to its end without blocking this process (the service answering it may run in
+ * this very process, so spawnSync would deadlock). stdout and stderr are kept apart.
+ */
+export function runCliToEnd(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * `run --watch` of a command that appends the value of `key` it started with to `out`, one
+ * line per start: `starts()` lists them, so a restart after a change shows as a new line.
+ */
+export function watchPluginRun(manifestPath: string, key: string, out: string, env: NodeJS.ProcessEnv): { starts: () => string[]; stop: () => Promise<void> } {
+  const script = `require('fs').appendFileSync(${JSON.stringify(out)}, (process.env.${key} ?? '<unset>') + '\\n'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, [CLI, 'run', '--plugin', manifestPath, '--watch', '--', process.execPath, '-e', script], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: 'ignore',
+  });
+  return {
+    starts: () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : []),
+    stop: () => stop(child),
+  };
+}

@@ -40,10 +40,9 @@ export interface TestApp {
 export async function startTestApp(config: AppConfig): Promise<TestApp> {
   const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
-  await app.startAllMicroservices();
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = `${config.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   return {
     app,
     config,
