@@ -3,20 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
+import { CLI, runCliToEnd } from '../support/cli';
 import { expectEventually } from '../support/expect-eventually';
 import { sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
-
-const CLI = join(__dirname, '../../dist/cli.js');
-
-function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.once('close', (status) => resolve({ status, stdout }));
-  });
-}
 
 describe('secrets-ledger run', () => {
   const data = tempDataDir();
@@ -45,10 +35,26 @@ describe('secrets-ledger run', () => {
   it("runs the command with the declared secret in its environment and returns the child's exit code", async () => {
     const script = `console.log('value=' + process.env.${key}); console.log('token=' + (process.env.SECRETS_TOKEN ?? 'none')); process.exit(3)`;
     // Not spawnSync: the service answering the CLI runs in this very process.
-    const result = await runToEnd([CLI, 'run', '--plugin', manifestPath, '--', process.execPath, '-e', script], env);
+    const result = await runCliToEnd(['run', '--plugin', manifestPath, '--', process.execPath, '-e', script], env);
     expect(result.stdout).toContain('value=run-value-1');
     expect(result.stdout).toContain('token=none');
     expect(result.status).toBe(3);
+  });
+
+  it('--precedence store-only gives the command no declared key from its own environment, stored or not', async () => {
+    const unstored = uniqueKey('RUN_UNSTORED');
+    const manifest = join(work.dir, 'store-only.yml');
+    writeFileSync(manifest, `name: "@acme/run-store-only"\nsecrets:\n  - ${key}\n  - ${unstored}\n`);
+    const script = `console.log('stored=' + process.env.${key}); console.log('unstored=' + (process.env.${unstored} ?? 'unset')); console.log('other=' + process.env.RUN_UNDECLARED)`;
+    const parentEnv = { ...env, [key]: 'parent-env-value', [unstored]: 'parent-env-only', RUN_UNDECLARED: 'kept' };
+    const storeOnly = await runCliToEnd(['run', '--plugin', manifest, '--precedence', 'store-only', '--', process.execPath, '-e', script], parentEnv);
+    expect(storeOnly.stdout).toContain('stored=run-value-');
+    expect(storeOnly.stdout).toContain('unstored=unset');
+    expect(storeOnly.stdout).toContain('other=kept');
+    // The control: with the default precedence the same parent environment does reach the command.
+    const envFirst = await runCliToEnd(['run', '--plugin', manifest, '--', process.execPath, '-e', script], parentEnv);
+    expect(envFirst.stdout).toContain('stored=parent-env-value');
+    expect(envFirst.stdout).toContain('unstored=parent-env-only');
   });
 
   it('with --watch, a change restarts the command with the new value; SIGTERM reaches the child and its code is ours', async () => {
