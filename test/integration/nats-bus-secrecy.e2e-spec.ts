@@ -128,6 +128,8 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
     const subjects = raw.map((bytes) => bytes.toString('utf8'));
     for (const key of [URL_KEY, PASSWORD_KEY, GONE_KEY]) expect(subjects.some((text) => text.startsWith(`secrets.changed.${key}`))).toBe(true);
     expect(hits(raw, secrets)).toEqual([]);
+    // Nothing but notifications travels: no request, no reply inbox, no resolve subject.
+    expect(subjects.filter((text) => !text.startsWith('secrets.changed.'))).toEqual([]);
 
     // Positive control: the same search finds a value, a token and a ciphertext once they are on the bus.
     spy.publish('control.leak', Buffer.concat([Buffer.from(values[0] + executor), Buffer.from(ciphertexts[0].toString('base64'))]));
