@@ -67,7 +67,7 @@ export class SecretsClient {
       return cached.context;
     }
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
-    const ready = context.declared.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
+    const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
     this.contexts.set(cacheKey, { context, refresh: new CoalescedTask(() => this.refresh(context)), ready });
     try {
       await ready;
@@ -134,7 +134,8 @@ export class SecretsClient {
   }
 
   private async refresh(context: PluginContext): Promise<void> {
-    if (this.closed) return;
+    // Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
+    if (this.closed || context.storeKeys.length === 0) return;
     let reply: ResolveReply;
     try {
       reply = await this.resolve(context);
@@ -148,7 +149,7 @@ export class SecretsClient {
   }
 
   private async resolve(context: PluginContext): Promise<ResolveReply> {
-    const request = { plugin: context.plugin, keys: [...context.declared] };
+    const request = { plugin: context.plugin, keys: [...context.storeKeys] };
     // Over NATS when connected; HTTP when not, or when NATS gives no answer (a refusal is final).
     const reply = this.link?.connected
       ? await this.resolveOverNats(request).catch((error) => (error instanceof SecretsServiceError ? Promise.reject(error) : this.resolveOverHttp(request)))

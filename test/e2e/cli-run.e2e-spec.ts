@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
@@ -9,12 +9,14 @@ import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-
 
 const CLI = join(__dirname, '../../dist/cli.js');
 
-function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string }> {
+function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.once('close', (status) => resolve({ status, stdout }));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
@@ -49,6 +51,32 @@ describe('secrets-ledger run', () => {
     expect(result.stdout).toContain('value=run-value-1');
     expect(result.stdout).toContain('token=none');
     expect(result.status).toBe(3);
+  });
+
+  it('a FiftyOne plugin directory: warns on stderr about odd keys and keys nothing provides, and runs with what there is', async () => {
+    const plugin = join(work.dir, 'hf-plugin');
+    const unprovided = uniqueKey('RUN_NOWHERE');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(
+      join(plugin, 'fiftyone.yaml'),
+      `name: "@acme/hf"\ntype: plugin\nauthor: Acme\noperators: [infer]\nsecrets:\n  - ${key}\n  - hf_endpoint\n  - ${key}\n  - ${unprovided}\n`,
+    );
+    const script = `console.log(JSON.stringify({ stored: process.env.${key}, lower: process.env.hf_endpoint }))`;
+    const result = await runToEnd([CLI, 'run', '--plugin', plugin, '--', process.execPath, '-e', script], { ...env, hf_endpoint: 'https://hf.example' });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ stored: expect.stringMatching(/^run-value-/), lower: 'https://hf.example' });
+    expect(result.stderr).toMatch(/warning: .*fiftyone\.yaml: secrets\[1\] "hf_endpoint" is not a valid secret key/);
+    expect(result.stderr).toMatch(new RegExp(`warning: .*secrets\\[2\\] repeats ${key}: counted once`));
+    expect(result.stderr).toMatch(new RegExp(`warning: @acme/hf declares ${unprovided}, but neither the store nor the environment provides it`));
+    expect(result.stdout).not.toMatch(/warning/);
+  });
+
+  it('a manifest with `secrets:` empty runs the command, and warns about nothing', async () => {
+    const empty = join(work.dir, 'empty.yml');
+    writeFileSync(empty, 'name: "@acme/empty"\nsecrets:\n');
+    const result = await runToEnd([CLI, 'run', '--plugin', empty, '--', process.execPath, '-e', 'process.exit(0)'], env);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
   });
 
   it('with --watch, a change restarts the command with the new value; SIGTERM reaches the child and its code is ours', async () => {
