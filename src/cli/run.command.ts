@@ -39,6 +39,7 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   if (problems.length > 0) throw new ConfigError(problems);
 
   const manifest = await loadPluginManifest(options.plugin);
+  manifest.warnings?.forEach((warning) => warn(warning));
   const client = await SecretsClient.connect({
     url: options.url ?? env.SECRETS_URL ?? 'http://127.0.0.1:3000',
     token,
@@ -49,6 +50,8 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   });
   try {
     const context = await client.hydrate(manifest);
+    const unprovided = context.declared.filter((key) => !context.secrets.has(key));
+    if (unprovided.length > 0) warn(`${manifest.name} declares ${unprovided.join(', ')}, but neither the store nor the environment provides ${unprovided.length === 1 ? 'it' : 'them'}`);
     if (!options.watch) {
       // Nothing to follow: let go of the service before the command runs.
       const childEnv = childEnvironment(context, env, precedence);
@@ -59,6 +62,11 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   } finally {
     await client.close();
   }
+}
+
+/** On stderr, so the command's own output stays its own. */
+function warn(message: string): void {
+  process.stderr.write(`secrets-ledger run: warning: ${message}\n`);
 }
 
 /**

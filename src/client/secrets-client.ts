@@ -80,7 +80,7 @@ export class SecretsClient {
       return cached.context;
     }
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
-    const ready = context.declared.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
+    const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
     const refresher = new ContextRefresher(() => this.refresh(context), this.options.notificationHoldMs ?? DEFAULT_HOLD_MS);
     this.contexts.set(cacheKey, { context, refresher, ready });
     try {
@@ -151,7 +151,8 @@ export class SecretsClient {
 
   /** One refresh of a context; resolves with the revision the service answered. */
   private async refresh(context: PluginContext): Promise<number> {
-    if (this.closed) return context.revision;
+    // Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
+    if (this.closed || context.storeKeys.length === 0) return context.revision;
     let reply: ResolveReply;
     try {
       reply = await this.resolve(context);
@@ -173,7 +174,7 @@ export class SecretsClient {
   }
 
   private resolve(context: PluginContext): Promise<ResolveReply> {
-    return this.#http.resolve(context.plugin, [...context.declared]);
+    return this.#http.resolve(context.plugin, [...context.storeKeys]);
   }
 
   private scheduleResync(): void {

@@ -28,6 +28,9 @@ export interface AppConfig {
   adminToken: string | undefined;
   logLevel: LogLevel;
   production: boolean;
+  /** The Prometheus listener; port 0 turns it off. */
+  metricsHost: string;
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -74,11 +77,11 @@ export function parseMasterKeys(raw: string, problems: string[]): MasterKeySpec[
   return keys;
 }
 
-function parsePort(raw: string | undefined, problems: string[]): number {
-  if (raw === undefined || raw === '') return 3000;
+function parsePort(raw: string | undefined, problems: string[], variable = 'PORT', fallback = 3000): number {
+  if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    problems.push(`PORT must be an integer from 0 to 65535, got "${raw}"`);
+    problems.push(`${variable} must be an integer from 0 to 65535, got "${raw}"`);
   }
   return port;
 }
@@ -89,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const port = parsePort(env.PORT, problems);
   const host = env.HOST || '127.0.0.1';
+  const metricsPort = parsePort(env.METRICS_PORT, problems, 'METRICS_PORT', 9464);
+  const metricsHost = env.METRICS_HOST || '127.0.0.1';
   const dataDirRaw = env.SECRETS_DATA_DIR || './data';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
 
@@ -131,6 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminToken,
     logLevel,
     production,
+    metricsHost,
+    metricsPort,
   };
 }
 

@@ -14,6 +14,11 @@ import { NatsLink } from './nats-link';
 import { RelayCheckpoints } from './relay-checkpoints';
 
 export const RELAY_NAME = 'nats-notifications';
+
+/** Told about every page the server has acknowledged (metrics). */
+export interface RelayObserver {
+  published(events: readonly ReplayedEvent[]): void;
+}
 const PAGE_SIZE = 500;
 /**
  * How long a published position may stay unsaved. Saving it is a durable write (an fsync) that
@@ -44,6 +49,7 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   private savedCheckpoint = 0;
   private readonly pendingCount: Statement<unknown[], { n: number }>;
   private readonly prefix: string;
+  private observer: RelayObserver | undefined;
 
   constructor(
     private readonly link: NatsLink,
@@ -83,6 +89,10 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     return this.checkpoint;
   }
 
+  observe(observer: RelayObserver): void {
+    this.observer = observer;
+  }
+
   wake(): void {
     if (!this.stopped) void this.drainer.run();
   }
@@ -105,6 +115,7 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
           this.link.publish(changedSubject(this.prefix, notification.key), notification);
         });
         await this.link.flush();
+        this.observer?.published(page);
         this.checkpoint = page[page.length - 1].seq;
         this.scheduleCheckpoint();
       }

@@ -6,6 +6,12 @@ type Job = {
   reject: (error: unknown) => void;
 };
 
+/** Told about every batch (metrics): how many jobs it held and how long its transaction took. */
+export interface WriterObserver {
+  batchCommitted(jobs: number, seconds: number): void;
+  batchFailed(jobs: number): void;
+}
+
 /**
  * The one way to write to the database: a FIFO single-writer queue with group commit.
  *
@@ -25,6 +31,7 @@ export class SqliteWriter {
   private readonly runBatch: (jobs: Job[]) => { results: unknown[]; errors: unknown[] };
   /** The deferred work of the job running now; undefined outside a job. */
   private jobDeferred: (() => void)[] | undefined;
+  private observer: WriterObserver | undefined;
 
   constructor(
     private readonly db: Database,
@@ -64,6 +71,10 @@ export class SqliteWriter {
     this.jobDeferred.push(work);
   }
 
+  observe(observer: WriterObserver): void {
+    this.observer = observer;
+  }
+
   /** Runs `work` inside a write transaction; resolves once that transaction is committed. */
   write<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -85,13 +96,16 @@ export class SqliteWriter {
     if (this.queue.length > 0) this.schedule();
     if (jobs.length === 0) return;
     let outcome: { results: unknown[]; errors: unknown[] };
+    const started = process.hrtime.bigint();
     try {
       outcome = this.runBatch(jobs);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+      this.observer?.batchFailed(jobs.length);
       jobs.forEach((job) => job.reject(error));
       return;
     }
+    this.observer?.batchCommitted(jobs.length, Number(process.hrtime.bigint() - started) / 1e9);
     jobs.forEach((job, i) => {
       if (outcome.errors[i] !== undefined) job.reject(outcome.errors[i]);
       else job.resolve(outcome.results[i]);

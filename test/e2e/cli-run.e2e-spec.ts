@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
@@ -55,6 +55,32 @@ describe('secrets-ledger run', () => {
     const envFirst = await runCliToEnd(['run', '--plugin', manifest, '--', process.execPath, '-e', script], parentEnv);
     expect(envFirst.stdout).toContain('stored=parent-env-value');
     expect(envFirst.stdout).toContain('unstored=parent-env-only');
+  });
+
+  it('a FiftyOne plugin directory: warns on stderr about odd keys and keys nothing provides, and runs with what there is', async () => {
+    const plugin = join(work.dir, 'hf-plugin');
+    const unprovided = uniqueKey('RUN_NOWHERE');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(
+      join(plugin, 'fiftyone.yaml'),
+      `name: "@acme/hf"\ntype: plugin\nauthor: Acme\noperators: [infer]\nsecrets:\n  - ${key}\n  - hf_endpoint\n  - ${key}\n  - ${unprovided}\n`,
+    );
+    const script = `console.log(JSON.stringify({ stored: process.env.${key}, lower: process.env.hf_endpoint }))`;
+    const result = await runCliToEnd(['run', '--plugin', plugin, '--', process.execPath, '-e', script], { ...env, hf_endpoint: 'https://hf.example' });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ stored: expect.stringMatching(/^run-value-/), lower: 'https://hf.example' });
+    expect(result.stderr).toMatch(/warning: .*fiftyone\.yaml: secrets\[1\] "hf_endpoint" is not a valid secret key/);
+    expect(result.stderr).toMatch(new RegExp(`warning: .*secrets\\[2\\] repeats ${key}: counted once`));
+    expect(result.stderr).toMatch(new RegExp(`warning: @acme/hf declares ${unprovided}, but neither the store nor the environment provides it`));
+    expect(result.stdout).not.toMatch(/warning/);
+  });
+
+  it('a manifest with `secrets:` empty runs the command, and warns about nothing', async () => {
+    const empty = join(work.dir, 'empty.yml');
+    writeFileSync(empty, 'name: "@acme/empty"\nsecrets:\n');
+    const result = await runCliToEnd(['run', '--plugin', empty, '--', process.execPath, '-e', 'process.exit(0)'], env);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
   });
 
   it('with --watch, a change restarts the command with the new value; SIGTERM reaches the child and its code is ours', async () => {

@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { PluginContext, SecretsClient, SecretsClientOptions, SecretsServiceError, UndeclaredSecretError } from '../../src/client';
+import { PluginContext, SecretsClient, SecretsClientOptions, SecretsServiceError, UndeclaredSecretError, loadPluginManifest } from '../../src/client';
 import { expectEventually } from '../support/expect-eventually';
 import { sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -99,6 +101,44 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
     const storeOnly = await (await connect({ env, precedence: 'store-only' })).hydrate(manifest);
     expect(storeOnly.secrets.get(URL_KEY)).toMatch(/^https:\/\/cvat\.example/);
     expect(storeOnly.secrets.keys().sort()).toEqual([URL_KEY, PASSWORD_KEY].sort());
+  });
+
+  it("a FiftyOne plugin directory: a lower-case key comes from the environment and is never asked of the store; the keys beside it resolve", async () => {
+    const plugin = tempDataDir('secrets-ledger-plugin-');
+    try {
+      writeFileSync(
+        join(plugin.dir, 'fiftyone.yml'),
+        `name: "@acme/hf"\ntype: plugin\nauthor: Acme\noperators: [infer]\nsecrets:\n  - ${URL_KEY}\n  - hf_endpoint\n  - ${URL_KEY}\n  - ${PASSWORD_KEY}\n`,
+      );
+      const loaded = await loadPluginManifest(plugin.dir);
+      expect(loaded.secrets).toEqual([URL_KEY, 'hf_endpoint', PASSWORD_KEY]);
+      expect(loaded.warnings).toHaveLength(2);
+
+      // The service refuses the key outright, so a context that asked for it would not hydrate.
+      const asked = await t.request('/api/v1/resolve', { method: 'POST', token: executor, json: { plugin: '@acme/hf', keys: [URL_KEY, 'hf_endpoint'] } });
+      expect(asked.status).toBe(400);
+
+      const ctx = await (await connect({ env: { hf_endpoint: 'https://hf.example/v1' } })).hydrate(loaded);
+      expect(ctx.secrets.get('hf_endpoint')).toBe('https://hf.example/v1');
+      expect(ctx.secrets.source('hf_endpoint')).toBe('env');
+      expect(ctx.secrets.source(URL_KEY)).toBe('store');
+      expect(ctx.secrets.get(PASSWORD_KEY)).toBe('sdk-password-v1-93af');
+
+      const storeOnly = await (await connect({ env: { hf_endpoint: 'https://hf.example/v1' }, precedence: 'store-only' })).hydrate(loaded);
+      expect(storeOnly.secrets.has('hf_endpoint')).toBe(false);
+      expect(storeOnly.secrets.source(PASSWORD_KEY)).toBe('store');
+    } finally {
+      plugin.cleanup();
+    }
+  });
+
+  it('a manifest with nothing the store could hold hydrates without asking the service', async () => {
+    const bogus = await connect({ token: 'slt_not-a-token-the-service-knows-000000', nats: undefined, env: { lower_only: 'from-env' } });
+    const ctx = await bogus.hydrate({ name: 'env-only', secrets: ['lower_only'] });
+    expect(ctx.secrets.get('lower_only')).toBe('from-env');
+    await expect(bogus.hydrate({ name: 'no-secrets', secrets: [] })).resolves.toBeInstanceOf(PluginContext);
+    // Control: with a key the store could hold, the same client asks, and is refused.
+    await expect(bogus.hydrate({ name: 'asks', secrets: [URL_KEY] })).rejects.toMatchObject({ status: 401 });
   });
 
   it('values never appear in toJSON, toString or inspect', async () => {

@@ -11,7 +11,7 @@ function repositoryRoot(from = __dirname): string {
 export const CLI = join(repositoryRoot(), 'dist/cli.js');
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 120_000 });
 }
 
 /**
@@ -22,7 +22,7 @@ export function startServe(
   env: NodeJS.ProcessEnv,
   nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', METRICS_PORT: '0', ...env } });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';

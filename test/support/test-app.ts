@@ -22,6 +22,8 @@ export function testConfig(dataDir: string, overrides: Partial<AppConfig> = {}):
       SECRETS_MASTER_KEYS: `test-1:${randomBytes(32).toString('base64')}`,
       LOG_LEVEL: 'silent',
       PORT: '0',
+      // Off unless a test asks: many test apps run at once, and the default port is one port.
+      METRICS_PORT: '0',
     }),
     ...overrides,
   };

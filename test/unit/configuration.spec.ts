@@ -21,6 +21,12 @@ describe('configuration (SPEC §7)', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({})).toMatchObject({ port: 3000, host: '127.0.0.1', nats: { url: 'nats://127.0.0.1:4222' }, natsPrefix: 'secrets', tls: undefined, logLevel: 'info', masterKeys: [] });
     expect(loadConfig({}).databasePath).toMatch(/data\/secrets\.db$/);
+    expect(loadConfig({})).toMatchObject({ metricsHost: '127.0.0.1', metricsPort: 9464 });
+  });
+
+  it('METRICS_PORT=0 turns the metrics listener off; a port that is not one is a problem', () => {
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsHost: '0.0.0.0', metricsPort: 0 });
+    expect(problemsOf({ METRICS_PORT: '99999' })).toEqual([expect.stringMatching(/^METRICS_PORT must be an integer from 0 to 65535/)]);
   });
 
   it('reports every problem, one line each', () => {
