@@ -14,9 +14,6 @@ export interface RunOptions {
   precedence?: Precedence;
 }
 
-/** What `run` reads from its environment, for `--help` (the NATS ones are natsOptionsFromEnv's). */
-export const RUN_ENVIRONMENT = ['SECRETS_URL', 'SECRETS_TOKEN', 'SECRETS_CA_FILE'] as const;
-
 const PRECEDENCES: readonly Precedence[] = ['env-first', 'store-first', 'store-only'];
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 

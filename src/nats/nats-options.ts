@@ -27,20 +27,6 @@ export const DEFAULT_SUBJECT_PREFIX = 'secrets';
 /** One or more NATS subject tokens: no spaces, wildcards or empty tokens. */
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** The environment variables `natsOptionsFromEnv` reads, for `--help` texts and the README. */
-export const NATS_ENVIRONMENT = [
-  'NATS_URL',
-  'NATS_USER',
-  'NATS_PASSWORD',
-  'NATS_TOKEN',
-  'NATS_NKEY_SEED_FILE',
-  'NATS_CREDS_FILE',
-  'NATS_TLS_CA_FILE',
-  'NATS_TLS_CERT_FILE',
-  'NATS_TLS_KEY_FILE',
-  'SECRETS_NATS_PREFIX',
-] as const;
-
 /**
  * Reads the NATS variables; each problem is pushed to `problems` in words that never quote a
  * credential (a URL is shown without its user info).
