@@ -19,6 +19,8 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
+  // Strings never become markup: the console builds nodes, never assigns HTML (dom.ts).
+  "require-trusted-types-for 'script'",
 ].join('; ');
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -367,6 +367,15 @@ describe('the admin console in a real browser', () => {
       await check();
       await expectNothingExposed(page);
     });
+
+    it('ends the session when the token is revoked elsewhere, and says why', async () => {
+      const { items } = await (await t.request('/api/v1/tokens')).json();
+      const reviewer = items.find((token: { name: string }) => token.name === 'reviewer');
+      expect((await t.request(`/api/v1/tokens/${reviewer.id}`, { method: 'DELETE' })).status).toBe(204);
+      await page.getByLabel('Token').waitFor();
+      expect(await statusOf(page)).toBe('Your token stopped working (revoked, or the service forgot it): sign in again.');
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    });
   });
 
   describe('as an executor', () => {
@@ -392,6 +401,13 @@ describe('the admin console in a real browser', () => {
     for (const secret of [...VALUES, ...tokens, auditorToken, executorToken]) expect(urls.join('\n')).not.toContain(secret);
     expect(records.flatMap((r) => r.problems)).toEqual([]);
     // The only failed responses are the refusals the admin's steps provoked, in their order.
-    expect(records.flatMap((r) => r.refusals)).toEqual(['400 /api/v1/secrets', `412 /api/v1/secrets/${KEY}`, expect.stringMatching(/^409 \/api\/v1\/tokens\/tok_/)]);
+    expect(records.flatMap((r) => r.refusals)).toEqual([
+      '400 /api/v1/secrets',
+      `412 /api/v1/secrets/${KEY}`,
+      expect.stringMatching(/^409 \/api\/v1\/tokens\/tok_/),
+      // The auditor's first call after its token was revoked: the poll, or the refetch a poll
+      // answered just before the revocation started.
+      expect.stringMatching(/^401 \/api\/v1\/(audit\/head|secrets)$/),
+    ]);
   });
 });
