@@ -54,7 +54,7 @@ describe('the admin console in a real browser', () => {
   const screenshot = async (page: Page, name: string) => {
     if (!SCREENSHOTS) return;
     mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`) });
+    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
   };
   const signIn = async (page: Page, token: string) => {
     await page.getByLabel('Token').fill(token);

@@ -154,12 +154,28 @@ export function auditView(context: Context): View {
     ),
     h(
       'div',
-      { class: 'toolbar' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => void exportAs('ndjson') }, 'Export NDJSON'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => void exportAs('csv') }, 'Export CSV'),
-      h('button', { type: 'button', onclick: () => void verify() }, 'Verify chain'),
+      { class: 'columns' },
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'export-title' },
+        h('h2', { id: 'export-title' }, 'Export'),
+        h('p', { class: 'hint' }, 'The entries that match the filters, every page, as one file.'),
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary', onclick: () => void exportAs('ndjson') }, 'Export NDJSON'),
+          h('button', { type: 'button', class: 'secondary', onclick: () => void exportAs('csv') }, 'Export CSV'),
+        ),
+      ),
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'verify-title' },
+        h('h2', { id: 'verify-title' }, 'Integrity'),
+        h('p', { class: 'hint' }, 'Recompute every hash of the chain from the first entry to the head.'),
+        h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => void verify() }, 'Verify chain')),
+        verifyResult,
+      ),
     ),
-    verifyResult,
     h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body),
     pager,
   );

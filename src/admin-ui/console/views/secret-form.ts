@@ -122,7 +122,11 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
     try {
       now = await context.api.call<SecretMeta>('GET', `/secrets/${edited.key}`);
     } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status !== 404) {
+        announce(`Your change was not saved: ${edited.key} was changed by someone else while you were editing, and reloading it failed (${error.problem.detail}).`, 'error');
+        return;
+      }
     }
     events.current(now);
     if (!now) {
