@@ -1,10 +1,10 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/configuration';
 import { readFileSync } from 'node:fs';
 import { PinoNestLogger, pinoOptions } from './logging/pino-nest-logger';
+import { setupOpenApi } from './openapi/openapi-document';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -25,16 +25,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // global ProblemDetailsFilter too: Nest registers Fastify's error handler and maps them to
   // HttpExceptions carrying Fastify's own generic messages, which never quote the body.
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Secrets Ledger')
-      .setDescription('Event-sourced secrets service: admin API, executor resolve, audit trail.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  setupOpenApi(app);
 
   app.enableShutdownHooks();
   return app;

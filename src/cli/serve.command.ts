@@ -7,5 +7,5 @@ export async function serve(config: AppConfig): Promise<void> {
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   // Fastify logs "Server listening" as JSON; this plain line is for people and scripts (the
   // tests and the benchmark wait for it).
-  process.stdout.write(`secrets-ledger listening on ${url} (admin page /, API /api/v1, docs /docs)\n`);
+  process.stdout.write(`secrets-ledger listening on ${url} (console /, API /api/v1, docs /docs)\n`);
 }

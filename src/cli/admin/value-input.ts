@@ -32,7 +32,6 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 /** Reads one line from the terminal in raw mode, echoing nothing; Ctrl-C aborts. */
 function promptHidden(question: string, stdin: NodeJS.ReadStream): Promise<string> {
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let typed = '';
     const done = (settle: () => void) => {
@@ -50,7 +49,10 @@ function promptHidden(question: string, stdin: NodeJS.ReadStream): Promise<strin
         else typed += char;
       }
     };
+    // Echo off before the question is shown: whatever is typed from then on is never echoed,
+    // even by someone who types before the prompt has settled.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.on('data', onData);
   });
