@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
+import { MasterKeysModule } from './master-keys/master-keys.module';
 import { NatsModule } from './nats/nats.module';
 import { ResolveModule } from './resolve/resolve.module';
 import { SecretsModule } from './secrets/secrets.module';
@@ -30,6 +31,7 @@ export class AppModule {
         AdminUiModule,
         NatsModule,
         AuditModule,
+        MasterKeysModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -12,12 +12,13 @@ import { EventStore } from './event-store';
   providers: [
     {
       provide: MasterKeyring,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
-        const { keyring, generatedFile } = loadKeyring(config.masterKeys, config.dataDir);
-        if (generatedFile) {
+      inject: [APP_CONFIG, SQLITE],
+      useFactory: (config: AppConfig, db: Database) => {
+        const storeHasValues = db.prepare('SELECT 1 FROM data_keys LIMIT 1').get() !== undefined;
+        const keyring = loadKeyring(config.masterKeys, config.dataDir, storeHasValues);
+        if (keyring.devKeyFile) {
           new Logger('MasterKeys').warn(
-            `SECRETS_MASTER_KEYS is unset: using the development key file ${generatedFile} (mode 0600). ` +
+            `SECRETS_MASTER_KEYS is unset: using the development key file ${keyring.devKeyFile} (mode 0600). ` +
               'Anyone who can read it can decrypt every secret. Set SECRETS_MASTER_KEYS in production.',
           );
         }

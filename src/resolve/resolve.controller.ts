@@ -14,6 +14,7 @@ class ResolveDto {
 class ResolveResultDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) secrets!: Record<string, string>;
   @ApiProperty({ type: [String] }) missing!: string[];
+  @ApiProperty({ type: [String], description: 'Keys whose stored value would not open (integrity failure); never guessed' }) unreadable!: string[];
   @ApiProperty({ description: 'Store-wide count of secret-state events; contiguous' }) revision!: number;
 }
 

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { StorageUnavailableError, asStorageUnavailable } from './storage-fault';
 
 type Job = {
   work: () => unknown;
@@ -18,6 +19,10 @@ type Job = {
  * batch is pending share one transaction; each runs in its own savepoint, so one job's failure
  * (a conflict, a validation error) rolls back only that job. A job's promise settles only after
  * the whole batch has committed, so nothing is acknowledged before it is durable.
+ *
+ * Why it tracks storage faults: a full disk, a read-only file or an I/O error is no fault of the
+ * request. Such errors reach callers as StorageUnavailableError (503 with Retry-After), and
+ * `fault` says so (readiness) until a batch commits again.
  */
 export class SqliteWriter {
   private queue: Job[] = [];
@@ -25,6 +30,7 @@ export class SqliteWriter {
   private readonly runBatch: (jobs: Job[]) => { results: unknown[]; errors: unknown[] };
   /** The deferred work of the job running now; undefined outside a job. */
   private jobDeferred: (() => void)[] | undefined;
+  private currentFault: { error: StorageUnavailableError; since: string } | undefined;
 
   constructor(
     private readonly db: Database,
@@ -42,6 +48,10 @@ export class SqliteWriter {
           deferred.push(this.jobDeferred);
         } catch (error) {
           errors[i] = error ?? new Error('write failed');
+          // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL, I/O
+          // errors): the jobs after this one would then each commit on their own, outside the
+          // batch, while the batch reports failure. Abort it instead: nothing of it is stored.
+          if (!db.inTransaction) throw error;
         } finally {
           this.jobDeferred = undefined;
         }
@@ -62,6 +72,12 @@ export class SqliteWriter {
   defer(work: () => void): void {
     if (!this.jobDeferred) throw new Error('SqliteWriter.defer must be called from inside a write job');
     this.jobDeferred.push(work);
+  }
+
+  /** The storage fault the last batch met, until a batch commits again; undefined when healthy. */
+  get fault(): { reason: string; code: string; since: string } | undefined {
+    const fault = this.currentFault;
+    return fault && { reason: fault.error.reason, code: fault.error.sqliteCode, since: fault.since };
   }
 
   /** Runs `work` inside a write transaction; resolves once that transaction is committed. */
@@ -89,12 +105,25 @@ export class SqliteWriter {
       outcome = this.runBatch(jobs);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
-      jobs.forEach((job) => job.reject(error));
+      const failure = this.noteFailure(error);
+      jobs.forEach((job) => job.reject(failure));
       return;
     }
+    // Over the jobs, not `errors`: that array has holes where jobs succeeded, which map() skips.
+    const failures = jobs.map((_, i) => (outcome.errors[i] === undefined ? undefined : this.noteFailure(outcome.errors[i])));
+    if (failures.includes(undefined)) this.currentFault = undefined;
     jobs.forEach((job, i) => {
-      if (outcome.errors[i] !== undefined) job.reject(outcome.errors[i]);
+      if (failures[i] !== undefined) job.reject(failures[i]);
       else job.resolve(outcome.results[i]);
     });
+  }
+
+  /** A storage fault becomes the coded error callers see, and the writer's current fault. */
+  private noteFailure(error: unknown): unknown {
+    const fault = asStorageUnavailable(error);
+    if (!fault) return error;
+    if (!this.currentFault) this.currentFault = { error: fault, since: new Date().toISOString() };
+    else this.currentFault.error = fault;
+    return fault;
   }
 }

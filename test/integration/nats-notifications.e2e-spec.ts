@@ -77,7 +77,7 @@ describe('NATS: change notifications and secrets.resolve', () => {
     await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'NATS_RESOLVE_URL', value: 'https://nats-resolve.example' } });
     const before = countRows(t.config.databasePath, 'events');
     const reply = await request({ token: executor, plugin: '@acme/nats', keys: ['NATS_RESOLVE_URL', 'NATS_RESOLVE_ABSENT'] });
-    expect(reply).toEqual({ secrets: { NATS_RESOLVE_URL: 'https://nats-resolve.example' }, missing: ['NATS_RESOLVE_ABSENT'], revision: expect.any(Number) });
+    expect(reply).toEqual({ secrets: { NATS_RESOLVE_URL: 'https://nats-resolve.example' }, missing: ['NATS_RESOLVE_ABSENT'], unreadable: [], revision: expect.any(Number) });
     expect(countRows(t.config.databasePath, 'events')).toBe(before + 1);
   });
 
