@@ -1,5 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/configuration';
 import { DEV_KEY_FILE, MasterKeyring, prependDevKey } from '../crypto/master-keyring';
@@ -60,21 +62,45 @@ async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): 
   process.stderr.write(`secrets-ledger: ${holder} holds the data dir; rotating through ${url}\n`);
   // With SECRETS_MASTER_KEYS, say which key should be active: a service started with other keys refuses.
   const body = config.masterKeys.length > 0 ? { activeKid: config.masterKeys[0].kid } : {};
-  let res: Response;
-  try {
-    res = await fetch(`${url}/api/v1/master-keys/rotate`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  } catch (error) {
+  const { status, body: reply } = await postJson(`${url}/api/v1/master-keys/rotate`, token, body, env.SECRETS_CA_FILE).catch((error: unknown) => {
     throw new Error(`cannot reach the service at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (status !== 200) {
+    throw new Error(`the service refused the rotation (${status}): ${(reply as { detail?: string }).detail ?? 'no detail'}`);
   }
-  if (!res.ok) {
-    const problem = (await res.json().catch(() => ({}))) as { detail?: string };
-    throw new Error(`the service refused the rotation (${res.status}): ${problem.detail ?? res.statusText}`);
-  }
-  return (await res.json()) as OnlineRotationResult;
+  return reply as OnlineRotationResult;
+}
+
+/**
+ * One POST over node:http(s), which waits as long as the rotation takes (fetch gives up on a
+ * response that has not started within 300 s: a rotation of millions of data keys can take longer).
+ */
+function postJson(url: string, token: string, json: unknown, caFile?: string): Promise<{ status: number; body: unknown }> {
+  const payload = JSON.stringify(json);
+  // SECRETS_CA_FILE (SPEC §7): a CA to trust for the service's HTTPS, as the SDK and `run` do.
+  const ca = caFile ? readFileSync(caFile) : undefined;
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      { method: 'POST', ...(ca ? { ca } : {}), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: {} });
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 function report(result: OnlineRotationResult, config: AppConfig): void {

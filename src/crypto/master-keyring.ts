@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConflictError } from '../common/errors';
 import { ConfigError, MasterKeySpec, parseMasterKeys } from '../config/configuration';
 import { writeFileAtomically } from './atomic-file';
 import { dataKeyAad, open, seal } from './envelope';
@@ -65,7 +66,7 @@ export class MasterKeyring {
 
   private key(kid: string): Buffer {
     const key = this.keys.get(kid);
-    if (!key) throw new Error(`master key "${kid}" is not configured (SECRETS_MASTER_KEYS)`);
+    if (!key) throw new ConflictError(`master key "${kid}" is not configured (SECRETS_MASTER_KEYS)`);
     return key;
   }
 }
