@@ -10,6 +10,7 @@ import type { AppConfig } from './config/configuration';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { MasterKeysModule } from './master-keys/master-keys.module';
 import { NatsModule } from './nats/nats.module';
 import { ResolveModule } from './resolve/resolve.module';
 import { SecretsModule } from './secrets/secrets.module';
@@ -32,6 +33,7 @@ export class AppModule {
         NatsModule,
         AuditModule,
         MetricsModule,
+        MasterKeysModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -8,6 +8,7 @@ import { AuditLog } from '../audit/audit-log';
 import { EXPORT_FORMATS, parseAuditExportQuery } from '../audit/audit-query';
 import { verifyChain } from '../audit/chain-verifier';
 import { ValidationError } from '../common/errors';
+import { existingDatabase } from './existing-database';
 import { progressReporter } from './progress';
 
 /** The service's own database unless --db names another file (e.g. an offline copy). */
@@ -17,11 +18,12 @@ function defaultDatabase(): string {
 
 /** Read-only: a reviewer's check can never change the copy it checks. No keys, no Nest app. */
 function openLog(path: string): { log: AuditLog; close: () => void } {
+  const absolute = existingDatabase(path);
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new Database(absolute, { readonly: true, fileMustExist: true });
   } catch (error) {
-    throw new Error(`cannot open ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`cannot open ${absolute}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return { log: new AuditLog(db), close: () => db.close() };
 }

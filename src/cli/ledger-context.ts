@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/configuration';
 import { EventStoreModule } from '../event-store/event-store.module';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { DatabaseModule, SQLITE } from '../storage/database.module';
+import { existingDatabase } from './existing-database';
 
 /**
  * What the maintenance commands need — the database (migrated), the keyring, the event store
@@ -26,6 +27,7 @@ class LedgerModule {
 }
 
 export async function withLedger<T>(config: AppConfig, work: (ledger: INestApplicationContext) => Promise<T>): Promise<T> {
+  existingDatabase(config.databasePath);
   const ledger = await NestFactory.createApplicationContext(LedgerModule.forRoot(config), { logger: ['error', 'warn'] });
   try {
     return await work(ledger);

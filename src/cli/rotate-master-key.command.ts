@@ -1,32 +1,113 @@
 import type { Database } from 'better-sqlite3';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import type { AppConfig } from '../config/configuration';
-import { MasterKeyRotation } from '../crypto/master-key-rotation';
-import { MasterKeyring, prependDevKey } from '../crypto/master-keyring';
+import { DEV_KEY_FILE, MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import { EventStore } from '../event-store/event-store';
+import { MasterKeyRotation } from '../master-keys/master-key-rotation';
+import type { OnlineRotationResult } from '../master-keys/master-keys.service';
+import { DataDirLock, announcedService } from '../storage/data-dir-lock';
 import { SQLITE } from '../storage/database.module';
 import { SqliteWriter } from '../storage/sqlite-writer';
+import { existingDatabase } from './existing-database';
 import { withLedger } from './ledger-context';
 import { progressReporter } from './progress';
 
 /**
- * `secrets-ledger rotate-master-key`. With SECRETS_MASTER_KEYS the operator has already put the
- * new key first; without it (development) a new key is generated and put first in the key file.
+ * `secrets-ledger rotate-master-key` (SPEC §6), safe whether or not a service runs on the data
+ * dir. With a service running (it holds the data dir's lock), the rotation runs inside it, over
+ * its API: it is the process that wraps new values, so only it can switch keys without a moment
+ * where a value is wrapped under a key it lacks. Without one, this command takes the lock itself
+ * (a service started meanwhile refuses to start) and rotates the file directly.
+ *
+ * With SECRETS_MASTER_KEYS the operator has already put the new key first (and restarted the
+ * service with it); without it (development) a new key is generated and put first in the key file.
  */
-export async function rotateMasterKeyCommand(config: AppConfig): Promise<void> {
-  const devKeys = config.masterKeys.length === 0;
-  if (devKeys) {
-    const { file, kid } = prependDevKey(config.dataDir);
-    process.stdout.write(`generated master key ${kid} and made it active in ${file}\n`);
+export async function rotateMasterKeyCommand(config: AppConfig, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  existingDatabase(config.databasePath);
+  const lock = DataDirLock.tryAcquire(config.dataDir);
+  if (!lock) return report(await rotateThroughService(config, env), config);
+  try {
+    report(await rotateOffline(config), config);
+  } finally {
+    lock.release();
   }
-  await withLedger(config, async (app) => {
+}
+
+async function rotateOffline(config: AppConfig): Promise<OnlineRotationResult> {
+  let generated: string | undefined;
+  if (config.masterKeys.length === 0) {
+    const file = join(config.dataDir, DEV_KEY_FILE);
+    if (!existsSync(file)) throw new Error(`${file} is missing and SECRETS_MASTER_KEYS is unset: there is no key to rotate from`);
+    generated = prependDevKey(file).kid;
+  }
+  return withLedger(config, async (app) => {
     const rotation = new MasterKeyRotation(app.get<Database>(SQLITE), app.get(SqliteWriter), app.get(EventStore), app.get(MasterKeyring));
     const progress = progressReporter('rewrapping data keys', rotation.pending());
     const result = await rotation.rotate(progress.update);
     progress.stop();
-    process.stdout.write(
-      `rewrapped ${result.rewrapped} data keys from [${result.from.join(', ')}] to ${result.to}; recorded MasterKeyRotated at seq ${result.seq}\n`,
-    );
-    const where = devKeys ? 'the key file' : 'SECRETS_MASTER_KEYS';
-    for (const kid of result.retirable) process.stdout.write(`no data key uses ${kid} any more: it may be retired (removed from ${where})\n`);
+    return { ...result, ...(generated ? { generated } : {}) };
   });
+}
+
+async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): Promise<OnlineRotationResult> {
+  const service = announcedService(config.dataDir);
+  const url = env.SECRETS_URL || service?.url;
+  const holder = service ? `a service (pid ${service.pid}, ${service.url})` : 'another secrets-ledger process';
+  if (!url) throw new Error(`${holder} holds the data dir ${config.dataDir}: wait for it to finish, or set SECRETS_URL if it is a service`);
+  const token = env.SECRETS_TOKEN || config.adminToken;
+  if (!token) throw new Error(`${holder} holds the data dir ${config.dataDir}, and the rotation runs inside it: set SECRETS_TOKEN to an admin token`);
+  process.stderr.write(`secrets-ledger: ${holder} holds the data dir; rotating through ${url}\n`);
+  // With SECRETS_MASTER_KEYS, say which key should be active: a service started with other keys refuses.
+  const body = config.masterKeys.length > 0 ? { activeKid: config.masterKeys[0].kid } : {};
+  const { status, body: reply } = await postJson(`${url}/api/v1/master-keys/rotate`, token, body, env.SECRETS_CA_FILE).catch((error: unknown) => {
+    throw new Error(`cannot reach the service at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (status !== 200) {
+    throw new Error(`the service refused the rotation (${status}): ${(reply as { detail?: string }).detail ?? 'no detail'}`);
+  }
+  return reply as OnlineRotationResult;
+}
+
+/**
+ * One POST over node:http(s), which waits as long as the rotation takes (fetch gives up on a
+ * response that has not started within 300 s: a rotation of millions of data keys can take longer).
+ */
+function postJson(url: string, token: string, json: unknown, caFile?: string): Promise<{ status: number; body: unknown }> {
+  const payload = JSON.stringify(json);
+  // SECRETS_CA_FILE (SPEC §7): a CA to trust for the service's HTTPS, as the SDK and `run` do.
+  const ca = caFile ? readFileSync(caFile) : undefined;
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      { method: 'POST', ...(ca ? { ca } : {}), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: {} });
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function report(result: OnlineRotationResult, config: AppConfig): void {
+  const where = config.masterKeys.length === 0 ? 'the key file' : 'SECRETS_MASTER_KEYS';
+  if (result.generated) process.stdout.write(`generated master key ${result.generated} and made it active in ${join(config.dataDir, DEV_KEY_FILE)}\n`);
+  process.stdout.write(
+    `rewrapped ${result.rewrapped} data keys from [${result.from.join(', ')}] to ${result.to}; recorded MasterKeyRotated at seq ${result.seq}\n`,
+  );
+  for (const kid of result.retirable) process.stdout.write(`no data key uses ${kid} any more: it may be retired (removed from ${where})\n`);
 }

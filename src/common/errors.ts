@@ -14,6 +14,7 @@ export enum ErrorCode {
   Forbidden = 'forbidden',
   PayloadTooLarge = 'payload-too-large',
   TooManyRequests = 'too-many-requests',
+  StorageUnavailable = 'storage-unavailable',
 }
 
 export interface FieldError {

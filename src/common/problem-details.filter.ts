@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { STORAGE_RETRY_AFTER_SECONDS } from '../storage/storage-fault';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, problem, toProblem } from './problem-details';
 
 /**
@@ -19,6 +20,7 @@ export function problemFor(error: unknown, logger: Logger): ProblemDetails {
 
 export function sendProblem(reply: FastifyReply, body: ProblemDetails): void {
   if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="secrets-ledger"');
+  if (body.status === 503) reply.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
   void reply.status(body.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(body);
 }
 

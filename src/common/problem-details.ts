@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { asStorageUnavailable } from '../storage/storage-fault';
 import { DomainError, ErrorCode, FieldError } from './errors';
 
 /** RFC 9457 problem details, as SPEC §3 shapes them. */
@@ -22,6 +23,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.VersionMismatch]: HttpStatus.PRECONDITION_FAILED,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.TooManyRequests]: HttpStatus.TOO_MANY_REQUESTS,
+  [ErrorCode.StorageUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const TITLES: Record<number, string> = {
@@ -58,6 +60,8 @@ export function problem(status: number, detail: string, code?: string, errors?: 
  * caller turns into a generic 500 with an error id: internals never reach a client.
  */
 export function toProblem(error: unknown): ProblemDetails | undefined {
+  // A read that hits a storage fault throws SQLite's own error; a write's arrives already coded.
+  error = asStorageUnavailable(error) ?? error;
   if (error instanceof DomainError) {
     return problem(STATUS_BY_CODE[error.code], error.message, error.code, error.errors);
   }

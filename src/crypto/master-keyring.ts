@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConflictError } from '../common/errors';
 import { ConfigError, MasterKeySpec, parseMasterKeys } from '../config/configuration';
+import { writeFileAtomically } from './atomic-file';
 import { dataKeyAad, open, seal } from './envelope';
 
 export const DEV_KEY_FILE = 'master-keys.dev';
@@ -12,14 +14,32 @@ export const DEV_KEY_FILE = 'master-keys.dev';
  */
 export class MasterKeyring {
   private readonly keys: Map<string, Buffer>;
+  private active: string;
 
-  constructor(specs: MasterKeySpec[]) {
+  constructor(
+    specs: MasterKeySpec[],
+    /** Set when the keys come from the development key file (then the service may add one). */
+    readonly devKeyFile?: string,
+  ) {
     if (specs.length === 0) throw new Error('a master keyring needs at least one key');
     this.keys = new Map(specs.map((s) => [s.kid, s.key]));
-    this.activeKid = specs[0].kid;
+    this.active = specs[0].kid;
   }
 
-  readonly activeKid: string;
+  get activeKid(): string {
+    return this.active;
+  }
+
+  /**
+   * Makes a new key the active one, from now on for every value wrapped by this process. The
+   * caller has made the key durable first (the key file): a value is never wrapped under a key
+   * that exists only in memory.
+   */
+  activate(spec: MasterKeySpec): void {
+    if (this.keys.has(spec.kid)) throw new Error(`master key "${spec.kid}" is already in the keyring`);
+    this.keys.set(spec.kid, spec.key);
+    this.active = spec.kid;
+  }
 
   kids(): string[] {
     return [...this.keys.keys()];
@@ -46,51 +66,55 @@ export class MasterKeyring {
 
   private key(kid: string): Buffer {
     const key = this.keys.get(kid);
-    if (!key) throw new Error(`master key "${kid}" is not configured (SECRETS_MASTER_KEYS)`);
+    if (!key) throw new ConflictError(`master key "${kid}" is not configured (SECRETS_MASTER_KEYS)`);
     return key;
   }
 }
 
-export interface KeyringSource {
-  keyring: MasterKeyring;
-  /** Set when the keys came from a generated development key file: the operator must be warned. */
-  generatedFile?: string;
-}
-
 /**
  * Keys from SECRETS_MASTER_KEYS, or — outside production only, which config validation already
- * enforces — from a key file in the data dir, created on first use with mode 0600.
+ * enforces — from a key file in the data dir, created with mode 0600 on a first start only:
+ * `storeHasValues` says whether the database already holds wrapped data keys, and then a missing
+ * key file is an error (a new key could open none of them; it would only hide the loss).
  */
-export function loadKeyring(configured: MasterKeySpec[], dataDir: string): KeyringSource {
-  if (configured.length > 0) return { keyring: new MasterKeyring(configured) };
+export function loadKeyring(configured: MasterKeySpec[], dataDir: string, storeHasValues = false): MasterKeyring {
+  if (configured.length > 0) return new MasterKeyring(configured);
   const file = join(dataDir, DEV_KEY_FILE);
   if (!existsSync(file)) {
+    if (storeHasValues) {
+      throw new ConfigError([
+        `${file} is missing, but the database holds values wrapped by its keys: restore the file, or set SECRETS_MASTER_KEYS to the keys`,
+      ]);
+    }
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, newDevKeyLine('dev-1'), { mode: 0o600, flag: 'wx' });
+    writeFileAtomically(file, newDevKey('dev-1').line);
   }
   chmodSync(file, 0o600);
+  return new MasterKeyring(readDevKeys(file), file);
+}
+
+function readDevKeys(file: string): MasterKeySpec[] {
   const problems: string[] = [];
   const specs = parseMasterKeys(readFileSync(file, 'utf8').trim().split('\n').join(','), problems);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`));
-  return { keyring: new MasterKeyring(specs), generatedFile: file };
+  return specs;
 }
 
-function newDevKeyLine(kid: string): string {
-  return `${kid}:${randomBytes(32).toString('base64')}\n`;
+function newDevKey(kid: string): { spec: MasterKeySpec; line: string } {
+  const key = randomBytes(32);
+  return { spec: { kid, key }, line: `${kid}:${key.toString('base64')}\n` };
 }
 
 /**
  * Rotation without SECRETS_MASTER_KEYS (development only): a new key goes first in the key
- * file, so it becomes the active one; the older keys stay below it until they are retired.
- * Written to a temporary file and renamed, so a crash never leaves a half-written key file.
+ * file, so it becomes the active one; the older keys stay below it until they are retired. The
+ * file is replaced atomically and fsynced (file and directory) before the key is used, so a
+ * crash leaves the old file or the new one, never a half-written or empty one.
  */
-export function prependDevKey(dataDir: string): { file: string; kid: string } {
-  const { keyring, generatedFile } = loadKeyring([], dataDir);
-  const file = generatedFile!;
-  const highest = Math.max(0, ...keyring.kids().map((kid) => Number(/^dev-(\d+)$/.exec(kid)?.[1] ?? 0)));
-  const kid = `dev-${highest + 1}`;
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, newDevKeyLine(kid) + readFileSync(file, 'utf8'), { mode: 0o600, flag: 'wx' });
-  renameSync(temporary, file);
-  return { file, kid };
+export function prependDevKey(file: string): MasterKeySpec {
+  const kids = readDevKeys(file).map((spec) => spec.kid);
+  const highest = Math.max(0, ...kids.map((kid) => Number(/^dev-(\d+)$/.exec(kid)?.[1] ?? 0)));
+  const { spec, line } = newDevKey(`dev-${highest + 1}`);
+  writeFileAtomically(file, line + readFileSync(file, 'utf8'));
+  return spec;
 }

@@ -12,10 +12,11 @@ import { EventStore } from './event-store';
   providers: [
     {
       provide: MasterKeyring,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
-        const { keyring, generatedFile } = loadKeyring(config.masterKeys, config.dataDir);
-        if (generatedFile) {
+      inject: [APP_CONFIG, SQLITE],
+      useFactory: (config: AppConfig, db: Database) => {
+        const storeHasValues = db.prepare('SELECT 1 FROM data_keys LIMIT 1').get() !== undefined;
+        const keyring = loadKeyring(config.masterKeys, config.dataDir, storeHasValues);
+        if (keyring.devKeyFile) {
           // A banner on stderr, like the admin token's: one JSON line among the route mappings
           // is a warning nobody reads.
           process.stderr.write(
@@ -25,7 +26,7 @@ import { EventStore } from './event-store';
               ' WARNING: SECRETS_MASTER_KEYS is unset. Every secret is sealed',
               ' with the development key file',
               '',
-              `   ${generatedFile}   (mode 0600)`,
+              `   ${keyring.devKeyFile}   (mode 0600)`,
               '',
               ' Anyone who can read it can decrypt every secret. Set',
               ' SECRETS_MASTER_KEYS (kid:base64key,...) in production.',

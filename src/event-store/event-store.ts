@@ -13,6 +13,18 @@ type SealedValueRow = { id: string; stream: string; version: number; ciphertext:
 
 type ReplayRow = [number, string, string, number, string, string, string, string, 0 | 1];
 
+/** Why a stored value could not be opened; `version` is the version that sealed it, when known. */
+export interface UnreadableValue {
+  version?: number;
+  reason: string;
+}
+
+/** Values by the id of the event that sealed them, and the ones that would not open. */
+export interface OpenedValues {
+  values: Map<string, SecretValue>;
+  unreadable: Map<string, UnreadableValue>;
+}
+
 /** Append without an expectation about the stream's version (audit-only streams). */
 export const ANY_VERSION = -1;
 
@@ -186,32 +198,50 @@ export class EventStore {
 
   /**
    * The values of many events. Those opened recently come from the cache; the rest are read in
-   * one statement and decrypted. Every id must carry a value.
+   * one statement and decrypted. A value that does not open (its ciphertext or wrapped data key
+   * altered, its master key not configured, its row gone) is never guessed: it is listed in
+   * `unreadable` with the reason, and the others open as usual.
    */
-  openValues(eventIds: readonly string[]): Map<string, SecretValue> {
+  openValues(eventIds: readonly string[]): OpenedValues {
     const values = new Map<string, SecretValue>();
+    const unreadable = new Map<string, UnreadableValue>();
     const toOpen: string[] = [];
     for (const id of eventIds) {
       const cached = this.openedValues.get(id);
       if (cached) values.set(id, cached);
       else toOpen.push(id);
     }
-    if (toOpen.length === 0) return values;
-    const rows = this.stmt.sealedValues.all(JSON.stringify(toOpen));
-    if (rows.length !== new Set(toOpen).size) throw new Error('an event asked for carries no value');
-    for (const row of rows) {
-      const value = this.openSealed(row);
-      this.openedValues.set(row.id, value);
-      values.set(row.id, value);
+    if (toOpen.length === 0) return { values, unreadable };
+    const rows = new Map(this.stmt.sealedValues.all(JSON.stringify(toOpen)).map((row) => [row.id, row]));
+    for (const id of toOpen) {
+      const row = rows.get(id);
+      if (!row) {
+        unreadable.set(id, { reason: 'no sealed value or data key is stored for it' });
+        continue;
+      }
+      const opened = this.openSealed(row);
+      if (opened instanceof SecretValue) {
+        this.openedValues.set(row.id, opened);
+        values.set(row.id, opened);
+      } else {
+        unreadable.set(id, { version: row.version, reason: opened.reason });
+      }
     }
-    return values;
+    return { values, unreadable };
   }
 
-  private openSealed(row: SealedValueRow): SecretValue {
-    if (row.ciphertext === null) throw new Error(`event ${row.id} carries no value`);
-    const dataKey = this.keyring.unwrap(row.kid, row.wrapped, row.id);
+  private openSealed(row: SealedValueRow): SecretValue | { reason: string } {
+    if (row.ciphertext === null) return { reason: 'the event carries no ciphertext' };
+    let dataKey: Buffer;
+    try {
+      dataKey = this.keyring.unwrap(row.kid, row.wrapped, row.id);
+    } catch (error) {
+      return { reason: `the data key does not open: ${error instanceof Error ? error.message : String(error)}` };
+    }
     try {
       return new SecretValue(open(dataKey, row.ciphertext, valueAad(row.stream, row.version, row.id)).toString('utf8'));
+    } catch (error) {
+      return { reason: `the ciphertext does not open: ${error instanceof Error ? error.message : String(error)}` };
     } finally {
       dataKey.fill(0);
     }

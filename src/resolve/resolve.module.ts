@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { SecretsModule } from '../secrets/secrets.module';
 import { ResolveController } from './resolve.controller';
 import { ResolveService } from './resolve.service';
+import { UnreadableValues } from './unreadable-values';
 
 @Module({
   imports: [SecretsModule],
   controllers: [ResolveController],
-  providers: [ResolveService],
+  providers: [ResolveService, UnreadableValues],
   exports: [ResolveService],
 })
 export class ResolveModule {}

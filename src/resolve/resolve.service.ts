@@ -7,6 +7,7 @@ import { ANY_VERSION, EventStore } from '../event-store/event-store';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { SqliteWriter } from '../storage/sqlite-writer';
+import { INTEGRITY_STREAM, UnreadableSighting, UnreadableValues } from './unreadable-values';
 
 export const SECRETS_RESOLVED = 'SecretsResolved';
 export const RESOLUTIONS_STREAM = 'resolutions';
@@ -22,6 +23,8 @@ export interface ResolveRequest {
 export interface ResolveResult {
   secrets: Record<string, string>;
   missing: string[];
+  /** Keys whose stored value would not open (tampered, or its master key is missing): never guessed. */
+  unreadable: string[];
   revision: number;
 }
 
@@ -38,6 +41,7 @@ export class ResolveService {
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
     private readonly denied: AccessDeniedRecorder,
+    private readonly integrity: UnreadableValues,
   ) {}
 
   async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveResult> {
@@ -53,32 +57,41 @@ export class ResolveService {
 
     // One synchronous pass: no write can interleave, so values and revision agree.
     const states = this.readModel.resolvable(keys);
-    const values = this.store.openValues([...states.values()].map((state) => state.valueEventId));
+    const opened = this.store.openValues([...states.values()].map((state) => state.valueEventId));
     const revision = this.readModel.revision();
     const secrets: Record<string, string> = {};
     const read: { key: string; version: number }[] = [];
     const missing: string[] = [];
+    const unreadable: UnreadableSighting[] = [];
     for (const key of keys) {
       const state = states.get(key);
-      const value = state && values.get(state.valueEventId);
+      const value = state && opened.values.get(state.valueEventId);
+      const failure = state && opened.unreadable.get(state.valueEventId);
       if (state && value) {
         secrets[key] = value.reveal();
         read.push({ key, version: state.version });
+      } else if (state && failure) {
+        unreadable.push({ key, version: failure.version ?? state.version, eventId: state.valueEventId, reason: failure.reason });
       } else {
         missing.push(key);
       }
     }
 
-    await this.writer.write(() =>
+    const unreadableKeys = unreadable.map((sighting) => sighting.key);
+    const actor = actorOf(principal);
+    await this.writer.write(() => {
+      const firstSightings = this.integrity.eventsFor(unreadable);
+      if (firstSightings.length > 0) this.store.appendToStream(INTEGRITY_STREAM, ANY_VERSION, firstSightings, actor);
       this.store.appendToStream(
         RESOLUTIONS_STREAM,
         ANY_VERSION,
         // Indexed under every key asked for, so the audit trail's key filter shows each read.
-        [{ type: SECRETS_RESOLVED, data: { plugin, keys: read, missing, revision }, keys }],
-        actorOf(principal),
-      ),
-    );
-    return { secrets, missing, revision };
+        [{ type: SECRETS_RESOLVED, data: { plugin, keys: read, missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), revision }, keys }],
+        actor,
+      );
+    });
+    if (unreadable.length > 0) this.integrity.recordedAll(unreadable);
+    return { secrets, missing, unreadable: unreadableKeys, revision };
   }
 }
 

@@ -6,9 +6,10 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { MIGRATIONS } from './migrations';
 import { SqliteWriter } from './sqlite-writer';
+import { SQLITE } from './sqlite-token';
+import { StorageReadiness } from './storage-readiness';
 
-/** Injection token of the raw better-sqlite3 handle behind TypeORM's connection. */
-export const SQLITE = Symbol('SQLITE');
+export { SQLITE };
 
 /**
  * WAL lets readers proceed during a write; `synchronous=FULL` makes every COMMIT survive power
@@ -48,6 +49,7 @@ export function rawConnection(dataSource: DataSource): Database {
   providers: [
     { provide: SQLITE, inject: [getDataSourceToken()], useFactory: rawConnection },
     { provide: SqliteWriter, inject: [SQLITE], useFactory: (db: Database) => new SqliteWriter(db) },
+    StorageReadiness,
   ],
   exports: [SQLITE, SqliteWriter],
 })

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { StorageUnavailableError, asStorageUnavailable } from './storage-fault';
 
 type Job = {
   work: () => unknown;
@@ -24,6 +25,10 @@ export interface WriterObserver {
  * batch is pending share one transaction; each runs in its own savepoint, so one job's failure
  * (a conflict, a validation error) rolls back only that job. A job's promise settles only after
  * the whole batch has committed, so nothing is acknowledged before it is durable.
+ *
+ * Why it tracks storage faults: a full disk, a read-only file or an I/O error is no fault of the
+ * request. Such errors reach callers as StorageUnavailableError (503 with Retry-After), and
+ * `fault` says so (readiness) until a batch commits again.
  */
 export class SqliteWriter {
   private queue: Job[] = [];
@@ -32,6 +37,7 @@ export class SqliteWriter {
   /** The deferred work of the job running now; undefined outside a job. */
   private jobDeferred: (() => void)[] | undefined;
   private observer: WriterObserver | undefined;
+  private currentFault: { error: StorageUnavailableError; since: string } | undefined;
 
   constructor(
     private readonly db: Database,
@@ -49,6 +55,10 @@ export class SqliteWriter {
           deferred.push(this.jobDeferred);
         } catch (error) {
           errors[i] = error ?? new Error('write failed');
+          // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL, I/O
+          // errors): the jobs after this one would then each commit on their own, outside the
+          // batch, while the batch reports failure. Abort it instead: nothing of it is stored.
+          if (!db.inTransaction) throw error;
         } finally {
           this.jobDeferred = undefined;
         }
@@ -73,6 +83,12 @@ export class SqliteWriter {
 
   observe(observer: WriterObserver): void {
     this.observer = observer;
+  }
+
+  /** The storage fault the last batch met, until a batch commits again; undefined when healthy. */
+  get fault(): { reason: string; code: string; since: string } | undefined {
+    const fault = this.currentFault;
+    return fault && { reason: fault.error.reason, code: fault.error.sqliteCode, since: fault.since };
   }
 
   /** Runs `work` inside a write transaction; resolves once that transaction is committed. */
@@ -102,13 +118,26 @@ export class SqliteWriter {
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
       this.observer?.batchFailed(jobs.length);
-      jobs.forEach((job) => job.reject(error));
+      const failure = this.noteFailure(error);
+      jobs.forEach((job) => job.reject(failure));
       return;
     }
     this.observer?.batchCommitted(jobs.length, Number(process.hrtime.bigint() - started) / 1e9);
+    // Over the jobs, not `errors`: that array has holes where jobs succeeded, which map() skips.
+    const failures = jobs.map((_, i) => (outcome.errors[i] === undefined ? undefined : this.noteFailure(outcome.errors[i])));
+    if (failures.includes(undefined)) this.currentFault = undefined;
     jobs.forEach((job, i) => {
-      if (outcome.errors[i] !== undefined) job.reject(outcome.errors[i]);
+      if (failures[i] !== undefined) job.reject(failures[i]);
       else job.resolve(outcome.results[i]);
     });
+  }
+
+  /** A storage fault becomes the coded error callers see, and the writer's current fault. */
+  private noteFailure(error: unknown): unknown {
+    const fault = asStorageUnavailable(error);
+    if (!fault) return error;
+    if (!this.currentFault) this.currentFault = { error: fault, since: new Date().toISOString() };
+    else this.currentFault.error = fault;
+    return fault;
   }
 }

@@ -71,7 +71,8 @@ describe('secrets-ledger rotate-master-key', () => {
         SECRETS_MASTER_KEYS: envKeys([newKey, oldKey]),
         SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
       });
-      expect(run.stderr).toBe('');
+      // Only the line naming the database it used: no warning, no error.
+      expect(run.stderr).toBe(`secrets-ledger: using the database ${before.databasePath}\n`);
       expect(run.status).toBe(0);
       expect(run.stdout).toMatch(/rewrapped 6 data keys from \[old-1\] to new-2/);
       expect(run.stdout).toMatch(/no data key uses old-1 any more: it may be retired/);

@@ -41,6 +41,7 @@ describe('POST /api/v1/resolve', () => {
     expect(await res.json()).toEqual({
       secrets: { CVAT_URL: 'https://cvat.example/resolve-test', CVAT_PASSWORD: 'resolve-test-pw-51c0' },
       missing: ['NOT_STORED'],
+      unreadable: [],
       revision: 2,
     });
     const [event] = resolvedEvents().slice(-1);

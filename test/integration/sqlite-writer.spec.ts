@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { applyPragmas } from '../../src/storage/database.module';
 import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import { StorageUnavailableError } from '../../src/storage/storage-fault';
 import { tempDataDir } from '../support/test-app';
 
 /** The single writer on a real SQLite file: one commit for jobs that arrive together, per-job rollback. */
@@ -113,5 +114,43 @@ describe('SqliteWriter', () => {
   it('keeps order: jobs queued later see what earlier jobs wrote', async () => {
     const seen = await Promise.all([writer.write(insert('one')), writer.write(() => names())]);
     expect(seen[1]).toEqual(['one']);
+  });
+
+  /** An error as better-sqlite3 raises it for a storage fault (SqliteError carries `code`). */
+  const sqliteError = (code: string) => Object.assign(new Error('database or disk is full'), { code });
+
+  it('turns a storage fault into StorageUnavailableError and reports it as `fault` until a batch commits again', async () => {
+    const outcome = writer.write(() => {
+      throw sqliteError('SQLITE_FULL');
+    });
+    await expect(outcome).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(writer.fault).toMatchObject({ code: 'SQLITE_FULL', reason: 'the disk is full' });
+    // A job that fails for its own reasons (not storage) says nothing about the storage.
+    await expect(writer.write(insert('x')).then(() => writer.write(insert('x')))).rejects.not.toBeInstanceOf(StorageUnavailableError);
+    expect(writer.fault).toBeUndefined();
+  });
+
+  it('a job that succeeds in a batch beside a faulted one clears the fault', async () => {
+    await expect(writer.write(() => { throw sqliteError('SQLITE_IOERR_WRITE'); })).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(writer.fault).toBeDefined();
+    const outcomes = await Promise.allSettled([writer.write(() => { throw sqliteError('SQLITE_IOERR_WRITE'); }), writer.write(insert('ok'))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect(writer.fault).toBeUndefined();
+  });
+
+  it('when SQLite rolls the whole transaction back itself (as on SQLITE_FULL), no later job of the batch commits on its own', async () => {
+    const outcomes = await Promise.allSettled([
+      writer.write(insert('before')),
+      writer.write(() => {
+        db.exec('ROLLBACK'); // what SQLite does by itself on some I/O errors
+        throw sqliteError('SQLITE_FULL');
+      }),
+      writer.write(insert('after')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(committedRows().n).toBe(0);
+    expect(db.inTransaction).toBe(false);
+    await writer.write(insert('later'));
+    expect(names()).toEqual(['later']);
   });
 });

@@ -10,8 +10,8 @@ function repositoryRoot(from = __dirname): string {
 /** The built CLI, as an operator runs it (npm test and npm run bench build first). */
 export const CLI = join(repositoryRoot(), 'dist/cli.js');
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 120_000 });
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 120_000, cwd });
 }
 
 /**
@@ -90,4 +90,17 @@ export function watchPluginRun(manifestPath: string, key: string, out: string, e
     starts: () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : []),
     stop: () => stop(child),
   };
+}
+
+/** The CLI without blocking this process (a test's own traffic keeps running), and its child to kill. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
+  return { child, done };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/configuration';
@@ -82,19 +82,31 @@ describe('configuration (SPEC §7)', () => {
   it('takes the first configured key as the active one', () => {
     const config = loadConfig({ SECRETS_MASTER_KEYS: `new:${key()}, old:${key()}` });
     expect(config.masterKeys.map((k) => k.kid)).toEqual(['new', 'old']);
-    expect(loadKeyring(config.masterKeys, '/nonexistent').keyring.activeKid).toBe('new');
+    expect(loadKeyring(config.masterKeys, '/nonexistent').activeKid).toBe('new');
   });
 
   it('outside production, generates a development key file with mode 0600 and reuses it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyring-'));
     try {
       const first = loadKeyring([], dir);
-      expect(first.generatedFile).toBe(join(dir, 'master-keys.dev'));
-      expect(statSync(first.generatedFile!).mode & 0o777).toBe(0o600);
+      expect(first.devKeyFile).toBe(join(dir, 'master-keys.dev'));
+      expect(statSync(first.devKeyFile!).mode & 0o777).toBe(0o600);
       const dataKey = randomBytes(32);
-      const wrapped = first.keyring.wrap(dataKey, 'evt-1');
-      const again = loadKeyring([], dir);
-      expect(again.keyring.unwrap(wrapped.kid, wrapped.wrapped, 'evt-1')).toEqual(dataKey);
+      const wrapped = first.wrap(dataKey, 'evt-1');
+      const again = loadKeyring([], dir, true);
+      expect(again.unwrap(wrapped.kid, wrapped.wrapped, 'evt-1')).toEqual(dataKey);
+      // No temporary file is left beside it.
+      expect(readdirSync(dir)).toEqual(['master-keys.dev']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never generates a new key file for a store that already holds values: that would hide their loss', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyring-'));
+    try {
+      expect(() => loadKeyring([], dir, true)).toThrow(/master-keys\.dev is missing, but the database holds values/);
+      expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

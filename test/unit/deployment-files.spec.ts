@@ -53,3 +53,27 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/SECRETS_DATA_DIR=\/data/);
   });
 });
+
+describe('Dockerfile and .dockerignore', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+
+  it('builds and runs on a supported Node LTS (22 or 24), never an end-of-life one', () => {
+    const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+    expect(bases.length).toBeGreaterThanOrEqual(2);
+    for (const base of bases) expect(base).toMatch(/^node:(22|24)-bookworm-slim$/);
+  });
+
+  it('runs the service as a non-root user', () => {
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users[users.length - 1]).not.toMatch(/^(root|0)$/);
+  });
+
+  it('keeps the data dir, master keys, dependencies, history and build output out of the build context', () => {
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    for (const entry of ['data/', 'master-keys*', 'node_modules', '.git', 'dist', 'coverage', '.bench*', '*.log']) expect(ignored).toContain(entry);
+  });
+});

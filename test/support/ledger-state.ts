@@ -1,0 +1,44 @@
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../../src/audit/audit-log';
+import { verifyChain } from '../../src/audit/chain-verifier';
+import { MasterKeyring } from '../../src/crypto/master-keyring';
+import { EventStore } from '../../src/event-store/event-store';
+import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
+import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
+import { applyPragmas } from '../../src/storage/database.module';
+import { SqliteWriter } from '../../src/storage/sqlite-writer';
+
+/**
+ * What a database file holds after a fault or a crash, read by a fresh connection: whether the
+ * chain verifies, the read model, and the read model a rebuild from the log alone produces (on a
+ * copy, elsewhere: the original may sit on a full disk and must not change).
+ */
+export async function ledgerState(path: string) {
+  const scratch = mkdtempSync(join(tmpdir(), 'ledger-state-'));
+  try {
+    const live = new Database(path);
+    const verified = await verifyChain(new AuditLog(live));
+    const readModel = new SecretsReadModel(live).snapshot();
+    const revision = new SecretsReadModel(live).revision();
+    const copyPath = join(scratch, 'copy.db');
+    live.prepare('VACUUM INTO ?').run(copyPath);
+    live.close();
+
+    const copy = new Database(copyPath);
+    applyPragmas(copy);
+    const writer = new SqliteWriter(copy);
+    // Rebuilding reads no value: a keyring is needed to build the store, not to replay it.
+    const store = new EventStore(copy, writer, new MasterKeyring([{ kid: 'unused', key: randomBytes(32) }]));
+    const rebuiltModel = new SecretsReadModel(copy);
+    await rebuildReadModel(writer, store, rebuiltModel);
+    const rebuilt = { readModel: rebuiltModel.snapshot(), revision: rebuiltModel.revision() };
+    copy.close();
+    return { chainOk: verified.ok, verified, readModel, revision, rebuilt };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
