@@ -3,10 +3,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/configuration';
-import { PinoNestLogger, pinoOptions } from './logging/pino-nest-logger';
+import { edgeServerOptions, installHttpEdge } from './http/http-edge';
+import { PinoNestLogger } from './logging/pino-nest-logger';
 import { connectNatsTransport } from './nats/nats-link.transport';
-
-export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Builds the application exactly as `serve` runs it; the e2e tests use this same function, so
@@ -14,14 +13,12 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
  * `startAllMicroservices()` (NATS handlers only once HTTP and every module are up).
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  // Fastify over Express: lower per-request overhead, and body size limits built in.
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: pinoOptions(config) });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  // Fastify over Express: lower per-request overhead, and body size limits built in. Nest's own
+  // body parsers are off: the HTTP edge (src/http) installs the only one.
+  const adapter = new FastifyAdapter(edgeServerOptions(config) as ConstructorParameters<typeof FastifyAdapter>[0]);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(new PinoNestLogger(adapter.getInstance().log));
-
-  // Errors Fastify raises before a route runs (body too large, malformed JSON) reach the
-  // global ProblemDetailsFilter too: Nest registers Fastify's error handler and maps them to
-  // HttpExceptions carrying Fastify's own generic messages, which never quote the body.
+  await installHttpEdge(app, config);
 
   const document = SwaggerModule.createDocument(
     app,

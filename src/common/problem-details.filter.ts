@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { TooManyRequestsError } from './errors';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, problem, toProblem } from './problem-details';
 
 /**
@@ -28,6 +29,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problemFor(exception, this.logger));
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof TooManyRequestsError) void reply.header('Retry-After', String(exception.retryAfterSeconds));
+    sendProblem(reply, problemFor(exception, this.logger));
   }
 }

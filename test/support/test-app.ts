@@ -22,6 +22,10 @@ export function testConfig(dataDir: string, overrides: Partial<AppConfig> = {}):
       SECRETS_MASTER_KEYS: `test-1:${randomBytes(32).toString('base64')}`,
       LOG_LEVEL: 'silent',
       PORT: '0',
+      // Suites make hundreds of calls from 127.0.0.1 with a few tokens; the limits have tests of
+      // their own (test/e2e/rate-limits.e2e-spec.ts), which set them low.
+      SECRETS_RATE_LIMIT_PER_MINUTE: '1000000',
+      SECRETS_AUTH_FAILURES_PER_MINUTE: '100000',
     }),
     ...overrides,
   };

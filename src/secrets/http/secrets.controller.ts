@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../../auth/auth.guard';
 import { Principal, actorOf } from '../../auth/principal';
@@ -9,6 +9,7 @@ import { SecretValue } from '../domain/secret-value';
 import { SecretsService } from '../secrets.service';
 import { etagOf, expectedVersionFrom } from './http-preconditions';
 import { SecretKeyPipe } from './secret-key.pipe';
+import { MAX_SECRETS_PAGE, parseSecretListQuery, secretListCursor } from './secret-list-query';
 import { CreateSecretDto, SecretHistoryDto, SecretListDto, SecretMetaDto, UpdateSecretDto } from './secret.dto';
 
 @ApiTags('secrets')
@@ -19,8 +20,12 @@ export class SecretsController {
 
   @Get()
   @Roles('admin', 'auditor')
-  list(): SecretListDto {
-    return { items: this.secrets.list().map(SecretMetaDto.from) };
+  @ApiQuery({ name: 'after', required: false, description: 'the next cursor of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: `1-${MAX_SECRETS_PAGE}, default ${MAX_SECRETS_PAGE}` })
+  list(@Query() query: Record<string, unknown>): SecretListDto {
+    const { afterKey, limit } = parseSecretListQuery(query);
+    const { items, more } = this.secrets.page(afterKey, limit);
+    return { items: items.map(SecretMetaDto.from), next: more ? secretListCursor(items[items.length - 1].key) : null };
   }
 
   @Get(':key')
