@@ -84,7 +84,13 @@ export class RefusalRecorder {
     this.totalWindow.recorded += 1;
     const suppressed = window.suppressed;
     window.suppressed = 0;
-    await this.append(refusal.actor, { ...refusal.data, suppressed }, refusal.keys);
+    try {
+      await this.append(refusal.actor, { ...refusal.data, suppressed }, refusal.keys);
+    } catch (error) {
+      // Not recorded: still counted, so the trail learns of it with the next record or flush.
+      window.suppressed += suppressed + 1;
+      throw error;
+    }
   }
 
   /**
@@ -107,9 +113,15 @@ export class RefusalRecorder {
     });
     if (others > 0) events.push({ actor: OTHERS_ACTOR, data: { ...this.identify(OTHERS), suppressed: others } });
     if (events.length === 0) return;
-    await this.writer.write(() => {
-      for (const event of events) this.store.appendToStream(this.stream, ANY_VERSION, [{ type: this.type, data: event.data }], event.actor);
-    });
+    try {
+      await this.writer.write(() => {
+        for (const event of events) this.store.appendToStream(this.stream, ANY_VERSION, [{ type: this.type, data: event.data }], event.actor);
+      });
+    } catch (error) {
+      // Not written: the counts wait for the next flush, pooled (their sources are lost, not their number).
+      this.pooled += events.reduce((sum, event) => sum + (event.data.suppressed as number), 0);
+      throw error;
+    }
   }
 
   private append(actor: Actor, data: Record<string, unknown>, keys?: readonly string[]): Promise<unknown> {

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SqliteWriter } from '../storage/sqlite-writer';
@@ -60,6 +60,7 @@ export const REFUSAL_FLUSH_INTERVAL_MS = 60_000;
 @Injectable()
 export class RefusalCountsFlusher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
+  private readonly logger = new Logger('RefusalCounts');
 
   constructor(
     private readonly denied: AccessDeniedRecorder,
@@ -68,7 +69,11 @@ export class RefusalCountsFlusher implements OnApplicationBootstrap, BeforeAppli
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.flush().catch(() => undefined), REFUSAL_FLUSH_INTERVAL_MS);
+    // A failed flush keeps its counts for the next one (they are reset only once written).
+    this.timer = setInterval(
+      () => void this.flush().catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not write refusal counts')),
+      REFUSAL_FLUSH_INTERVAL_MS,
+    );
     this.timer.unref();
   }
 

@@ -35,8 +35,10 @@ export function rawProblemResponse(body: ProblemDetails): string {
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   // A reset connection has nobody left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) socket.write(rawProblemResponse(frameworkProblem(statusOfClientError(error.code))));
-  socket.destroy();
+  if (!socket.writable) return void socket.destroy();
+  // Destroyed only once the answer is flushed: destroy() right after write() drops whatever the
+  // kernel has not taken yet, which under load is the whole answer.
+  socket.end(rawProblemResponse(frameworkProblem(statusOfClientError(error.code))), () => socket.destroy());
 }
 
 /**

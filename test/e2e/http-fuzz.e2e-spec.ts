@@ -263,7 +263,6 @@ describe(`every HTTP route under generated bad input (${RUNS} cases; SECRETS_LON
         const res = await fetch(url + request.url, { method: request.method, headers: request.headers, body: request.body });
         const text = await res.text();
         const where = `${defect} ${request.method} ${op.path}`;
-        expect({ where, status: res.status }).toEqual({ where, status: expect.any(Number) });
         if (res.status < 400 || res.status >= 500) throw new Error(`${where}: ${res.status} ${text.slice(0, 200)}`);
         expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
         const problem = JSON.parse(text);
