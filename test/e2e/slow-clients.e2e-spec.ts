@@ -67,28 +67,32 @@ describe(`${CONNECTIONS} concurrent unauthenticated slow connections`, () => {
   const data = tempDataDir();
   afterAll(() => data.cleanup());
 
-  it(`slow bodies: refused before their bodies are read, the service grows by less than ${RSS_GROWTH_BOUND_MB} MB, a legitimate caller is answered`, async () => {
-    const service = await startServe({ SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN });
-    try {
-      const { clients, growthMb } = await flood(service, SLOW_BODY, Buffer.alloc(1024, 'a'), 3_000);
+  it.each([
+    {
       // Refused without reading the body: 401, or 429 once the address has failed too often.
-      expect(clients.map(statusOf).filter((s) => s !== 401 && s !== 429)).toEqual([]);
-      expect(clients.every((c) => /content-type: application\/problem\+json/i.test(c.answer))).toBe(true);
-      // The refusal closed each connection: nobody's drip is still being read.
-      expect(clients.filter((c) => !c.closed)).toHaveLength(0);
-      expect(growthMb).toBeLessThan(RSS_GROWTH_BOUND_MB);
-    } finally {
-      await stop(service.child);
-    }
-  }, 120_000);
-
-  it(`slow headers: held only until the headers timeout, then 408; the service grows by less than ${RSS_GROWTH_BOUND_MB} MB`, async () => {
-    const service = await startServe({ SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, SECRETS_HEADERS_TIMEOUT_MS: '2000', SECRETS_REQUEST_TIMEOUT_MS: '3000' });
-    try {
+      name: 'slow bodies: refused before the body is read (401 or 429), and the connection closed',
+      env: {},
+      start: SLOW_BODY,
+      drip: Buffer.alloc(1024, 'a'),
+      holdMs: 3_000,
+      answers: [401, 429],
+    },
+    {
       // A header line every 100 ms: the request never completes its headers on its own.
-      const { clients, growthMb } = await flood(service, SLOW_HEADERS, Buffer.from('X-Drip: a\r\n'), 6_000);
-      expect(clients.map(statusOf).filter((s) => s !== 408)).toEqual([]);
+      name: 'slow headers: held only until the headers timeout, then 408 and closed',
+      env: { SECRETS_HEADERS_TIMEOUT_MS: '2000', SECRETS_REQUEST_TIMEOUT_MS: '3000' },
+      start: SLOW_HEADERS,
+      drip: Buffer.from('X-Drip: a\r\n'),
+      holdMs: 6_000,
+      answers: [408],
+    },
+  ])(`$name; the service grows by less than ${RSS_GROWTH_BOUND_MB} MB and a legitimate caller is answered`, async ({ env, start, drip, holdMs, answers }) => {
+    const service = await startServe({ SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
+    try {
+      const { clients, growthMb } = await flood(service, start, drip, holdMs);
+      expect(clients.map(statusOf).filter((s) => !answers.includes(s))).toEqual([]);
       expect(clients.every((c) => /content-type: application\/problem\+json/i.test(c.answer))).toBe(true);
+      // Nobody's drip is still being read.
       expect(clients.filter((c) => !c.closed)).toHaveLength(0);
       expect(growthMb).toBeLessThan(RSS_GROWTH_BOUND_MB);
     } finally {
