@@ -3,7 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
-import { ValidationError } from './common/errors';
+import { ValidationError, fieldNameFromRequest } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
@@ -46,7 +46,13 @@ export class AppModule {
             exceptionFactory: (errors) =>
               new ValidationError(
                 'The request body is invalid.',
-                errors.flatMap((e) => Object.values(e.constraints ?? { invalid: 'is invalid' }).map((message) => ({ field: e.property, message }))),
+                errors.flatMap((e) =>
+                  // An unknown member's name came from the client, and class-validator's message
+                  // repeats it: both are replaced (SPEC §3). Known members' messages name only them.
+                  e.constraints?.whitelistValidation !== undefined
+                    ? [{ field: fieldNameFromRequest(e.property), message: 'is not allowed' }]
+                    : Object.values(e.constraints ?? { invalid: 'is invalid' }).map((message) => ({ field: e.property, message })),
+                ),
               ),
           }),
         },

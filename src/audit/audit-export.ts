@@ -12,7 +12,23 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
 /** CSV columns: the AuditEntry flattened; `data` stays a JSON document in one cell. */
 const CSV_COLUMNS = ['seq', 'id', 'type', 'key', 'version', 'actor_id', 'actor_name', 'actor_role', 'at', 'data', 'prev_hash', 'hash'];
 
+/**
+ * OWASP's rule against CSV (formula) injection: a cell that starts with `=`, `+`, `-`, `@`, a
+ * tab or a carriage return is read by spreadsheets as a formula (a token named
+ * `=HYPERLINK(…)`), so it gets a leading single quote and is shown as the text it is.
+ * csv-stringify quotes and escapes the rest.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+export function neutraliseFormula(cell: unknown): unknown {
+  return typeof cell === 'string' && FORMULA_START.test(cell) ? `'${cell}` : cell;
+}
+
 function csvRecord(entry: AuditEntry): unknown[] {
+  return csvCells(entry).map(neutraliseFormula);
+}
+
+function csvCells(entry: AuditEntry): unknown[] {
   return [
     entry.seq,
     entry.id,

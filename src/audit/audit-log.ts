@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { EventRow } from '../event-store/event';
 import { GENESIS_HASH } from '../event-store/hash-chain';
 import { AuditEntry, toAuditEntry } from './audit-entry';
-import { AuditFilter, encodeCursor } from './audit-query';
+import { AuditFilter, encodeAuditCursor } from './audit-query';
 
 export interface AuditHead {
   seq: number;
@@ -38,7 +38,7 @@ export class AuditLog {
     // One row more than asked tells whether another page exists without a second query.
     const rows = this.rows(filter, afterSeq, Number.MAX_SAFE_INTEGER, limit + 1);
     const items = rows.slice(0, limit).map(toAuditEntry);
-    return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1].seq) : null };
+    return { items, next: rows.length > limit ? encodeAuditCursor(items[items.length - 1].seq) : null };
   }
 
   /**

@@ -1,5 +1,7 @@
-import { FieldError, ValidationError } from '../common/errors';
+import { FieldError, ValidationError, fieldNameFromRequest } from '../common/errors';
+import { decodeCursor, encodeCursor, parseLimit } from '../common/page-cursor';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
+import { STORED_EVENT_TYPES } from './stored-event-types';
 
 /**
  * The filters of `GET /audit`, `/audit/export` and `secrets-ledger audit export`, parsed in one
@@ -22,7 +24,6 @@ export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1_000;
 
 const FILTER_FIELDS = ['type', 'key', 'actor', 'from', 'to'] as const;
-const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 type Raw = Record<string, unknown>;
@@ -40,8 +41,8 @@ export function parseAuditFilter(raw: Raw, errors: FieldError[]): AuditFilter {
   };
   const type = text('type');
   if (type !== undefined) {
-    if (EVENT_TYPE.test(type)) filter.type = type;
-    else errors.push({ field: 'type', message: 'must be an event type such as SecretAdded' });
+    if (STORED_EVENT_TYPES.includes(type)) filter.type = type;
+    else errors.push({ field: 'type', message: `must be one of ${STORED_EVENT_TYPES.join(', ')}` });
   }
   const key = text('key');
   if (key !== undefined) {
@@ -68,22 +69,17 @@ export function parseAuditFilter(raw: Raw, errors: FieldError[]): AuditFilter {
 }
 
 /** The cursor is opaque to clients; inside it is the last seq of the page they have seen. */
-export function encodeCursor(seq: number): string {
-  return Buffer.from(JSON.stringify({ seq }), 'utf8').toString('base64url');
+export function encodeAuditCursor(seq: number): string {
+  return encodeCursor({ seq });
 }
 
-function decodeCursor(cursor: string): number | undefined {
-  try {
-    const { seq } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
-  } catch {
-    return undefined;
-  }
+function decodeAuditCursor(cursor: unknown): number | undefined {
+  return decodeCursor(cursor, ({ seq }) => (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined));
 }
 
 function refuseUnknown(raw: Raw, allowed: readonly string[], errors: FieldError[]): void {
   for (const field of Object.keys(raw)) {
-    if (!allowed.includes(field)) errors.push({ field, message: 'is not a known parameter' });
+    if (!allowed.includes(field)) errors.push({ field: fieldNameFromRequest(field), message: 'is not a known parameter' });
   }
 }
 
@@ -104,15 +100,12 @@ export function parseAuditPageQuery(raw: Raw): AuditPageQuery {
   const filter = parseAuditFilter(raw, errors);
   let afterSeq = 0;
   if (raw.after !== undefined) {
-    const seq = typeof raw.after === 'string' ? decodeCursor(raw.after) : undefined;
+    const seq = decodeAuditCursor(raw.after);
     if (seq === undefined) errors.push({ field: 'after', message: 'must be a cursor returned as next by a previous page' });
     else afterSeq = seq;
   }
-  let limit = DEFAULT_PAGE_LIMIT;
-  if (raw.limit !== undefined) {
-    limit = typeof raw.limit === 'string' && /^\d{1,4}$/.test(raw.limit) ? Number(raw.limit) : NaN;
-    if (!(limit >= 1 && limit <= MAX_PAGE_LIMIT)) errors.push({ field: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}` });
-  }
+  const limit = parseLimit(raw.limit, MAX_PAGE_LIMIT) ?? DEFAULT_PAGE_LIMIT;
+  if (Number.isNaN(limit)) errors.push({ field: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}` });
   throwIfAny(errors);
   return { filter, afterSeq, limit };
 }

@@ -1,20 +1,17 @@
 import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
 import { UnauthenticatedError, ForbiddenError } from '../common/errors';
 import type { Principal, Role } from './principal';
 import { AccessDeniedRecorder } from './access-denied.recorder';
+import { AuthenticatedRequest, bearerToken } from './bearer';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 import { TokensService } from './tokens.service';
 
-type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
-
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
-
 /**
- * Authenticates every request (401 for a missing or unknown token) and checks the roles the
- * route declares (403). A route with neither @Roles nor @Public is refused: forgetting to
- * declare roles must fail closed.
+ * Checks the roles the route declares (403). A route with neither @Roles nor @Public is
+ * refused: forgetting to declare roles must fail closed. The HTTP edge (src/http) has already
+ * authenticated every /api/v1 request before its body was read; anything else is
+ * authenticated here (401 for a missing or unknown token).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -30,11 +27,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (!match) throw new UnauthenticatedError('A bearer token is required (Authorization: Bearer <token>).');
-    const principal = this.tokens.authenticate(match[1]);
-    if (!principal) throw new UnauthenticatedError('The token is unknown or revoked.');
-    request.principal = principal;
+    const principal = request.principal ?? this.authenticate(request);
 
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [];
     if (!roles.includes(principal.role)) {
@@ -43,6 +36,15 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenError(`The ${principal.role} role may not ${action}.`);
     }
     return true;
+  }
+
+  private authenticate(request: AuthenticatedRequest): Principal {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) throw new UnauthenticatedError('A bearer token is required (Authorization: Bearer <token>).');
+    const principal = this.tokens.authenticate(token);
+    if (!principal) throw new UnauthenticatedError('The token is unknown or revoked.');
+    request.principal = principal;
+    return principal;
   }
 }
 

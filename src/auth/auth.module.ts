@@ -6,6 +6,7 @@ import { SQLITE } from '../storage/database.module';
 import { SqliteWriter } from '../storage/sqlite-writer';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { AuthGuard } from './auth.guard';
+import { AuthenticationFailures, RateLimitRefusals, RefusalCountsFlusher } from './refusals';
 import { TokensController } from './tokens.controller';
 import { ANNOUNCE } from './tokens.service';
 import { TokensRepository } from './tokens-repository';
@@ -23,9 +24,20 @@ import { WhoamiController } from './whoami.controller';
       inject: [SqliteWriter, EventStore],
       useFactory: (writer: SqliteWriter, store: EventStore) => new AccessDeniedRecorder(writer, store),
     },
+    {
+      provide: AuthenticationFailures,
+      inject: [SqliteWriter, EventStore],
+      useFactory: (writer: SqliteWriter, store: EventStore) => new AuthenticationFailures(writer, store),
+    },
+    {
+      provide: RateLimitRefusals,
+      inject: [SqliteWriter, EventStore],
+      useFactory: (writer: SqliteWriter, store: EventStore) => new RateLimitRefusals(writer, store),
+    },
+    RefusalCountsFlusher,
     { provide: ANNOUNCE, useValue: (message: string) => process.stdout.write(message) },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokensService, AccessDeniedRecorder],
+  exports: [TokensService, AccessDeniedRecorder, AuthenticationFailures, RateLimitRefusals],
 })
 export class AuthModule {}

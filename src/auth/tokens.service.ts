@@ -84,7 +84,8 @@ export class TokensService implements OnApplicationBootstrap {
   async revoke(id: string, actor: Actor): Promise<void> {
     await this.writer.write(() => {
       const record = this.tokens.findById(id);
-      if (!record || record.revokedAt !== null) throw new NotFoundError(`Token ${id} does not exist or is already revoked.`);
+      // The id came from the path: it is not repeated back (it may be anything a client typed).
+      if (!record || record.revokedAt !== null) throw new NotFoundError('No active token has this id (it never existed, or it is already revoked).');
       // Revoking the last admin token would lock every admin out for good: the bootstrap token
       // is only issued once, and a revoked one stays revoked.
       if (record.role === 'admin' && this.tokens.activeAdminCount() === 1) {

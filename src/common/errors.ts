@@ -15,6 +15,19 @@ export enum ErrorCode {
   PayloadTooLarge = 'payload-too-large',
   TooManyRequests = 'too-many-requests',
   StorageUnavailable = 'storage-unavailable',
+  UnsupportedMediaType = 'unsupported-media-type',
+}
+
+/**
+ * SPEC §3: a field name that came from the request (an unknown member, an unknown parameter)
+ * is named back only if it is a plain identifier; anything else may be a value pasted in the
+ * wrong place (a form-encoded body arrives as one long "field name").
+ */
+const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+export const UNKNOWN_FIELD = 'an unknown field';
+
+export function fieldNameFromRequest(name: string): string {
+  return PLAIN_IDENTIFIER.test(name) ? name : UNKNOWN_FIELD;
 }
 
 export interface FieldError {
@@ -64,19 +77,39 @@ export class UnauthenticatedError extends DomainError {
   }
 }
 
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.UnsupportedMediaType, message);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    message: string,
+    /** Seconds until the caller may try again (the Retry-After header). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(ErrorCode.TooManyRequests, message);
+  }
+}
+
 export class ForbiddenError extends DomainError {
   constructor(message: string) {
     super(ErrorCode.Forbidden, message);
   }
 }
 
-/** Optimistic concurrency: the caller's expected version is not the stream's current one. */
+/**
+ * Optimistic concurrency: the caller's expected version is not the stream's current one. The
+ * message speaks of `subject` (e.g. "Secret API_TOKEN"), never of the internal stream name.
+ */
 export class VersionMismatchError extends DomainError {
   constructor(
     readonly stream: string,
     readonly expected: number,
     readonly actual: number,
+    subject = 'The record',
   ) {
-    super(ErrorCode.VersionMismatch, `${stream} is at version ${actual}, not ${expected}`);
+    super(ErrorCode.VersionMismatch, `${subject} is at version ${actual}, not version ${expected} as expected; read it again and retry.`);
   }
 }

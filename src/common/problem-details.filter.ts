@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../storage/storage-fault';
+import { TooManyRequestsError } from './errors';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, problem, toProblem } from './problem-details';
 
 /**
@@ -30,6 +31,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problemFor(exception, this.logger));
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof TooManyRequestsError) void reply.header('Retry-After', String(exception.retryAfterSeconds));
+    sendProblem(reply, problemFor(exception, this.logger));
   }
 }

@@ -31,6 +31,52 @@ export interface AppConfig {
   /** The Prometheus listener; port 0 turns it off. */
   metricsHost: string;
   metricsPort: number;
+  /** The HTTP edge (SPEC §2 limits, §3): see src/http. */
+  http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Requests a minute each token may make. */
+  rateLimitPerMinute: number;
+  /** Failed authentications a minute from one client address before they are answered 429. */
+  authFailuresPerMinute: number;
+  /** The whole request, headers and body, must arrive within this (408 otherwise). */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** Open connections at most; further ones are closed at once. */
+  maxConnections: number;
+}
+
+export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
+  rateLimitPerMinute: 6000,
+  authFailuresPerMinute: 30,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 4096,
+};
+
+const HTTP_LIMIT_VARIABLES: Record<keyof HttpLimits, string> = {
+  rateLimitPerMinute: 'SECRETS_RATE_LIMIT_PER_MINUTE',
+  authFailuresPerMinute: 'SECRETS_AUTH_FAILURES_PER_MINUTE',
+  requestTimeoutMs: 'SECRETS_REQUEST_TIMEOUT_MS',
+  headersTimeoutMs: 'SECRETS_HEADERS_TIMEOUT_MS',
+  maxConnections: 'SECRETS_MAX_CONNECTIONS',
+};
+
+function parseHttpLimits(env: NodeJS.ProcessEnv, problems: string[]): HttpLimits {
+  const limits = { ...HTTP_LIMIT_DEFAULTS };
+  for (const [field, variable] of Object.entries(HTTP_LIMIT_VARIABLES) as [keyof HttpLimits, string][]) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const value = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= 1)) problems.push(`${variable} must be a positive integer, got "${raw}"`);
+    else limits[field] = value;
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    problems.push('SECRETS_HEADERS_TIMEOUT_MS must not exceed SECRETS_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
+  return limits;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
 
+  const http = parseHttpLimits(env, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -138,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     production,
     metricsHost,
     metricsPort,
+    http,
   };
 }
 

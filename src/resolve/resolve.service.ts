@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { FieldError, ForbiddenError, ValidationError } from '../common/errors';
+import { FieldError, ForbiddenError, ValidationError, fieldNameFromRequest } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { Principal, actorOf } from '../auth/principal';
@@ -102,7 +102,7 @@ function validate(request: ResolveRequest): { plugin: string; keys: string[] } {
   }
   const errors: FieldError[] = Object.keys(request)
     .filter((field) => !RESOLVE_FIELDS.includes(field))
-    .map((field) => ({ field, message: 'is not allowed' }));
+    .map((field) => ({ field: fieldNameFromRequest(field), message: 'is not allowed' }));
   const { plugin, keys } = request;
   if (typeof plugin !== 'string' || !PLUGIN_NAME_PATTERN.test(plugin)) {
     errors.push({ field: 'plugin', message: PLUGIN_NAME_RULE });

@@ -36,7 +36,7 @@ export class SecretsReadModel {
     load: Statement<[string], SecretRow>;
     resolvable: Statement<[string], [string, number, string]>;
     upsert: Statement<SecretRow>;
-    listActive: Statement<[], SecretRow>;
+    pageActive: Statement<[string, number], SecretRow>;
     listAll: Statement<[], SecretRow>;
     revision: Statement<[], { value: number }>;
     setRevision: Statement<[number]>;
@@ -58,7 +58,7 @@ export class SecretsReadModel {
            description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
            updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`,
       ),
-      listActive: db.prepare("SELECT * FROM secrets WHERE status = 'active' ORDER BY key"),
+      pageActive: db.prepare("SELECT * FROM secrets WHERE status = 'active' AND key > ? ORDER BY key LIMIT ?"),
       listAll: db.prepare('SELECT * FROM secrets ORDER BY key'),
       revision: db.prepare("SELECT value FROM ledger_counters WHERE name = 'revision'"),
       setRevision: db.prepare(
@@ -85,8 +85,9 @@ export class SecretsReadModel {
     return found;
   }
 
-  listActive(): PresentSecretState[] {
-    return this.stmt.listActive.all().map(toState);
+  /** Up to `limit` active secrets with keys after `afterKey` ('' for the first page), in key order. */
+  pageActive(afterKey: string, limit: number): PresentSecretState[] {
+    return this.stmt.pageActive.all(afterKey, limit).map(toState);
   }
 
   /** Every row, removed ones included: what a rebuild must reproduce exactly. */

@@ -74,8 +74,10 @@ export class SecretsService implements OnModuleInit {
     return state;
   }
 
-  list(): PresentSecretState[] {
-    return this.readModel.listActive();
+  /** One page in key order, and whether another follows. */
+  page(afterKey: string, limit: number): { items: PresentSecretState[]; more: boolean } {
+    const items = this.readModel.pageActive(afterKey, limit + 1);
+    return { items: items.slice(0, limit), more: items.length > limit };
   }
 
   history(key: string): SecretHistoryEntry[] {

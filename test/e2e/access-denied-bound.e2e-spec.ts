@@ -1,5 +1,6 @@
 import { AccessDeniedRecorder } from '../../src/auth/access-denied.recorder';
 import type { Principal } from '../../src/auth/principal';
+import { OTHERS, RefusalRecorder } from '../../src/auth/refusal-recorder';
 import { AuditLog } from '../../src/audit/audit-log';
 import { openEventStore } from '../support/event-store';
 import { tempDataDir } from '../support/test-app';
@@ -26,6 +27,46 @@ describe('AccessDenied recording is bounded per principal', () => {
       await recorder.record(flooder, 'GET /api/v1/tokens');
       expect(denials('tok_flood')).toHaveLength(11);
       expect(denials('tok_flood')[10]).toEqual({ action: 'GET /api/v1/tokens', suppressed: 15 });
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('the refusal bound under a flood from many sources', () => {
+  const data = tempDataDir();
+  afterAll(() => data.cleanup());
+
+  it('caps recorded refusals across sources, tracks a bounded number of sources, and a flush writes every held-back count in a bounded number of events', async () => {
+    const { db, store, writer, close } = await openEventStore(data.dir);
+    const now = 0;
+    const recorder = new RefusalRecorder(
+      writer,
+      store,
+      'AuthenticationFailed',
+      'authentication-failures',
+      { perWindow: 2, totalPerWindow: 50, windowMs: 60_000, tracked: 100, flushedPerWindow: 10 },
+      (clientAddress) => ({ clientAddress }),
+      () => now,
+    );
+    const actor = { id: 'anonymous', name: 'anonymous', role: 'none' };
+    const rows = () => new AuditLog(db).page({ type: 'AuthenticationFailed' }, 0, 1000).items.map((e) => e.data as { suppressed: number; action?: string; clientAddress: string });
+    const counted = () => rows().reduce((sum, row) => sum + row.suppressed + (row.action ? 1 : 0), 0);
+    try {
+      // 1,000 addresses, 3 refusals each: 3,000 refusals.
+      for (let address = 0; address < 1_000; address++) {
+        for (let i = 0; i < 3; i++) await recorder.record({ by: `10.0.${address >> 8}.${address & 255}`, actor, data: { action: 'GET /api/v1/secrets', clientAddress: 'x' } });
+      }
+      expect(rows()).toHaveLength(50);
+      await recorder.flush();
+      // 50 recorded + at most 10 per-address counts + one for all the others.
+      expect(rows().length).toBeLessThanOrEqual(50 + 10 + 1);
+      expect(counted()).toBe(3_000);
+      expect(rows().some((row) => row.clientAddress === OTHERS)).toBe(true);
+      // Nothing held back: a second flush writes nothing.
+      const before = rows().length;
+      await recorder.flush();
+      expect(rows()).toHaveLength(before);
     } finally {
       await close();
     }

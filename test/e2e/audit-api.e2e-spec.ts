@@ -130,6 +130,30 @@ describe('audit API', () => {
     expect((await res.json()).errors.length).toBeGreaterThan(0);
   });
 
+  it('an event type nobody records is a 400 that names the known types, not an empty page', async () => {
+    const res = await audit('?type=SecretAddedd');
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: { field: string; message: string }[] };
+    expect(body.errors).toEqual([{ field: 'type', message: expect.stringContaining('SecretAdded, SecretUpdated, SecretRemoved, SecretsResolved, AccessDenied, AuthenticationFailed') }]);
+    expect((await audit('/export?type=Nope')).status).toBe(400);
+  });
+
+  it('CSV cells that a spreadsheet would run as formulas are neutralised (OWASP: a leading quote)', async () => {
+    const names = ['=HYPERLINK("http://example.invalid","x")', '+1+1', '-2+3', '@SUM(A1)', '\tTAB', '\rCR'];
+    for (const name of names) {
+      const issued = (await (await t.request('/api/v1/tokens', { method: 'POST', json: { name, role: 'auditor' } })).json()) as { token: string };
+      // A refused write: the token's name becomes the actor_name cell of an AccessDenied row.
+      expect((await t.request('/api/v1/tokens', { token: issued.token })).status).toBe(403);
+    }
+    const rows: Record<string, string>[] = parse(await (await audit('/export?format=csv&type=AccessDenied')).text(), { columns: true, relax_quotes: true });
+    const actorNames = rows.map((row) => row.actor_name);
+    expect(actorNames).toEqual(expect.arrayContaining(names.map((name) => `'${name}`)));
+    for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    // Positive control: the names are stored as given, and the NDJSON export carries them untouched.
+    const ndjson = (await (await audit('/export?format=ndjson&type=AccessDenied')).text()).trim().split('\n').map((line) => JSON.parse(line) as AuditEntry);
+    expect(ndjson.map((e) => e.actor.name)).toEqual(expect.arrayContaining(names));
+  });
+
   it('head and verify agree on an intact chain', async () => {
     const head = await (await audit('/head')).json();
     const entries = await all();

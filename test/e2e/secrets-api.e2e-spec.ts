@@ -146,6 +146,8 @@ describe('admin secrets API (real SQLite file)', () => {
     const before = snapshot();
     const stale = await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'PATCH', json: { value: 'v3' }, headers: { 'if-match': '"1"' } });
     expect(stale.status).toBe(412);
+    // In plain words, never the internal stream name (secret-OPTIMISTIC).
+    expect(((await stale.json()) as { detail: string }).detail).toBe('Secret OPTIMISTIC is at version 2, not version 1 as expected; read it again and retry.');
     expect((await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'DELETE', headers: { 'if-match': '"1"' } })).status).toBe(412);
     expect(snapshot()).toEqual(before);
     expect((await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'DELETE', headers: { 'if-match': '"2"' } })).status).toBe(204);
@@ -164,6 +166,35 @@ describe('admin secrets API (real SQLite file)', () => {
     const meta = await (await t.request('/api/v1/secrets/RACE')).json();
     expect(meta.version).toBe(2);
   });
+
+  it('GET /secrets pages in key order with an opaque cursor; the pages add up to the whole list', async () => {
+    for (const key of ['PAGE_A', 'PAGE_B', 'PAGE_C', 'PAGE_D', 'PAGE_E']) await create(key, 'v');
+    const whole = (await (await t.request('/api/v1/secrets')).json()) as { items: { key: string }[]; next: string | null };
+    expect(whole.next).toBeNull();
+    const paged: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = after === null ? '?limit=2' : `?limit=2&after=${encodeURIComponent(after)}`;
+      const page = (await (await t.request(`/api/v1/secrets${query}`)).json()) as { items: { key: string }[]; next: string | null };
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      paged.push(...page.items.map((item) => item.key));
+      after = page.next;
+      pages++;
+    } while (after !== null);
+    expect(paged).toEqual(whole.items.map((item) => item.key));
+    expect(pages).toBe(Math.ceil(whole.items.length / 2));
+    expect(paged).toEqual([...paged].sort());
+  });
+
+  it.each([['?limit=0'], ['?limit=1001'], ['?limit=two'], ['?after=not-a-cursor'], ['?after=eyJrZXkiOiJsb3dlciJ9'], ['?sort=key'], ['?limit=1&limit=2']])(
+    'GET /secrets%s: 400 problem+json',
+    async (query) => {
+      const res = await t.request(`/api/v1/secrets${query}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    },
+  );
 
   it('50 concurrent creates all land, in one gap-free log', async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `BULK_${i}`);

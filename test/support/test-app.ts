@@ -24,6 +24,10 @@ export function testConfig(dataDir: string, overrides: Partial<AppConfig> = {}):
       PORT: '0',
       // Off unless a test asks: many test apps run at once, and the default port is one port.
       METRICS_PORT: '0',
+      // Suites make hundreds of calls from 127.0.0.1 with a few tokens; the limits have tests of
+      // their own (test/e2e/rate-limits.e2e-spec.ts), which set them low.
+      SECRETS_RATE_LIMIT_PER_MINUTE: '1000000',
+      SECRETS_AUTH_FAILURES_PER_MINUTE: '100000',
     }),
     ...overrides,
   };

@@ -74,6 +74,23 @@ describe('configuration (SPEC §7)', () => {
     expect(problemsOf({ HOST: '0.0.0.0' })).toEqual([]);
   });
 
+  it('HTTP limits: documented defaults, each overridable, nonsense refused one line each', () => {
+    expect(loadConfig({}).http).toEqual({ rateLimitPerMinute: 6000, authFailuresPerMinute: 30, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 4096 });
+    expect(loadConfig({ SECRETS_RATE_LIMIT_PER_MINUTE: '120', SECRETS_AUTH_FAILURES_PER_MINUTE: '5', SECRETS_MAX_CONNECTIONS: '64' }).http).toMatchObject({
+      rateLimitPerMinute: 120,
+      authFailuresPerMinute: 5,
+      maxConnections: 64,
+    });
+    expect(problemsOf({ SECRETS_RATE_LIMIT_PER_MINUTE: '0', SECRETS_AUTH_FAILURES_PER_MINUTE: 'many', SECRETS_REQUEST_TIMEOUT_MS: '-1' })).toEqual([
+      'SECRETS_RATE_LIMIT_PER_MINUTE must be a positive integer, got "0"',
+      'SECRETS_AUTH_FAILURES_PER_MINUTE must be a positive integer, got "many"',
+      'SECRETS_REQUEST_TIMEOUT_MS must be a positive integer, got "-1"',
+    ]);
+    expect(problemsOf({ SECRETS_HEADERS_TIMEOUT_MS: '20000', SECRETS_REQUEST_TIMEOUT_MS: '10000' })).toEqual([
+      'SECRETS_HEADERS_TIMEOUT_MS must not exceed SECRETS_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    ]);
+  });
+
   it('refuses to start in production without master keys', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/SECRETS_MASTER_KEYS is required/)]);
     expect(problemsOf({ NODE_ENV: 'production', SECRETS_MASTER_KEYS: `k1:${key()}` })).toEqual([]);

@@ -55,7 +55,7 @@ export function decide(command: SecretCommand, state: SecretState): SecretEvent[
 function requireActive(key: string, state: SecretState, expectedVersion: number | undefined) {
   if (state.status !== 'active') throw new NotFoundError(`Secret ${key} does not exist.`);
   if (expectedVersion !== undefined && expectedVersion !== state.version) {
-    throw new VersionMismatchError(secretStream(key), expectedVersion, state.version);
+    throw new VersionMismatchError(secretStream(key), expectedVersion, state.version, `Secret ${key}`);
   }
   return state;
 }

@@ -1,11 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString } from 'class-validator';
+import { IsString, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECRET_VALUE_MAX_BYTES } from '../domain/secret-key';
 import type { Actor } from '../../event-store/event';
 import type { PresentSecretState } from '../domain/secret-state';
 
 // DTOs check shapes (types, unknown fields); the rules of SPEC §1 live in the domain
 // (secretFieldErrors) so that HTTP, NATS and the CLI enforce exactly the same ones.
+
+/** May be left out, but is never `null`: class-validator's IsOptional would let `null` through as a value. */
+const Omittable = () => ValidateIf((_object, value) => value !== undefined);
 
 export class CreateSecretDto {
   @ApiProperty({ pattern: SECRET_KEY_PATTERN.source, maxLength: SECRET_KEY_MAX_LENGTH, example: 'FIFTYONE_CVAT_URL' })
@@ -17,19 +20,19 @@ export class CreateSecretDto {
   value!: string;
 
   @ApiPropertyOptional({ maxLength: DESCRIPTION_MAX_LENGTH })
-  @IsOptional()
+  @Omittable()
   @IsString()
   description?: string;
 }
 
 export class UpdateSecretDto {
   @ApiPropertyOptional({ description: 'New value (write-only). Give a value, a description, or both.', writeOnly: true })
-  @IsOptional()
+  @Omittable()
   @IsString()
   value?: string;
 
   @ApiPropertyOptional({ maxLength: DESCRIPTION_MAX_LENGTH })
-  @IsOptional()
+  @Omittable()
   @IsString()
   description?: string;
 }
@@ -58,6 +61,7 @@ export class SecretMetaDto {
 
 export class SecretListDto {
   @ApiProperty({ type: [SecretMetaDto] }) items!: SecretMetaDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `after` for the next page; null on the last page.' }) next!: string | null;
 }
 
 export class ActorDto {

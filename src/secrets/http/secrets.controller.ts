@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated, ApiJsonBody, ApiProblems, ETAG_HEADER, LOCATION_HEADER } from '../../openapi/api-docs';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../../auth/auth.guard';
@@ -10,6 +10,7 @@ import { SecretValue } from '../domain/secret-value';
 import { SecretsService } from '../secrets.service';
 import { etagOf, expectedVersionFrom } from './http-preconditions';
 import { SecretKeyPipe } from './secret-key.pipe';
+import { MAX_SECRETS_PAGE, parseSecretListQuery, secretListCursor } from './secret-list-query';
 import { CreateSecretDto, SecretHistoryDto, SecretListDto, SecretMetaDto, UpdateSecretDto } from './secret.dto';
 
 const KEY_PARAM = ApiParam({ name: 'key', description: 'The secret key (upper snake case)', example: 'FIFTYONE_CVAT_URL' });
@@ -24,10 +25,15 @@ export class SecretsController {
 
   @Get()
   @Roles('admin', 'auditor')
-  @ApiOperation({ summary: 'List secrets', description: "Every secret's metadata, sorted by key. Never a value." })
-  @ApiOkResponse({ type: SecretListDto, description: 'The secrets' })
-  list(): SecretListDto {
-    return { items: this.secrets.list().map(SecretMetaDto.from) };
+  @ApiOperation({ summary: 'List secrets', description: "Secrets' metadata, sorted by key, a page at a time (follow `next`). Never a value." })
+  @ApiQuery({ name: 'after', required: false, type: String, description: 'the `next` cursor of the previous page (opaque)' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_SECRETS_PAGE, default: MAX_SECRETS_PAGE }, description: `1-${MAX_SECRETS_PAGE}, default ${MAX_SECRETS_PAGE}` })
+  @ApiOkResponse({ type: SecretListDto, description: 'A page of secrets' })
+  @ApiProblems(400)
+  list(@Query() query: Record<string, unknown>): SecretListDto {
+    const { afterKey, limit } = parseSecretListQuery(query);
+    const { items, more } = this.secrets.page(afterKey, limit);
+    return { items: items.map(SecretMetaDto.from), next: more ? secretListCursor(items[items.length - 1].key) : null };
   }
 
   @Get(':key')
