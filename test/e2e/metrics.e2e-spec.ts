@@ -81,8 +81,10 @@ describe('Prometheus metrics on their own listener', () => {
     expect(total(after, 'secrets_ledger_resolves_total', 'outcome="refused"')).toBe(1);
     expect(total(after, 'secrets_ledger_http_requests_total', 'route="/api/v1/secrets/:key",status="200"')).toBe(2);
     expect(total(after, 'secrets_ledger_audit_chain_ok')).toBe(1);
-    // No rate limiter in this build yet answers 429: the counter is there, at zero.
+    // No rate limiter in this build answers 429 yet, and no commit failed: both counters are
+    // there, at zero (the writer's failure path is tested in sqlite-writer.spec.ts).
     expect(after).toMatch(/^secrets_ledger_rate_limited_requests_total 0$/m);
+    expect(after).toMatch(/^secrets_ledger_writer_failed_batches_total 0$/m);
 
     // The lag gauge: it grows while NATS is away and returns to 0 once the relay catches up.
     await nats.stop();
