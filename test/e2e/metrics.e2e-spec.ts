@@ -67,6 +67,8 @@ describe('Prometheus metrics on their own listener', () => {
     expect((await t.request('/api/v1/resolve', { method: 'POST', token: auditor, json: { plugin: '@acme/metrics', keys: [key] } })).status).toBe(403);
     expect((await t.request('/api/v1/secrets', { token: unknown })).status).toBe(401);
     expect((await t.request('/health/ready', { token: null })).status).toBe(200);
+    // A path no route matches still names the key: it must be counted without its URL.
+    expect((await t.request(`/api/v1/no-such-route/${key}`)).status).toBe(404);
 
     const after = await expectEventually(async () => {
       const text = await scrape();
@@ -100,7 +102,7 @@ describe('Prometheus metrics on their own listener', () => {
     const secrets = [...values, key, executor, auditor, unknown, ADMIN_TOKEN];
     const hits = (text: string, needles: string[]) => needles.filter((needle) => text.includes(needle));
     // Control: the search finds what labels do carry, so an empty result means something.
-    expect(hits(after, ['route="/api/v1/secrets/:key"', 'status="401"'])).toHaveLength(2);
+    expect(hits(after, ['route="/api/v1/secrets/:key"', 'status="401"', 'route="unmatched",status="404"'])).toHaveLength(3);
     for (const text of [before, after, caughtUp]) expect(hits(text, secrets)).toEqual([]);
   });
 
