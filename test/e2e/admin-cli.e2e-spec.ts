@@ -233,6 +233,30 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(JSON.stringify(applied) + dry.stdout + dry.stderr).not.toMatch(/cvat\.example|BEGIN KEY|after import/);
   });
 
+  it('import on a terminal shows the changes and applies them only after a yes', async () => {
+    if (spawnSync('script', ['--version']).error) throw new Error('this test needs script (apt-get install bsdutils)');
+    const file = join(work.dir, 'asked.env');
+    writeFileSync(file, 'CLI_ASKED_KEY=asked-value\n');
+    const onTerminal = async (answer: string) => {
+      const child = spawn('script', ['-qfec', `"${process.execPath}" "${CLI}" secrets import "${file}"`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+      await expectEventually(() => expect(output).toContain('Apply 1 change(s)? [y/N] '));
+      expect(output).toMatch(/add +CLI_ASKED_KEY +new/);
+      child.stdin.write(`${answer}\r`);
+      return { status: await closed, output };
+    };
+    const declined = await onTerminal('n');
+    expect(declined.status).toBe(0);
+    expect(declined.output).toContain('nothing changed');
+    expect((await json(['secrets', 'list'])).items.map((s: { key: string }) => s.key)).not.toContain('CLI_ASKED_KEY');
+    const accepted = await onTerminal('y');
+    expect(accepted.status).toBe(0);
+    expect(accepted.output).toContain('applied 1 change(s)');
+    expect(await resolved(['CLI_ASKED_KEY'])).toEqual({ CLI_ASKED_KEY: 'asked-value' });
+  });
+
   it('import refuses a file with an invalid key and changes nothing', async () => {
     const file = join(work.dir, 'bad.env');
     writeFileSync(file, 'CLI_IMPORT_OK=fine\nlower_key=nope\n');

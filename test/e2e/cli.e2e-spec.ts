@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { runCli, startServe, stop } from '../support/cli';
 import { filesContaining } from '../support/data-dir';
 import { tempDataDir } from '../support/test-app';
@@ -50,6 +51,34 @@ describe('secrets-ledger CLI', () => {
       const rebuilt = runCli(['rebuild-read-model'], env);
       expect(rebuilt.status).toBe(0);
       expect(rebuilt.stdout).toMatch(/rebuilt the read model from \d+ events: 1 keys, revision 1/);
+    } finally {
+      data.cleanup();
+    }
+  });
+
+  it('a lost admin token is recovered as the README says: one start with a new SECRETS_ADMIN_TOKEN, then the lost one revoked', async () => {
+    const data = tempDataDir();
+    try {
+      const first = await startServe({ SECRETS_DATA_DIR: data.dir });
+      const lost = /(slt_[A-Za-z0-9_-]{43})/.exec(first.stdout)?.[1];
+      expect(lost).toBeDefined();
+      await stop(first.child);
+
+      const fresh = `slt_${randomBytes(32).toString('base64url')}`;
+      const second = await startServe({ SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: fresh });
+      try {
+        const env = { SECRETS_URL: second.url, SECRETS_TOKEN: fresh };
+        const listed = runCli(['tokens', 'list', '--json'], env);
+        expect(listed.status).toBe(0);
+        const admins = (JSON.parse(listed.stdout).items as Array<{ id: string; role: string; createdAt: string }>).filter((t) => t.role === 'admin');
+        expect(admins).toHaveLength(2);
+        const [lostToken] = admins.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+        expect(runCli(['tokens', 'revoke', lostToken.id], env).status).toBe(0);
+        expect(runCli(['secrets', 'list'], { ...env, SECRETS_TOKEN: lost }).status).toBe(5);
+        expect(runCli(['secrets', 'list'], env).status).toBe(0);
+      } finally {
+        await stop(second.child);
+      }
     } finally {
       data.cleanup();
     }

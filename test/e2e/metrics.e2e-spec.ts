@@ -67,6 +67,8 @@ describe('Prometheus metrics on their own listener', () => {
     expect((await t.request('/api/v1/resolve', { method: 'POST', token: auditor, json: { plugin: '@acme/metrics', keys: [key] } })).status).toBe(403);
     expect((await t.request('/api/v1/secrets', { token: unknown })).status).toBe(401);
     expect((await t.request('/health/ready', { token: null })).status).toBe(200);
+    // A path no route matches still names the key: it must be counted without its URL.
+    expect((await t.request(`/api/v1/no-such-route/${key}`)).status).toBe(404);
 
     const after = await expectEventually(async () => {
       const text = await scrape();
@@ -81,8 +83,10 @@ describe('Prometheus metrics on their own listener', () => {
     expect(total(after, 'secrets_ledger_resolves_total', 'outcome="refused"')).toBe(1);
     expect(total(after, 'secrets_ledger_http_requests_total', 'route="/api/v1/secrets/:key",status="200"')).toBe(2);
     expect(total(after, 'secrets_ledger_audit_chain_ok')).toBe(1);
-    // No rate limiter in this build yet answers 429: the counter is there, at zero.
+    // No rate limiter in this build answers 429 yet, and no commit failed: both counters are
+    // there, at zero (the writer's failure path is tested in sqlite-writer.spec.ts).
     expect(after).toMatch(/^secrets_ledger_rate_limited_requests_total 0$/m);
+    expect(after).toMatch(/^secrets_ledger_writer_failed_batches_total 0$/m);
 
     // The lag gauge: it grows while NATS is away and returns to 0 once the relay catches up.
     await nats.stop();
@@ -98,7 +102,7 @@ describe('Prometheus metrics on their own listener', () => {
     const secrets = [...values, key, executor, auditor, unknown, ADMIN_TOKEN];
     const hits = (text: string, needles: string[]) => needles.filter((needle) => text.includes(needle));
     // Control: the search finds what labels do carry, so an empty result means something.
-    expect(hits(after, ['route="/api/v1/secrets/:key"', 'status="401"'])).toHaveLength(2);
+    expect(hits(after, ['route="/api/v1/secrets/:key"', 'status="401"', 'route="unmatched",status="404"'])).toHaveLength(3);
     for (const text of [before, after, caughtUp]) expect(hits(text, secrets)).toEqual([]);
   });
 

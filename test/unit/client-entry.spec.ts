@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDataDir } from '../support/test-app';
 
 describe('the SDK entry point (dist/client)', () => {
   it('loads no Nest code', () => {
@@ -15,5 +17,18 @@ describe('the SDK entry point (dist/client)', () => {
     expect(report.exports).toEqual(expect.arrayContaining(['SecretsClient', 'loadPluginManifest', 'UndeclaredSecretError']));
     expect(report.total).toBeGreaterThan(1);
     expect(report.nest).toEqual([]);
+  });
+
+  it("loads as `secrets-ledger/client` from another project that installed this checkout (README)", () => {
+    const project = tempDataDir('secrets-ledger-consumer-');
+    try {
+      writeFileSync(join(project.dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+      const install = spawnSync('npm', ['install', join(__dirname, '../..'), '--no-audit', '--no-fund', '--offline'], { cwd: project.dir, encoding: 'utf8', timeout: 120_000 });
+      expect({ status: install.status, stderr: install.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+      const loaded = spawnSync(process.execPath, ['-e', "process.stdout.write(typeof require('secrets-ledger/client').SecretsClient.connect)"], { cwd: project.dir, encoding: 'utf8' });
+      expect(loaded.stdout).toBe('function');
+    } finally {
+      project.cleanup();
+    }
   });
 });
