@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal, actorOf } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
+import { ApiAuthenticated, ApiJsonBody, ApiProblems } from '../openapi/api-docs';
 import { MasterKeysService, OnlineRotationResult } from './master-keys.service';
 
 class RotateMasterKeyDto {
@@ -14,17 +15,17 @@ class RotateMasterKeyDto {
 }
 
 class RotationResultDto {
-  @ApiProperty({ type: [String] }) from!: string[];
-  @ApiProperty() to!: string;
-  @ApiProperty() rewrapped!: number;
+  @ApiProperty({ type: [String], description: 'The key ids data keys were wrapped with before' }) from!: string[];
+  @ApiProperty({ description: 'The active key id every data key is wrapped with now' }) to!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Data keys rewrapped' }) rewrapped!: number;
   @ApiProperty({ type: [String], description: 'Key ids no data key uses and the service does not wrap with: they may be removed' })
   retirable!: string[];
-  @ApiProperty() seq!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'The seq of the MasterKeyRotated event' }) seq!: number;
   @ApiPropertyOptional({ description: 'The development key generated for this rotation' }) generated?: string;
 }
 
 @ApiTags('master-keys')
-@ApiBearerAuth()
+@ApiAuthenticated()
 @Controller('api/v1/master-keys')
 export class MasterKeysController {
   constructor(private readonly masterKeys: MasterKeysService) {}
@@ -33,7 +34,13 @@ export class MasterKeysController {
   @Post('rotate')
   @HttpCode(200)
   @Roles('admin')
-  @ApiResponse({ status: 200, type: RotationResultDto })
+  @ApiOperation({
+    summary: 'Rotate the master key',
+    description: 'Rewraps every data key under the active master key (in development, a newly generated one), then records MasterKeyRotated. Values and the log are not rewritten.',
+  })
+  @ApiOkResponse({ type: RotationResultDto, description: 'Rotated' })
+  @ApiJsonBody()
+  @ApiProblems(409)
   rotate(@Body() body: RotateMasterKeyDto, @CurrentPrincipal() principal: Principal): Promise<OnlineRotationResult> {
     return this.masterKeys.rotate({ activeKid: body.activeKid }, actorOf(principal));
   }

@@ -42,7 +42,9 @@ describe('Prometheus metrics on their own listener', () => {
     // Our own NATS: the test stops it to see the notification lag grow.
     nats = await PrivateNatsServer.start();
     const port = await freePort();
-    t = await startTestApp(testConfig(data.dir, { nats: { url: nats.url }, metricsPort: port }));
+    const config = testConfig(data.dir, { nats: { url: nats.url }, metricsPort: port });
+    // A low bound on failed authentications, so the scenario can meet a 429.
+    t = await startTestApp({ ...config, http: { ...config.http, authFailuresPerMinute: 3 } });
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
   });
   afterAll(async () => {
@@ -83,10 +85,16 @@ describe('Prometheus metrics on their own listener', () => {
     expect(total(after, 'secrets_ledger_resolves_total', 'outcome="refused"')).toBe(1);
     expect(total(after, 'secrets_ledger_http_requests_total', 'route="/api/v1/secrets/:key",status="200"')).toBe(2);
     expect(total(after, 'secrets_ledger_audit_chain_ok')).toBe(1);
-    // No rate limiter in this build answers 429 yet, and no commit failed: both counters are
-    // there, at zero (the writer's failure path is tested in sqlite-writer.spec.ts).
+    // No commit failed: the counter is there, at zero (the writer's failure path is tested in
+    // sqlite-writer.spec.ts and the disk-full test).
     expect(after).toMatch(/^secrets_ledger_rate_limited_requests_total 0$/m);
     expect(after).toMatch(/^secrets_ledger_writer_failed_batches_total 0$/m);
+
+    // Failed authentications past the per-address bound are 429s, and counted.
+    const statuses: number[] = [];
+    for (let i = 0; i < 6 && !statuses.includes(429); i++) statuses.push((await t.request('/api/v1/secrets', { token: unknown })).status);
+    expect(statuses).toContain(429);
+    expect(total(await scrape(), 'secrets_ledger_rate_limited_requests_total')).toBe(statuses.filter((status) => status === 429).length);
 
     // The lag gauge: it grows while NATS is away and returns to 0 once the relay catches up.
     await nats.stop();
