@@ -1,5 +1,5 @@
 /**
- * `node .bench-build/bench/profile-service.js <writes|resolves-http|resolves-nats|propagation> [seconds]`:
+ * `node .bench-build/bench/profile-service.js <writes|resolves|propagation> [seconds]`:
  * runs the service under --cpu-prof with one load, for finding what stands in the way.
  * Profiles land in .bench-build/profiles/.
  */
@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { newMasterKeys } from './lib/ledger';
 import { progress } from './lib/report';
 import { startService } from './lib/service-process';
-import { measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
+import { measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { measureWrites, prepareWrites } from './scenarios/writes';
 import { measurePropagation } from './scenarios/propagation';
 import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
 
 async function main(): Promise<void> {
-  const [load = 'resolves-nats', seconds = '6'] = process.argv.slice(2);
+  const [load = 'resolves', seconds = '6'] = process.argv.slice(2);
   const nats = await PrivateNatsServer.start();
   const natsUrl = nats.url;
   const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
@@ -36,8 +36,7 @@ async function main(): Promise<void> {
   else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);
-    if (load === 'resolves-http') await measureHttpResolves(service, executorToken, keys, Number(seconds));
-    else await measureNatsResolves(natsUrl, executorToken, keys, Number(seconds));
+    await measureHttpResolves(service, executorToken, keys, Number(seconds));
   }
   await service.stop();
   await nats.dispose();

@@ -14,7 +14,7 @@ import { ServiceProcess, startService, waitUntilSettled } from './lib/service-pr
 import { PrivateNatsServer } from '../test/support/nats';
 import { measurePropagation, propagationResult } from './scenarios/propagation';
 import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit';
-import { KEYS_PER_REQUEST, measureHttpResolves, measureNatsResolves, prepareResolves } from './scenarios/resolves';
+import { KEYS_PER_REQUEST, measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
 
 /** Each throughput figure is the median of this many rounds (see runBenchmarks). */
@@ -33,7 +33,6 @@ const TARGETS: [string, (r: Result) => number, '<=' | '>=', number][] = [
   ['writes.ratio', (r) => r.writes.ratio, '>=', 0.5],
   // 1: the log held every acknowledged write in every round (see measureWrites).
   ['writes.durable', (r) => Number(r.writes.durable), '>=', 1],
-  ['resolves.nats_per_s', (r) => r.resolves.nats_per_s, '>=', 3_000],
   ['resolves.http_per_s', (r) => r.resolves.http_per_s, '>=', 2_000],
   ['replay.events_per_s', (r) => r.replay.events_per_s, '>=', 200_000],
   ['audit_query.p95_ms', (r) => r.audit_query.p95_ms, '<=', 20],
@@ -75,10 +74,8 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
 
     const { keys, executorToken } = await prepareResolves(service, adminToken);
     const httpRounds: number[] = [];
-    const natsRounds: number[] = [];
     for (let pass = 1; pass <= ROUNDS; pass++) {
       httpRounds.push(await measureHttpResolves(service, executorToken, keys, size.loadSeconds / ROUNDS));
-      natsRounds.push(await measureNatsResolves(natsUrl, executorToken, keys, size.loadSeconds / ROUNDS));
     }
 
     const propagation = await measurePropagation(service, natsUrl, adminToken, size.propagationSamples);
@@ -97,7 +94,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     return {
       propagation: propagationResult(propagation),
       writes: writesResult(writeRounds, median(floorRounds)),
-      resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(median(httpRounds), 0), nats_per_s: round(median(natsRounds), 0) },
+      resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(median(httpRounds), 0) },
       replay,
       audit_query: auditQuery,
       memory: { idle_rss_mb: round(idleRss, 1), rss_mb_10k_secrets: round(rss10k, 1) },
@@ -113,7 +110,7 @@ async function main(): Promise<void> {
     .name('bench')
     .option('--quick', 'smaller sizes; finishes in under 3 minutes')
     .option('--out <file>', 'write the JSON result here')
-    .option('--nats-url <url>', 'use this NATS server (default: a private nats-server, so nothing else answers secrets.resolve)')
+    .option('--nats-url <url>', 'use this NATS server (default: a private nats-server, so no other traffic shares it)')
     .parse(process.argv)
     .opts<{ quick?: boolean; out?: string; natsUrl?: string }>();
   const mode = options.quick ? 'quick' : 'full';

@@ -1,21 +1,23 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/configuration';
+import { readFileSync } from 'node:fs';
 import { PinoNestLogger, pinoOptions } from './logging/pino-nest-logger';
-import { connectNatsTransport } from './nats/nats-link.transport';
+import { setupOpenApi } from './openapi/openapi-document';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Builds the application exactly as `serve` runs it; the e2e tests use this same function, so
- * what they test is what ships. Listening is left to the caller: `listen()`, then
- * `startAllMicroservices()` (NATS handlers only once HTTP and every module are up).
+ * what they test is what ships. Listening is left to the caller.
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   // Fastify over Express: lower per-request overhead, and body size limits built in.
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: pinoOptions(config) });
+  // With TLS_CERT_FILE/TLS_KEY_FILE the service speaks HTTPS itself (SPEC §7): tokens and values
+  // then never cross a network in clear, with or without a proxy in front.
+  const https = config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {};
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: pinoOptions(config), ...https });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(new PinoNestLogger(adapter.getInstance().log));
 
@@ -23,18 +25,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // global ProblemDetailsFilter too: Nest registers Fastify's error handler and maps them to
   // HttpExceptions carrying Fastify's own generic messages, which never quote the body.
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Secrets Ledger')
-      .setDescription('Event-sourced secrets service: admin API, executor resolve, audit trail.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  setupOpenApi(app);
 
-  connectNatsTransport(app);
   app.enableShutdownHooks();
   return app;
 }

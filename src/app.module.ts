@@ -10,6 +10,7 @@ import type { AppConfig } from './config/configuration';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
 import { MasterKeysModule } from './master-keys/master-keys.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NatsModule } from './nats/nats.module';
 import { ResolveModule } from './resolve/resolve.module';
 import { SecretsModule } from './secrets/secrets.module';
@@ -31,6 +32,7 @@ export class AppModule {
         AdminUiModule,
         NatsModule,
         AuditModule,
+        MetricsModule,
         MasterKeysModule,
       ],
       providers: [

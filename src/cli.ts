@@ -1,16 +1,26 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config/configuration';
-import { serve } from './cli/serve.command';
-import { rebuildReadModelCommand } from './cli/rebuild-read-model.command';
 import { runCommand } from './cli/run.command';
 import { auditCommand } from './cli/audit.command';
-import { rotateMasterKeyCommand } from './cli/rotate-master-key.command';
+import { addSecretsCommands } from './cli/admin/secrets.command';
+import { addTokensCommands } from './cli/admin/tokens.command';
+import { CommandFailure, EXIT } from './cli/admin/exit-codes';
+import { AUDIT_ENVIRONMENT, DATA_DIR_ENVIRONMENT, ROTATE_ENVIRONMENT, RUN_ENVIRONMENT, SERVICE_ENVIRONMENT, readsEnvironment } from './cli/environment-help';
+
+// The service's commands load Nest when they run, not when the CLI starts: an admin command
+// or --help should not pay for the whole application.
+
+/** dist/cli.js and src/cli.ts both sit one level below package.json. */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * `secrets-ledger` (SPEC §6). Configuration comes from the environment (SPEC §7) for every
- * subcommand; problems with it are printed one per line and exit non-zero.
+ * subcommand; problems with it are printed one per line and exit non-zero. Exit codes are in
+ * cli/admin/exit-codes.ts (and the README): usage errors are 2 for every command.
  */
 async function main(argv: string[]): Promise<void> {
   const program = new Command()
@@ -18,17 +28,23 @@ async function main(argv: string[]): Promise<void> {
     .description('Event-sourced secrets service for plugin platforms')
     .showHelpAfterError();
 
-  program
-    .command('serve')
-    .description('run the service (HTTP API, NATS notifications)')
-    .action(async () => serve(loadConfig()));
+  readsEnvironment(
+    program
+      .command('serve')
+      .description('run the service (HTTP API, NATS notifications)')
+      .action(async () => (await import('./cli/serve.command')).serve(loadConfig())),
+    SERVICE_ENVIRONMENT,
+  );
 
-  program
-    .command('rebuild-read-model')
-    .description('rebuild the secrets read model from the event log alone')
-    .action(async () => rebuildReadModelCommand(loadConfig()));
+  readsEnvironment(
+    program
+      .command('rebuild-read-model')
+      .description('rebuild the secrets read model from the event log alone')
+      .action(async () => (await import('./cli/rebuild-read-model.command')).rebuildReadModelCommand(loadConfig())),
+    DATA_DIR_ENVIRONMENT,
+  );
 
-  program
+  const run = program
     .command('run')
     .description("run a command with a plugin's declared secrets in its environment")
     .requiredOption('--plugin <fiftyone.yml>', 'the plugin manifest declaring the secrets')
@@ -42,17 +58,37 @@ async function main(argv: string[]): Promise<void> {
       // Exit at once with the child's code: idle HTTP keep-alive sockets must not hold us up.
       process.exit(await runCommand(command, options));
     });
-  program.addCommand(auditCommand());
+  readsEnvironment(run, RUN_ENVIRONMENT);
+  const audit = program.addCommand(auditCommand()).commands.at(-1)!;
+  [audit, ...audit.commands].forEach((command) => readsEnvironment(command, AUDIT_ENVIRONMENT));
 
-  program
-    .command('rotate-master-key')
-    .description('rewrap every data key under the active (first) master key; the log is not rewritten')
-    .action(async () => rotateMasterKeyCommand(loadConfig()));
+  readsEnvironment(
+    program
+      .command('rotate-master-key')
+      .description('rewrap every data key under the active (first) master key; the log is not rewritten')
+      .action(async () => (await import('./cli/rotate-master-key.command')).rotateMasterKeyCommand(loadConfig())),
+    ROTATE_ENVIRONMENT,
+  );
+
+  addSecretsCommands(program);
+  addTokensCommands(program);
+
+  // --version on every command, and usage errors as exit 2 everywhere (not commander's 1).
+  const everyCommand = (command: Command): Command[] => [command, ...command.commands.flatMap(everyCommand)];
+  everyCommand(program).forEach((command) => command.version(VERSION).exitOverride());
 
   await program.parseAsync(argv);
 }
 
 main(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // commander has printed the message (or the help, or the version) already.
+    process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  if (error instanceof CommandFailure) {
+    process.stderr.write(`secrets-ledger: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
   if (error instanceof ConfigError) {
     process.stderr.write(`secrets-ledger: invalid configuration\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
   } else {

@@ -8,7 +8,7 @@ import { nowMs } from '../lib/report';
 
 async function main(): Promise<void> {
   const [url, natsUrl, token, key] = process.argv.slice(2);
-  const client = await SecretsClient.connect({ url, natsUrl, token, precedence: 'store-only' });
+  const client = await SecretsClient.connect({ url, nats: { url: natsUrl }, token, precedence: 'store-only' });
   const ctx = await client.hydrate({ name: '@bench/propagation', secrets: [key] });
   let last = ctx.secrets.get(key);
   ctx.on('change', () => {

@@ -1,5 +1,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { median, nowMs, percentile, progress, round } from '../lib/report';
@@ -18,7 +20,7 @@ const FLOOR_WARMUP = 10;
  * Write acknowledged → cached context updated, across processes: the admin's PATCH returns at
  * t0 (here), the SDK client in another process sees the new value at t1; both clocks are the
  * machine's wall clock with sub-millisecond resolution (performance.timeOrigin + now()). After
- * every hundred samples, a hundred samples of the floor (measureNatsFloor), so the ratio compares
+ * every hundred samples, a hundred samples of the floor (measureFloor), so the ratio compares
  * like with like on a noisy machine.
  */
 export async function measurePropagation(
@@ -63,7 +65,7 @@ export async function measurePropagation(
     latencies.push(Math.max(0, at - acknowledged));
     const measured = latencies.length;
     if (measured % CHUNK === 0 || measured === samples) {
-      floor.push(...(await measureNatsFloor(natsUrl, measured % CHUNK || CHUNK)));
+      floor.push(...(await measureFloor(natsUrl, measured % CHUNK || CHUNK)));
       progress(`  ${measured}/${samples}: p50 so far ${median(latencies).toFixed(2)} ms, floor ${median(floor).toFixed(3)} ms`);
     }
   }
@@ -72,28 +74,48 @@ export async function measurePropagation(
 }
 
 /**
- * The floor, measured in the same run: two plain NATS clients, a publish → subscribe hop followed
- * by one request → reply round trip (what a notified client must do at least to fetch a value).
+ * The floor, measured in the same run: what a notified client must do at least — one plain NATS
+ * publish → subscribe hop between two clients, then one HTTP request → response on a kept-alive
+ * connection to a bare Node server (no framework, no database, no crypto).
  */
-export async function measureNatsFloor(natsUrl: string, samples: number) {
-  const service = await connect({ servers: natsUrl });
-  const client = await connect({ servers: natsUrl });
-  const subject = `bench.floor.${randomBytes(4).toString('hex')}`;
-  service.subscribe(`${subject}.resolve`, { callback: (_err, msg) => msg.respond(msg.data) });
-  const notifications = client.subscribe(`${subject}.changed`);
-  await service.flush();
-  await client.flush();
+export async function measureFloor(natsUrl: string, samples: number) {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"secrets":{},"revision":0}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const fetchOnce = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/v1/resolve', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.once('error', reject);
+      req.end('{"plugin":"p","keys":["K"]}');
+    });
+  const publisher = await connect({ servers: natsUrl });
+  const subscriber = await connect({ servers: natsUrl });
+  const subject = `bench.floor.${randomBytes(4).toString('hex')}.changed`;
+  const notifications = subscriber.subscribe(subject);
+  await subscriber.flush();
   const latencies: number[] = [];
   const iterator = notifications[Symbol.asyncIterator]();
-  for (let i = -FLOOR_WARMUP; i < samples; i++) {
-    const started = performance.now();
-    service.publish(`${subject}.changed`, new TextEncoder().encode(`{"revision":${i}}`));
-    await iterator.next();
-    await client.request(`${subject}.resolve`, new TextEncoder().encode('{}'), { timeout: 2_000 });
-    if (i >= 0) latencies.push(performance.now() - started);
+  try {
+    for (let i = -FLOOR_WARMUP; i < samples; i++) {
+      const started = performance.now();
+      publisher.publish(subject, new TextEncoder().encode(`{"revision":${i}}`));
+      await iterator.next();
+      await fetchOnce();
+      if (i >= 0) latencies.push(performance.now() - started);
+    }
+  } finally {
+    await publisher.close();
+    await subscriber.close();
+    agent.destroy();
+    await new Promise((resolve) => server.close(resolve));
   }
-  await service.close();
-  await client.close();
   return latencies;
 }
 

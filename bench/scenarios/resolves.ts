@@ -1,5 +1,4 @@
 import autocannon from 'autocannon';
-import { connect, JSONCodec } from 'nats';
 import { progress } from '../lib/report';
 import { ServiceProcess, apiJson } from '../lib/service-process';
 
@@ -32,29 +31,5 @@ export async function measureHttpResolves(service: ServiceProcess, executorToken
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`resolves/http: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const perS = result['2xx'] / (result.duration || seconds);
   progress(`resolves/http: ${result['2xx']} → ${perS.toFixed(0)}/s`);
-  return perS;
-}
-
-/** 32 concurrent request-reply callers on `secrets.resolve`, each waiting for its answer. */
-export async function measureNatsResolves(natsUrl: string, executorToken: string, keys: string[], seconds: number) {
-  progress(`resolves/nats: ${RESOLVE_CONCURRENCY} callers, ${keys.length} keys each, ${seconds}s`);
-  const nc = await connect({ servers: natsUrl });
-  const codec = JSONCodec<{ secrets?: Record<string, string>; error?: unknown }>();
-  const payload = codec.encode({ token: executorToken, plugin: PLUGIN, keys } as never);
-  const deadline = performance.now() + seconds * 1000;
-  let ok = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: RESOLVE_CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const reply = codec.decode((await nc.request('secrets.resolve', payload, { timeout: 5_000 })).data);
-        if (reply.error || Object.keys(reply.secrets ?? {}).length !== keys.length) throw new Error(`resolves/nats: bad reply ${JSON.stringify(reply.error)}`);
-        ok += 1;
-      }
-    }),
-  );
-  const perS = ok / ((performance.now() - started) / 1000);
-  await nc.close();
-  progress(`resolves/nats: ${ok} → ${perS.toFixed(0)}/s`);
   return perS;
 }

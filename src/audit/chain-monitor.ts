@@ -37,6 +37,11 @@ export class ChainMonitor implements ReadinessIndicator, OnApplicationBootstrap,
     this.stopped = true;
   }
 
+  /** What the monitor knows now, without reading further (metrics). */
+  state(): { ok: boolean; verifiedSeq: number } {
+    return { ok: !this.verifier.broken, verifiedSeq: this.verifier.verifiedSeq };
+  }
+
   check(indicators: HealthIndicatorService) {
     this.advance(ROWS_PER_PROBE);
     const indicator = indicators.check('auditChain');

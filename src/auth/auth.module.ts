@@ -10,10 +10,11 @@ import { TokensController } from './tokens.controller';
 import { ANNOUNCE } from './tokens.service';
 import { TokensRepository } from './tokens-repository';
 import { TokensService } from './tokens.service';
+import { WhoamiController } from './whoami.controller';
 
 @Global()
 @Module({
-  controllers: [TokensController],
+  controllers: [TokensController, WhoamiController],
   providers: [
     TokensService,
     { provide: TokensRepository, inject: [SQLITE], useFactory: (db: Database) => new TokensRepository(db) },

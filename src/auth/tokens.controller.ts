@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAuthenticated, ApiJsonBody, ApiProblems } from '../openapi/api-docs';
 import { ValidationError } from '../common/errors';
 import { CurrentPrincipal } from './auth.guard';
 import { Principal, actorOf } from './principal';
@@ -8,14 +9,16 @@ import { IssueTokenDto, IssuedTokenDto, TokenListDto, TokenDto } from './tokens.
 import { TokensService } from './tokens.service';
 
 @ApiTags('tokens')
-@ApiBearerAuth()
+@ApiAuthenticated()
 @Controller('api/v1/tokens')
 @Roles('admin')
 export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
   @Post()
-  @ApiResponse({ status: 201, type: IssuedTokenDto })
+  @ApiOperation({ summary: 'Issue a token', description: 'A new bearer token, shown in this response only (Cache-Control: no-store); only its hash is stored. A TokenIssued event.' })
+  @ApiCreatedResponse({ type: IssuedTokenDto, description: 'Issued' })
+  @ApiJsonBody()
   async issue(@Body() body: IssueTokenDto, @CurrentPrincipal() principal: Principal): Promise<IssuedTokenDto> {
     // A plugin limit on an admin or auditor token would promise a restriction nothing enforces.
     if (body.plugins !== undefined && body.plugins !== null && body.role !== 'executor') {
@@ -26,12 +29,18 @@ export class TokensController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List tokens', description: 'Every token ever issued, revoked ones included. Never a token or its hash.' })
+  @ApiOkResponse({ type: TokenListDto, description: 'The tokens' })
   list(): TokenListDto {
     return { items: this.tokens.list().map(TokenDto.from) };
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke a token', description: 'Refused from the next request on. The last active admin token cannot be revoked (409). A TokenRevoked event.' })
+  @ApiParam({ name: 'id', description: 'The token id (tok_…)' })
+  @ApiNoContentResponse({ description: 'Revoked' })
+  @ApiProblems(404, 409)
   async revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
     await this.tokens.revoke(id, actorOf(principal));
   }

@@ -26,12 +26,12 @@ export class IssueTokenDto {
 }
 
 export class TokenDto {
-  @ApiProperty() id!: string;
+  @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
   @ApiProperty({ type: [String], nullable: true, description: 'null: any plugin' }) plugins!: string[] | null;
-  @ApiProperty() createdAt!: string;
-  @ApiProperty({ nullable: true }) revokedAt!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'null while active' }) revokedAt!: string | null;
 
   /** Never the token or its hash: a listing identifies tokens, it cannot reproduce one. */
   static from(record: TokenRecord): TokenDto {
@@ -40,11 +40,11 @@ export class TokenDto {
 }
 
 export class IssuedTokenDto {
-  @ApiProperty() id!: string;
+  @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
-  @ApiProperty({ type: [String], nullable: true }) plugins!: string[] | null;
-  @ApiProperty() createdAt!: string;
+  @ApiProperty({ type: [String], nullable: true, description: 'null: any plugin' }) plugins!: string[] | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ description: 'The bearer token. Shown only in this response; only its hash is stored.' }) token!: string;
 }
 

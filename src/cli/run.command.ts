@@ -1,6 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { PluginContext, Precedence, SecretsClient, loadPluginManifest } from '../client';
+import { ConfigError } from '../config/configuration';
+import { natsOptionsFromEnv, readableFile } from '../nats/nats-options';
 
 export interface RunOptions {
   plugin: string;
@@ -26,32 +29,53 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   const precedence = options.precedence ?? 'env-first';
   if (!PRECEDENCES.includes(precedence)) throw new Error(`--precedence must be one of ${PRECEDENCES.join(', ')}`);
 
+  // The same NATS settings as the service's (SPEC §7): user/password, token, NKey, creds, TLS.
+  const problems: string[] = [];
+  const { nats, prefix } = natsOptionsFromEnv({ ...env, ...(options.natsUrl ? { NATS_URL: options.natsUrl } : {}) }, problems);
+  const caFile = readableFile(env, 'SECRETS_CA_FILE', problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
   const manifest = await loadPluginManifest(options.plugin);
+  manifest.warnings?.forEach((warning) => warn(warning));
   const client = await SecretsClient.connect({
     url: options.url ?? env.SECRETS_URL ?? 'http://127.0.0.1:3000',
-    natsUrl: options.natsUrl ?? env.NATS_URL ?? 'nats://127.0.0.1:4222',
     token,
+    nats: { ...nats, prefix },
+    ...(caFile ? { ca: readFileSync(caFile) } : {}),
     precedence,
     env,
   });
   try {
     const context = await client.hydrate(manifest);
+    const unprovided = context.declared.filter((key) => !context.secrets.has(key));
+    if (unprovided.length > 0) warn(`${manifest.name} declares ${unprovided.join(', ')}, but neither the store nor the environment provides ${unprovided.length === 1 ? 'it' : 'them'}`);
     if (!options.watch) {
       // Nothing to follow: let go of the service before the command runs.
-      const childEnv = childEnvironment(context, env);
+      const childEnv = childEnvironment(context, env, precedence);
       await client.close();
       return await supervise(command, () => childEnv, undefined);
     }
-    return await supervise(command, () => childEnvironment(context, env), context);
+    return await supervise(command, () => childEnvironment(context, env, precedence), context);
   } finally {
     await client.close();
   }
 }
 
-/** The parent's environment plus the declared secrets; the executor token stays with us. */
-function childEnvironment(context: PluginContext, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** On stderr, so the command's own output stays its own. */
+function warn(message: string): void {
+  process.stderr.write(`secrets-ledger run: warning: ${message}\n`);
+}
+
+/**
+ * The parent's environment plus the declared secrets. The executor token and NATS credentials
+ * stay with us; with `store-only` no declared key comes from our own environment, not even one
+ * the store lacks (the child reads its secrets from the environment, as FiftyOne does, and must
+ * not see a value the precedence excludes).
+ */
+function childEnvironment(context: PluginContext, env: NodeJS.ProcessEnv, precedence: Precedence): NodeJS.ProcessEnv {
   const childEnv: NodeJS.ProcessEnv = { ...env };
-  delete childEnv.SECRETS_TOKEN;
+  for (const name of ['SECRETS_TOKEN', 'NATS_PASSWORD', 'NATS_TOKEN']) delete childEnv[name];
+  if (precedence === 'store-only') for (const key of context.declared) delete childEnv[key];
   for (const key of context.secrets.keys()) childEnv[key] = context.secrets.get(key);
   return childEnv;
 }

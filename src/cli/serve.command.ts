@@ -20,11 +20,9 @@ export async function serve(config: AppConfig): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen(config.port, config.host);
-  // After HTTP: NATS handlers run only once every module is ready. Never waits for NATS itself.
-  await app.startAllMicroservices();
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   lock.announce({ pid: process.pid, url });
   // Fastify logs "Server listening" as JSON; this plain line is for people and scripts (the
   // tests and the benchmark wait for it).
-  process.stdout.write(`secrets-ledger listening on ${url} (admin page /, API /api/v1, docs /docs)\n`);
+  process.stdout.write(`secrets-ledger listening on ${url} (console /, API /api/v1, docs /docs)\n`);
 }

@@ -31,6 +31,17 @@ export class SecretsServiceError extends Error {
   }
 }
 
+/** The service could not be reached at all (down, wrong URL, an untrusted certificate). */
+export class SecretsServiceUnreachableError extends Error {
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(`cannot reach the secrets service at ${url}: ${reason}`);
+    this.name = 'SecretsServiceUnreachableError';
+  }
+}
+
 /** A fiftyone.yml that is missing, not YAML, or not a valid manifest. */
 export class PluginManifestError extends Error {
   constructor(

@@ -1,9 +1,11 @@
 /**
  * The executor SDK (SPEC §5), `secrets-ledger/client`. Loads no Nest code: plain modules, the
- * `nats` client and `yaml` only.
+ * `nats` client (notifications only) and `yaml`.
  */
 export { SecretsClient, SecretsClientOptions } from './secrets-client';
 export { PluginContext, SecretsAccessor, Precedence, SecretSource } from './plugin-context';
 export { PluginManifest, loadPluginManifest } from './manifest';
-export { MissingSecretError, PluginManifestError, SecretsServiceError, UndeclaredSecretError } from './errors';
+export { MissingSecretError, PluginManifestError, SecretsServiceError, SecretsServiceUnreachableError, UndeclaredSecretError } from './errors';
+export { ResolveReply } from './service-http';
 export { ChangeNotification } from '../nats/contract';
+export { NatsOptions, natsOptionsFromEnv } from '../nats/nats-options';

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import type { ResolveReply } from '../nats/contract';
+import type { ResolveReply } from './service-http';
 import { MissingSecretError, UndeclaredSecretError } from './errors';
-import type { PluginManifest } from './manifest';
+import { PluginManifest, storeKeys } from './manifest';
 
 /**
  * Where a declared key's value comes from (SPEC §5):
@@ -78,6 +78,8 @@ export class SecretsAccessor {
 export class PluginContext {
   readonly plugin: string;
   readonly declared: readonly string[];
+  /** The declared keys asked of the store: a key that breaks its key rule comes only from the environment. */
+  readonly storeKeys: readonly string[];
   readonly secrets: SecretsAccessor;
   #stored = new Map<string, string>();
   #revision = -1;
@@ -90,7 +92,8 @@ export class PluginContext {
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.plugin = manifest.name;
-    this.declared = [...manifest.secrets];
+    this.declared = [...new Set(manifest.secrets)];
+    this.storeKeys = storeKeys({ secrets: this.declared });
     this.secrets = new SecretsAccessor(this.plugin, new Set(this.declared), (key) => this.effective(key));
   }
 

@@ -1,32 +1,41 @@
 import { inspect } from 'node:util';
-import { CoalescedTask } from '../common/coalesced-task';
-import { ALL_CHANGES_SUBJECT, ChangeNotification, RESOLVE_SUBJECT, ResolveErrorReply, ResolveReply } from '../nats/contract';
+import { ChangeNotification, allChangesSubject } from '../nats/contract';
 import { NatsLink } from '../nats/nats-link';
-import { SecretsServiceError } from './errors';
+import { DEFAULT_SUBJECT_PREFIX, NatsOptions, redactUrl } from '../nats/nats-options';
+import { ContextRefresher } from './context-refresher';
 import type { PluginManifest } from './manifest';
 import { PluginContext, Precedence } from './plugin-context';
+import { ResolveReply, ServiceHttp } from './service-http';
 
 export interface SecretsClientOptions {
-  /** The service's HTTP base URL, e.g. http://127.0.0.1:3000. */
+  /** The service's base URL, e.g. https://secrets.internal:3000: the only place values come from. */
   url: string;
-  /** Notifications and NATS resolve; without it the client relies on HTTP and periodic resyncs. */
-  natsUrl?: string;
-  /** An executor token. */
+  /** An executor token. Sent to `url` only, never over NATS. */
   token: string;
+  /**
+   * Where change notifications come from (hints only: they carry no values). Without it the
+   * client relies on the periodic resync. `prefix` is the ledger's SECRETS_NATS_PREFIX.
+   */
+  nats?: NatsOptions & { prefix?: string };
+  /** PEM of a CA to trust for `url` (SECRETS_CA_FILE), e.g. a private or self-signed one. */
+  ca?: string | Buffer;
   precedence?: Precedence;
   /** Mean interval of the backstop resync; each wait is jittered ±20 %. Default 5 minutes. */
   resyncIntervalMs?: number;
   /** Where env-first and store-first look; default process.env, read at each lookup. */
   env?: NodeJS.ProcessEnv;
   requestTimeoutMs?: number;
+  /** How long a false notification holds a context's next refresh (see ContextRefresher). Default 250 ms. */
+  notificationHoldMs?: number;
 }
 
 const DEFAULT_RESYNC_MS = 5 * 60_000;
+const DEFAULT_HOLD_MS = 250;
 const FIRST_CONNECT_WAIT_MS = 2_000;
 
 interface Hydrated {
   context: PluginContext;
-  refresh: CoalescedTask;
+  refresher: ContextRefresher;
   /** The first resolve: concurrent hydrate() calls for one manifest share it. */
   ready: Promise<void>;
 }
@@ -34,22 +43,26 @@ interface Hydrated {
 /**
  * The executor SDK (SPEC §5). Holds one hydrated context per manifest and keeps each current:
  * a notification for a declared key refreshes its context at once; a revision gap, a reconnect
- * or the jittered periodic timer refreshes all of them. A refresh is a resolve (NATS request
- * when connected, HTTP otherwise) of the manifest's keys, so the service's rules and audit
- * apply; the notifications themselves carry no values.
+ * or the jittered periodic timer refreshes all of them. A refresh is `POST /api/v1/resolve` of
+ * the manifest's keys over a kept-alive HTTP(S) connection, so the service's rules and audit
+ * apply. Notifications are hints: a context's revision comes only from the service's replies,
+ * and what a notification claims decides nothing but whether to ask.
  */
 export class SecretsClient {
-  readonly #token: string;
+  readonly #http: ServiceHttp;
   private readonly contexts = new Map<string, Hydrated>();
   private readonly link: NatsLink | undefined;
-  /** The highest revision seen in notifications or replies: the next notification should be +1. */
-  private knownRevision: number | undefined;
+  /**
+   * The revision of the notification before this one, to notice a gap (a lost notification).
+   * Untrusted, like the notification: a forged one can cost a resync, nothing more.
+   */
+  private lastNotified: number | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly options: SecretsClientOptions) {
-    this.#token = options.token;
-    this.link = options.natsUrl ? new NatsLink(options.natsUrl, 'secrets-ledger-client') : undefined;
+    this.#http = new ServiceHttp(options.url, options.token, { ca: options.ca, timeoutMs: options.requestTimeoutMs ?? 5_000 });
+    this.link = options.nats ? new NatsLink(options.nats, 'secrets-ledger-client') : undefined;
   }
 
   static async connect(options: SecretsClientOptions): Promise<SecretsClient> {
@@ -67,8 +80,9 @@ export class SecretsClient {
       return cached.context;
     }
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
-    const ready = context.declared.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
-    this.contexts.set(cacheKey, { context, refresh: new CoalescedTask(() => this.refresh(context)), ready });
+    const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
+    const refresher = new ContextRefresher(() => this.refresh(context), this.options.notificationHoldMs ?? DEFAULT_HOLD_MS);
+    this.contexts.set(cacheKey, { context, refresher, ready });
     try {
       await ready;
     } catch (error) {
@@ -80,24 +94,26 @@ export class SecretsClient {
   }
 
   /** Refreshes every context now (also what a gap, a reconnect and the timer do). */
-  async resync(): Promise<void> {
-    await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.ready.then(() => hydrated.refresh.run(), () => undefined)));
+  async resync(claimedRevision?: number): Promise<void> {
+    await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.ready.then(() => hydrated.refresher.request(claimedRevision), () => undefined)));
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.resyncTimer);
-    await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.refresh.idle()));
+    await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.refresher.idle()));
+    this.contexts.forEach((hydrated) => hydrated.refresher.close());
     this.contexts.clear();
     await this.link?.close();
+    this.#http.close();
   }
 
   toString(): string {
-    return `[SecretsClient ${this.options.url}]`;
+    return `[SecretsClient ${this.#http.url}]`;
   }
 
-  toJSON(): { url: string; natsUrl?: string } {
-    return { url: this.options.url, natsUrl: this.options.natsUrl };
+  toJSON(): { url: string; nats?: string } {
+    return { url: this.#http.url, ...(this.options.nats ? { nats: redactUrl(this.options.nats.url) } : {}) };
   }
 
   [inspect.custom](): string {
@@ -108,7 +124,7 @@ export class SecretsClient {
     this.scheduleResync();
     const link = this.link;
     if (!link) return;
-    link.subscribe(ALL_CHANGES_SUBJECT, ({ data }) => this.onNotification(data));
+    link.subscribe(allChangesSubject(this.options.nats?.prefix ?? DEFAULT_SUBJECT_PREFIX), ({ data }) => this.onNotification(data));
     // Whatever happened while we were away (or before we first connected) is fetched again.
     link.onStatus((status) => status === 'connected' && void this.resync());
     link.start();
@@ -119,66 +135,46 @@ export class SecretsClient {
   }
 
   private onNotification(data: unknown): void {
-    if (!isNotification(data)) return;
-    const known = this.knownRevision;
-    if (known === undefined || data.revision > known) this.knownRevision = data.revision;
-    if (known !== undefined && data.revision > known + 1) {
+    if (this.closed || !isNotification(data)) return;
+    const previous = this.lastNotified;
+    this.lastNotified = data.revision;
+    if (previous !== undefined && data.revision > previous + 1) {
       // A gap: some notification never reached us. Only a full resync is sure to be right.
-      void this.resync();
+      void this.resync(data.revision);
       return;
     }
-    // Duplicates and late arrivals are older than the snapshot a context holds: nothing to do.
-    for (const { context, refresh } of this.contexts.values()) {
-      if (context.declares(data.key) && data.revision > context.revision) void refresh.run();
+    // Not newer than the snapshot a context holds (a duplicate, a late arrival): nothing to do.
+    for (const { context, refresher } of this.contexts.values()) {
+      if (context.declares(data.key) && data.revision > context.revision) void refresher.request(data.revision);
     }
   }
 
-  private async refresh(context: PluginContext): Promise<void> {
-    if (this.closed) return;
+  /** One refresh of a context; resolves with the revision the service answered. */
+  private async refresh(context: PluginContext): Promise<number> {
+    // Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
+    if (this.closed || context.storeKeys.length === 0) return context.revision;
     let reply: ResolveReply;
     try {
       reply = await this.resolve(context);
-    } catch {
+    } catch (error) {
       // Unreachable or refusing: keep the last values and say so.
       context.markStale();
-      return;
+      throw error;
     }
     // Outside the try: an exception thrown by a `change` listener is the listener's, not staleness.
-    context.applySnapshot(reply);
-  }
-
-  private async resolve(context: PluginContext): Promise<ResolveReply> {
-    const request = { plugin: context.plugin, keys: [...context.declared] };
-    // Over NATS when connected; HTTP when not, or when NATS gives no answer (a refusal is final).
-    const reply = this.link?.connected
-      ? await this.resolveOverNats(request).catch((error) => (error instanceof SecretsServiceError ? Promise.reject(error) : this.resolveOverHttp(request)))
-      : await this.resolveOverHttp(request);
-    if (this.knownRevision === undefined || reply.revision > this.knownRevision) this.knownRevision = reply.revision;
-    return reply;
-  }
-
-  private async resolveOverNats(request: { plugin: string; keys: string[] }): Promise<ResolveReply> {
-    const reply = (await this.link!.request(RESOLVE_SUBJECT, { token: this.#token, ...request }, this.timeoutMs)) as ResolveReply | ResolveErrorReply;
-    if ('error' in reply) throw new SecretsServiceError(reply.error.status, reply.error.detail);
-    return reply;
-  }
-
-  private async resolveOverHttp(request: { plugin: string; keys: string[] }): Promise<ResolveReply> {
-    const response = await fetch(new URL('/api/v1/resolve', this.options.url), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    if (!response.ok) {
-      const problem = (await response.json().catch(() => ({}))) as { detail?: string };
-      throw new SecretsServiceError(response.status, problem.detail ?? response.statusText);
+    try {
+      context.applySnapshot(reply);
+    } catch (listenerError) {
+      // As any EventEmitter listener's exception would: thrown, but not taken for staleness.
+      setImmediate(() => {
+        throw listenerError;
+      });
     }
-    return (await response.json()) as ResolveReply;
+    return reply.revision;
   }
 
-  private get timeoutMs(): number {
-    return this.options.requestTimeoutMs ?? 5_000;
+  private resolve(context: PluginContext): Promise<ResolveReply> {
+    return this.#http.resolve(context.plugin, [...context.storeKeys]);
   }
 
   private scheduleResync(): void {
@@ -191,7 +187,8 @@ export class SecretsClient {
   }
 }
 
+/** The shape only: anyone may publish on the subject, so nothing here is believed, only asked about. */
 function isNotification(data: unknown): data is ChangeNotification {
   const n = data as ChangeNotification;
-  return typeof n === 'object' && n !== null && typeof n.key === 'string' && Number.isInteger(n.revision) && Number.isInteger(n.version);
+  return typeof n === 'object' && n !== null && typeof n.key === 'string' && Number.isSafeInteger(n.revision) && n.revision >= 0;
 }

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { NatsOptions, natsOptionsFromEnv, readableFile } from '../nats/nats-options';
 
 /**
  * SPEC §7. Parsed once at boot from the environment; every problem is collected so that an
@@ -17,12 +18,19 @@ export interface AppConfig {
   host: string;
   dataDir: string;
   databasePath: string;
-  natsUrl: string;
+  nats: NatsOptions;
+  /** SECRETS_NATS_PREFIX: subjects are `<prefix>.changed.<KEY>`. */
+  natsPrefix: string;
+  /** Both set: the service serves HTTPS itself. */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** Empty when the keys are to come from the generated dev key file (never in production). */
   masterKeys: MasterKeySpec[];
   adminToken: string | undefined;
   logLevel: LogLevel;
   production: boolean;
+  /** The Prometheus listener; port 0 turns it off. */
+  metricsHost: string;
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -69,11 +77,11 @@ export function parseMasterKeys(raw: string, problems: string[]): MasterKeySpec[
   return keys;
 }
 
-function parsePort(raw: string | undefined, problems: string[]): number {
-  if (raw === undefined || raw === '') return 3000;
+function parsePort(raw: string | undefined, problems: string[], variable = 'PORT', fallback = 3000): number {
+  if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    problems.push(`PORT must be an integer from 0 to 65535, got "${raw}"`);
+    problems.push(`${variable} must be an integer from 0 to 65535, got "${raw}"`);
   }
   return port;
 }
@@ -84,12 +92,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const port = parsePort(env.PORT, problems);
   const host = env.HOST || '127.0.0.1';
+  const metricsPort = parsePort(env.METRICS_PORT, problems, 'METRICS_PORT', 9464);
+  const metricsHost = env.METRICS_HOST || '127.0.0.1';
   const dataDirRaw = env.SECRETS_DATA_DIR || './data';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
 
-  const natsUrl = env.NATS_URL || 'nats://127.0.0.1:4222';
-  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(natsUrl)) {
-    problems.push(`NATS_URL must look like nats://host:port, got "${natsUrl}"`);
+  const { nats, prefix: natsPrefix } = natsOptionsFromEnv(env, problems);
+  const tls = httpsFiles(env, problems);
+  if (production && !tls && !isLoopback(host) && env.SECRETS_ALLOW_PLAIN_HTTP !== 'true') {
+    problems.push(
+      `HOST=${host} is reachable from other machines, and plain HTTP would carry tokens and values in clear: ` +
+        'set TLS_CERT_FILE and TLS_KEY_FILE, or SECRETS_ALLOW_PLAIN_HTTP=true behind a TLS-terminating proxy',
+    );
   }
 
   let masterKeys: MasterKeySpec[] = [];
@@ -115,10 +129,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host,
     dataDir,
     databasePath: resolve(dataDir, 'secrets.db'),
-    natsUrl,
+    nats,
+    natsPrefix,
+    tls,
     masterKeys,
     adminToken,
     logLevel,
     production,
+    metricsHost,
+    metricsPort,
   };
+}
+
+function httpsFiles(env: NodeJS.ProcessEnv, problems: string[]): AppConfig['tls'] {
+  const certFile = readableFile(env, 'TLS_CERT_FILE', problems);
+  const keyFile = readableFile(env, 'TLS_KEY_FILE', problems);
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    problems.push('TLS_CERT_FILE and TLS_KEY_FILE go together: set both to serve HTTPS, or neither');
+    return undefined;
+  }
+  return certFile && keyFile ? { certFile, keyFile } : undefined;
+}
+
+/** Addresses only this machine can reach: plain HTTP there crosses no network. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -1,4 +1,4 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
@@ -17,9 +17,22 @@ import { EventStore } from './event-store';
         const storeHasValues = db.prepare('SELECT 1 FROM data_keys LIMIT 1').get() !== undefined;
         const keyring = loadKeyring(config.masterKeys, config.dataDir, storeHasValues);
         if (keyring.devKeyFile) {
-          new Logger('MasterKeys').warn(
-            `SECRETS_MASTER_KEYS is unset: using the development key file ${keyring.devKeyFile} (mode 0600). ` +
-              'Anyone who can read it can decrypt every secret. Set SECRETS_MASTER_KEYS in production.',
+          // A banner on stderr, like the admin token's: one JSON line among the route mappings
+          // is a warning nobody reads.
+          process.stderr.write(
+            [
+              '',
+              '================================================================',
+              ' WARNING: SECRETS_MASTER_KEYS is unset. Every secret is sealed',
+              ' with the development key file',
+              '',
+              `   ${keyring.devKeyFile}   (mode 0600)`,
+              '',
+              ' Anyone who can read it can decrypt every secret. Set',
+              ' SECRETS_MASTER_KEYS (kid:base64key,...) in production.',
+              '================================================================',
+              '',
+            ].join('\n'),
           );
         }
         return keyring;

@@ -1,12 +1,30 @@
 import { Controller, Get, HttpStatus, Inject, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Database } from 'better-sqlite3';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator';
 import { SQLITE } from '../storage/database.module';
 import { ReadinessCheck, ReadinessIndicator } from './readiness';
+
+class LivenessDto {
+  @ApiProperty({ enum: ['ok'] }) status!: 'ok';
+}
+
+/** Terminus's result; each check reports its own details (database, auditChain, nats, notifications). */
+class ReadinessDto {
+  @ApiProperty({ enum: ['ok', 'error'] }) status!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The checks that are up, by name' }) info!: object;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The checks that are down, by name' }) error!: object;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Every check by name',
+    example: { database: { status: 'up' }, auditChain: { status: 'up', verifiedSeq: 42, head: 42 }, nats: { status: 'up', connected: true }, notifications: { status: 'up', lag: 0 } },
+  })
+  details!: object;
+}
 
 @ApiTags('health')
 @Public()
@@ -29,13 +47,22 @@ export class HealthController implements OnModuleInit {
 
   /** Liveness: the process answers. */
   @Get()
+  @ApiOperation({ summary: 'Liveness', description: 'The process answers. No token.' })
+  @ApiOkResponse({ type: LivenessDto, description: 'Alive' })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Readiness: the database answers, and whatever else has registered (NATS, relay lag, chain). */
   @Get('ready')
-  @HealthCheck()
+  // Our own documentation below: terminus's generic one has a redis example and no schema.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Readiness',
+    description: 'The database, the audit chain, NATS and the notification lag. NATS down or lagging stays 200 (the service still serves); storage down or a broken chain is 503. No token.',
+  })
+  @ApiOkResponse({ type: ReadinessDto, description: 'Ready' })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Not ready: see `error`' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.health.check([() => this.database(), ...this.readiness.map((r) => () => r.check(this.indicators))]);

@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal, actorOf } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
+import { ApiAuthenticated, ApiJsonBody, ApiProblems } from '../openapi/api-docs';
 import { MasterKeysService, OnlineRotationResult } from './master-keys.service';
 
 class RotateMasterKeyDto {
@@ -24,16 +25,23 @@ class RotationResultDto {
 }
 
 @ApiTags('master-keys')
-@ApiBearerAuth()
+@ApiAuthenticated()
 @Controller('api/v1/master-keys')
 export class MasterKeysController {
   constructor(private readonly masterKeys: MasterKeysService) {}
 
-  /** Rewraps every data key under the active master key (development: a new one first). */
   @Post('rotate')
   @HttpCode(200)
   @Roles('admin')
-  @ApiResponse({ status: 200, type: RotationResultDto })
+  @ApiOperation({
+    summary: 'Rotate the master key',
+    description:
+      'Rewraps every data key under the master key this service wraps with (development key file: a new key, written first in the file). ' +
+      'What `rotate-master-key` calls while a service holds the database. The log is not rewritten; a MasterKeyRotated event.',
+  })
+  @ApiOkResponse({ type: RotationResultDto, description: 'Rotated' })
+  @ApiJsonBody()
+  @ApiProblems(409)
   rotate(@Body() body: RotateMasterKeyDto, @CurrentPrincipal() principal: Principal): Promise<OnlineRotationResult> {
     return this.masterKeys.rotate({ activeKid: body.activeKid }, actorOf(principal));
   }

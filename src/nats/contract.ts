@@ -1,9 +1,13 @@
 /**
  * SPEC §4, the NATS side of the contract, shared by the service and the SDK. No imports: the SDK
  * loads this file without loading the service.
+ *
+ * NATS carries value-free change notifications only. Values and tokens travel over HTTP(S)
+ * alone (`POST /api/v1/resolve`): anyone who may subscribe to a subject reads every message on
+ * it, and anyone who may publish can answer a request, so a bus is no place for either.
  */
 
-/** What `secrets.changed.<KEY>` carries. Metadata only: never a value or ciphertext. */
+/** What `<prefix>.changed.<KEY>` carries. Metadata only: never a value or ciphertext. */
 export interface ChangeNotification {
   type: 'SecretAdded' | 'SecretUpdated' | 'SecretRemoved';
   key: string;
@@ -16,27 +20,12 @@ export interface ChangeNotification {
   at: string;
 }
 
-export const CHANGED_SUBJECT_PREFIX = 'secrets.changed.';
-export const ALL_CHANGES_SUBJECT = `${CHANGED_SUBJECT_PREFIX}>`;
-export const RESOLVE_SUBJECT = 'secrets.resolve';
-
-export function changedSubject(key: string): string {
-  return CHANGED_SUBJECT_PREFIX + key;
+/** `<prefix>.changed.<KEY>`: the prefix (SECRETS_NATS_PREFIX) keeps ledgers on one server apart. */
+export function changedSubject(prefix: string, key: string): string {
+  return `${prefix}.changed.${key}`;
 }
 
-/** `secrets.resolve` request; the reply is the HTTP resolve body or a ResolveErrorReply. */
-export interface ResolveRequestMessage {
-  token: string;
-  plugin: string;
-  keys: string[];
-}
-
-export interface ResolveReply {
-  secrets: Record<string, string>;
-  missing: string[];
-  revision: number;
-}
-
-export interface ResolveErrorReply {
-  error: { status: number; title: string; detail: string };
+/** Every change of one ledger. */
+export function allChangesSubject(prefix: string): string {
+  return `${prefix}.changed.>`;
 }

@@ -1,4 +1,6 @@
-import { NatsConnection, connect } from 'nats';
+import { readFileSync } from 'node:fs';
+import { Authenticator, ConnectionOptions, NatsConnection, connect, credsAuthenticator, nkeyAuthenticator } from 'nats';
+import { NatsOptions, natsServers, redactUrl } from './nats-options';
 
 /**
  * The one place that speaks to the `nats` package. The service and the SDK both use it, so a
@@ -9,16 +11,15 @@ import { NatsConnection, connect } from 'nats';
  */
 export type LinkStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
-export interface JsonRequest {
+export interface JsonMessage {
   subject: string;
+  /** The parsed JSON, or undefined when the payload was not JSON: anyone may publish. */
   data: unknown;
-  reply: (data: unknown) => void;
 }
 
 interface SubscriptionSpec {
   subject: string;
-  queue?: string;
-  handle: (message: JsonRequest) => void | Promise<void>;
+  handle: (message: JsonMessage) => void | Promise<void>;
 }
 
 const FIRST_CONNECT_RETRY_MS = { min: 250, max: 5_000 };
@@ -37,9 +38,11 @@ export class NatsLink {
   private stopped = false;
   private readonly specs: SubscriptionSpec[] = [];
   private readonly listeners: ((status: LinkStatus, reconnected: boolean) => void)[] = [];
+  private readonly errorListeners: ((problem: string) => void)[] = [];
+  private problem: string | undefined;
 
   constructor(
-    private readonly url: string,
+    private readonly options: NatsOptions,
     private readonly name: string,
   ) {}
 
@@ -49,6 +52,20 @@ export class NatsLink {
 
   get state(): LinkStatus {
     return this.status;
+  }
+
+  /**
+   * Why the last attempt to connect failed, in words fit for a log or /health/ready: the
+   * server's refusal (`Authorization Violation`), a TLS failure, an unreachable address.
+   * Undefined while connected.
+   */
+  get lastError(): string | undefined {
+    return this.problem;
+  }
+
+  /** Called when the reason for not being connected changes (not on every retry). */
+  onError(listener: (problem: string) => void): void {
+    this.errorListeners.push(listener);
   }
 
   /** Called on every status change; `reconnected` is true when a link that was down is back. */
@@ -61,8 +78,8 @@ export class NatsLink {
   }
 
   /** Subscribes now if connected, and on the first connection otherwise. JSON in, JSON out. */
-  subscribe(subject: string, handle: SubscriptionSpec['handle'], queue?: string): void {
-    const spec = { subject, handle, queue };
+  subscribe(subject: string, handle: SubscriptionSpec['handle']): void {
+    const spec = { subject, handle };
     this.specs.push(spec);
     if (this.connection) this.applySubscription(this.connection, spec);
   }
@@ -78,11 +95,6 @@ export class NatsLink {
    */
   async flush(timeoutMs = 2_000): Promise<void> {
     await withTimeout(this.requireConnection().flush(), timeoutMs, 'NATS flush');
-  }
-
-  async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
-    const reply = await this.requireConnection().request(subject, encode(data), { timeout: timeoutMs });
-    return decode(reply.data);
   }
 
   async close(): Promise<void> {
@@ -108,20 +120,17 @@ export class NatsLink {
   private async attempt(delayMs: number): Promise<void> {
     if (this.stopped) return;
     try {
-      const connection = await connect({
-        servers: [this.url],
-        name: this.name,
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-      });
+      const connection = await connect(connectionOptions(this.options, this.name));
       if (this.stopped) return void connection.close();
       this.connection = connection;
+      this.problem = undefined;
       this.specs.forEach((spec) => this.applySubscription(connection, spec));
       void this.watch(connection);
       this.setStatus('connected', false);
-    } catch {
-      // Unreachable: try again with backoff. The timer must not keep a process alive.
+    } catch (error) {
+      this.report(describeFailure(error, this.options.url));
+      // Unreachable or refused: try again with backoff (credentials may be fixed server-side
+      // meanwhile). The timer must not keep a process alive.
       this.retry = setTimeout(() => void this.attempt(Math.min(delayMs * 2, FIRST_CONNECT_RETRY_MS.max)), delayMs);
       this.retry.unref();
     }
@@ -130,7 +139,12 @@ export class NatsLink {
   private async watch(connection: NatsConnection): Promise<void> {
     for await (const event of connection.status()) {
       if (event.type === 'disconnect') this.setStatus('disconnected', false);
-      if (event.type === 'reconnect') this.setStatus('connected', true);
+      if (event.type === 'reconnect') {
+        this.problem = undefined;
+        this.setStatus('connected', true);
+      }
+      // A server that revokes our permissions or credentials while connected says so here.
+      if (event.type === 'error') this.report(describeFailure(event.data, this.options.url));
     }
     void connection.closed().then(() => {
       if (!this.stopped) this.setStatus('closed', false);
@@ -139,7 +153,6 @@ export class NatsLink {
 
   private applySubscription(connection: NatsConnection, spec: SubscriptionSpec): void {
     connection.subscribe(spec.subject, {
-      queue: spec.queue,
       callback: (error, message) => {
         if (error) return;
         let data: unknown;
@@ -148,10 +161,15 @@ export class NatsLink {
         } catch {
           data = undefined;
         }
-        const reply = (body: unknown) => void (message.reply && message.respond(encode(body)));
-        void Promise.resolve(spec.handle({ subject: message.subject, data, reply })).catch(() => undefined);
+        void Promise.resolve(spec.handle({ subject: message.subject, data })).catch(() => undefined);
       },
     });
+  }
+
+  private report(problem: string): void {
+    if (problem === this.problem) return;
+    this.problem = problem;
+    this.errorListeners.forEach((listener) => listener(problem));
   }
 
   private setStatus(status: LinkStatus, reconnected: boolean): void {
@@ -179,4 +197,37 @@ function encode(data: unknown): Uint8Array {
 
 function decode(bytes: Uint8Array): unknown {
   return JSON.parse(Buffer.from(bytes).toString('utf8'));
+}
+
+/** The `nats` package's options for ours; credential files are read at each attempt (rotation). */
+function connectionOptions(options: NatsOptions, name: string): ConnectionOptions {
+  const authenticators: Authenticator[] = [];
+  if (options.nkeySeedFile) authenticators.push(nkeyAuthenticator(new Uint8Array(readFileSync(options.nkeySeedFile))));
+  if (options.credsFile) authenticators.push(credsAuthenticator(new Uint8Array(readFileSync(options.credsFile))));
+  return {
+    servers: natsServers(options.url),
+    name,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    ...(options.user !== undefined ? { user: options.user, pass: options.password } : {}),
+    ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(authenticators.length > 0 ? { authenticator: authenticators } : {}),
+    // A tls:// URL asks for TLS with the system's CAs; a CA file or a client certificate too.
+    ...(options.tls || natsServers(options.url).some((server) => server.startsWith('tls://')) ? { tls: { ...options.tls } } : {}),
+  };
+}
+
+/**
+ * Why connecting failed, without the URL's credentials or anything else the caller passed: the
+ * `nats` package's error codes and messages name the server's refusal, never our secrets.
+ */
+function describeFailure(error: unknown, url: string): string {
+  const where = redactUrl(url);
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'AUTHORIZATION_VIOLATION' || /authorization/i.test(message)) return `NATS at ${where} refused our credentials (Authorization Violation)`;
+  if (code === 'CONNECTION_REFUSED' || /ECONNREFUSED/.test(message)) return `NATS at ${where} is unreachable (connection refused)`;
+  if (/tls|certificate|self.signed|SSL/i.test(message)) return `NATS at ${where}: TLS failed (${message.split('\n')[0].slice(0, 200)})`;
+  return `NATS at ${where}: ${String(code ?? message).split('\n')[0].slice(0, 200)}`;
 }

@@ -8,7 +8,7 @@ import { NotificationRelay } from './notification-relay';
  * NATS down is reported (`connected: false`, a growing `lag`) but does not make the service
  * 503. SPEC §7: the service keeps serving writes while NATS is away and notifications catch up
  * afterwards; a 503 would take it out of a load balancer exactly when it still does its job.
- * Alert on `lag` instead.
+ * Alert on `lag` and `nats.error` (why NATS refuses or cannot be reached) instead.
  */
 
 @Injectable()
@@ -17,7 +17,8 @@ export class NatsReadiness implements ReadinessIndicator {
   constructor(private readonly link: NatsLink) {}
 
   check(indicators: HealthIndicatorService) {
-    return indicators.check('nats').up({ connected: this.link.connected, state: this.link.state });
+    const error = this.link.lastError;
+    return indicators.check('nats').up({ connected: this.link.connected, state: this.link.state, ...(error ? { error } : {}) });
   }
 }
 

@@ -2,11 +2,9 @@ import { Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdo
 import type { Database } from 'better-sqlite3';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
-import { ResolveModule } from '../resolve/resolve.module';
 import { SQLITE } from '../storage/database.module';
 import { NatsLink } from './nats-link';
 import { NatsReadiness, NotificationsReadiness } from './nats-readiness';
-import { NatsResolveController } from './nats-resolve.controller';
 import { NotificationRelay } from './notification-relay';
 import { RelayCheckpoints } from './relay-checkpoints';
 
@@ -21,6 +19,8 @@ export class NatsLifecycle implements OnApplicationBootstrap, OnApplicationShutd
   constructor(private readonly link: NatsLink) {}
 
   onApplicationBootstrap(): void {
+    // One line per distinct reason, not one per retry; never the URL's credentials.
+    this.link.onError((problem) => this.logger.error(`${problem}: writes go on, notifications wait in the log until NATS accepts us`));
     this.link.onStatus((status, reconnected) => {
       if (status === 'connected') this.logger.log(reconnected ? 'NATS reconnected: notifications catch up' : 'NATS connected');
       if (status === 'disconnected') this.logger.warn('NATS disconnected: writes go on, notifications wait in the log');
@@ -33,12 +33,10 @@ export class NatsLifecycle implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-/** SPEC §4: change notifications (the relay) and `secrets.resolve`, over one connection. */
+/** SPEC §4: value-free change notifications (the relay), over one connection that only publishes. */
 @Module({
-  imports: [ResolveModule],
-  controllers: [NatsResolveController],
   providers: [
-    { provide: NatsLink, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new NatsLink(config.natsUrl, 'secrets-ledger') },
+    { provide: NatsLink, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new NatsLink(config.nats, 'secrets-ledger') },
     { provide: RelayCheckpoints, inject: [SQLITE], useFactory: (db: Database) => new RelayCheckpoints(db) },
     NatsLifecycle,
     NotificationRelay,

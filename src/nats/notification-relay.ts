@@ -1,4 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/configuration';
 import type { Database, Statement } from 'better-sqlite3';
 import { CoalescedTask } from '../common/coalesced-task';
 import type { ReplayedEvent } from '../event-store/event';
@@ -12,6 +14,11 @@ import { NatsLink } from './nats-link';
 import { RelayCheckpoints } from './relay-checkpoints';
 
 export const RELAY_NAME = 'nats-notifications';
+
+/** Told about every page the server has acknowledged (metrics). */
+export interface RelayObserver {
+  published(events: readonly ReplayedEvent[]): void;
+}
 const PAGE_SIZE = 500;
 /**
  * How long a published position may stay unsaved. Saving it is a durable write (an fsync) that
@@ -23,7 +30,7 @@ const CHECKPOINT_DELAY_MS = 1_000;
 const SAFETY_INTERVAL_MS = 30_000;
 
 /**
- * Publishes secret-state events from the log to `secrets.changed.<KEY>`, at least once and in
+ * Publishes secret-state events from the log to `<prefix>.changed.<KEY>`, at least once and in
  * `seq` (= revision) order. The log is the outbox: the relay reads the secret events after its
  * position, publishes a page, waits for the server to have it (flush), and only then moves its
  * position; the position is stored at most once a second (and at shutdown). A crash before it is
@@ -41,6 +48,8 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   private checkpointTimer: NodeJS.Timeout | undefined;
   private savedCheckpoint = 0;
   private readonly pendingCount: Statement<unknown[], { n: number }>;
+  private readonly prefix: string;
+  private observer: RelayObserver | undefined;
 
   constructor(
     private readonly link: NatsLink,
@@ -48,7 +57,9 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     private readonly writer: SqliteWriter,
     private readonly checkpoints: RelayCheckpoints,
     @Inject(SQLITE) db: Database,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    this.prefix = config.natsPrefix;
     this.pendingCount = db.prepare(
       `SELECT COUNT(*) AS n FROM events WHERE seq > ? AND type IN (${SECRET_EVENT_TYPES.map(() => '?').join(', ')})`,
     );
@@ -78,6 +89,10 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     return this.checkpoint;
   }
 
+  observe(observer: RelayObserver): void {
+    this.observer = observer;
+  }
+
   wake(): void {
     if (!this.stopped) void this.drainer.run();
   }
@@ -97,9 +112,10 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
         if (page.length === 0) return;
         page.forEach((event) => {
           const notification = changeNotification(event);
-          this.link.publish(changedSubject(notification.key), notification);
+          this.link.publish(changedSubject(this.prefix, notification.key), notification);
         });
         await this.link.flush();
+        this.observer?.published(page);
         this.checkpoint = page[page.length - 1].seq;
         this.scheduleCheckpoint();
       }

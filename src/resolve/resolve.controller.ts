@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiAuthenticated, ApiJsonBody } from '../openapi/api-docs';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
@@ -12,14 +13,16 @@ class ResolveDto {
 }
 
 class ResolveResultDto {
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) secrets!: Record<string, string>;
-  @ApiProperty({ type: [String] }) missing!: string[];
-  @ApiProperty({ type: [String], description: 'Keys whose stored value would not open (integrity failure); never guessed' }) unreadable!: string[];
-  @ApiProperty({ description: 'Store-wide count of secret-state events; contiguous' }) revision!: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'The values, by key', example: { FIFTYONE_CVAT_URL: 'https://cvat.example' } })
+  secrets!: Record<string, string>;
+  @ApiProperty({ type: [String], description: 'Keys asked for that are not stored' }) missing!: string[];
+  @ApiProperty({ type: [String], description: 'Keys whose stored value would not open (integrity failure); never returned, never guessed' })
+  unreadable!: string[];
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Store-wide count of secret-state events; contiguous' }) revision!: number;
 }
 
 @ApiTags('resolve')
-@ApiBearerAuth()
+@ApiAuthenticated()
 @Controller('api/v1/resolve')
 export class ResolveController {
   constructor(private readonly resolver: ResolveService) {}
@@ -27,8 +30,13 @@ export class ResolveController {
   @Post()
   @HttpCode(200)
   @Roles('executor')
+  @ApiOperation({
+    summary: 'Resolve secret values',
+    description: "The values of the keys a plugin declares (1-256 unique keys), for an executor token allowed that plugin. The only response with values (Cache-Control: no-store); recorded as a SecretsResolved event before it is sent.",
+  })
   @ApiBody({ type: ResolveDto })
-  @ApiResponse({ status: 200, type: ResolveResultDto })
+  @ApiOkResponse({ type: ResolveResultDto, description: 'The values found, and the keys missing' })
+  @ApiJsonBody()
   // Typed as the plain request, not the DTO class, so the global ValidationPipe leaves it to
   // ResolveService: one set of rules for both transports, and no class-transformer pass on the
   // hottest HTTP route.

@@ -7,6 +7,12 @@ type Job = {
   reject: (error: unknown) => void;
 };
 
+/** Told about every batch (metrics): how many jobs it held and how long its transaction took. */
+export interface WriterObserver {
+  batchCommitted(jobs: number, seconds: number): void;
+  batchFailed(jobs: number): void;
+}
+
 /**
  * The one way to write to the database: a FIFO single-writer queue with group commit.
  *
@@ -31,6 +37,7 @@ export class SqliteWriter {
   /** The deferred work of the job running now; undefined outside a job. */
   private jobDeferred: (() => void)[] | undefined;
   private currentFault: { error: StorageUnavailableError; since: string } | undefined;
+  private observer: WriterObserver | undefined;
 
   constructor(
     private readonly db: Database,
@@ -74,6 +81,10 @@ export class SqliteWriter {
     this.jobDeferred.push(work);
   }
 
+  observe(observer: WriterObserver): void {
+    this.observer = observer;
+  }
+
   /** The storage fault the last batch met, until a batch commits again; undefined when healthy. */
   get fault(): { reason: string; code: string; since: string } | undefined {
     const fault = this.currentFault;
@@ -101,14 +112,17 @@ export class SqliteWriter {
     if (this.queue.length > 0) this.schedule();
     if (jobs.length === 0) return;
     let outcome: { results: unknown[]; errors: unknown[] };
+    const started = process.hrtime.bigint();
     try {
       outcome = this.runBatch(jobs);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+      this.observer?.batchFailed(jobs.length);
       const failure = this.noteFailure(error);
       jobs.forEach((job) => job.reject(failure));
       return;
     }
+    this.observer?.batchCommitted(jobs.length, Number(process.hrtime.bigint() - started) / 1e9);
     // Over the jobs, not `errors`: that array has holes where jobs succeeded, which map() skips.
     const failures = jobs.map((_, i) => (outcome.errors[i] === undefined ? undefined : this.noteFailure(outcome.errors[i])));
     if (failures.includes(undefined)) this.currentFault = undefined;

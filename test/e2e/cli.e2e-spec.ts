@@ -37,6 +37,8 @@ describe('secrets-ledger CLI', () => {
       expect(invalid.status).toBe(400);
       await stop(first.child);
       expect(first.output()).toContain('request completed');
+      // The development key is announced in a banner of its own, not in a log line.
+      expect(first.output()).toMatch(/\n={64}\n WARNING: SECRETS_MASTER_KEYS is unset[^\n]*\n[^\n]*\n\n {3}\S+master-keys\.dev {3}\(mode 0600\)\n/);
       expect(first.output()).not.toContain('cli-plaintext-value-7d1e');
       expect(filesContaining(data.dir, token!)).toEqual([]);
       expect(filesContaining(data.dir, 'cli-plaintext-value-7d1e')).toEqual([]);

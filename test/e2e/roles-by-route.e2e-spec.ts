@@ -32,6 +32,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/audit/export', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/export?format=csv' },
   { method: 'GET', path: '/api/v1/audit/verify', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/verify' },
   { method: 'GET', path: '/api/v1/audit/head', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/head' },
+  { method: 'GET', path: '/api/v1/whoami', allowed: ['admin', 'auditor', 'executor'], url: () => '/api/v1/whoami' },
   { method: 'POST', path: '/api/v1/master-keys/rotate', allowed: ['admin'], url: () => '/api/v1/master-keys/rotate', json: () => ({}) },
 ];
 

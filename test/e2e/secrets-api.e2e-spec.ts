@@ -272,14 +272,30 @@ describe('pages served without a token', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/secrets', '/api/v1/secrets/{key}', '/api/v1/resolve']));
   });
 
-  it('serves the admin page at / with a strict content security policy', async () => {
+  it('serves the console at / and its files under /console/, all under a strict content security policy', async () => {
     const page = await t.request('/', { token: null });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*connect-src 'self'.*frame-ancestors 'none'/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'.*script-src 'self'.*connect-src 'self'.*frame-ancestors 'none'/);
+    // Positive control for the next check: the policy is read as sent.
+    expect(csp).toContain("'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
     const html = await page.text();
-    // Values are entered in a password field and never rendered: the page has no place to show one.
-    expect(html).toMatch(/<input id="value" type="password"/);
-    expect(html).toContain("fetch(api + path");
+    // Every script is a file from this origin: an inline one would be refused by the policy.
+    expect(html.match(/<script[^>]*>/g)).toEqual(['<script src="/console/console.js" defer>']);
+    for (const [file, type] of [
+      ['console.js', /^text\/javascript/],
+      ['console.css', /^text\/css/],
+      ['icon.svg', /^image\/svg\+xml/],
+    ] as const) {
+      const res = await t.request(`/console/${file}`, { token: null });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(type);
+      expect(res.headers.get('content-security-policy')).toBe(csp);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    expect((await t.request('/console/../package.json', { token: null })).status).toBe(404);
+    expect((await t.request('/console/index.ts', { token: null })).status).toBe(404);
   });
 });

@@ -1,7 +1,4 @@
 import { connect, NatsConnection, Subscription } from 'nats';
-import { SYSTEM_ACTOR } from '../../src/auth/principal';
-import { TokensService } from '../../src/auth/tokens.service';
-import { countRows, openDatabase } from '../support/data-dir';
 import { expectEventually } from '../support/expect-eventually';
 import { sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -15,18 +12,16 @@ function collect(subscription: Subscription): Uint8Array[] {
   return raw;
 }
 
-describe('NATS: change notifications and secrets.resolve', () => {
+describe('NATS: change notifications', () => {
   const data = tempDataDir();
   let nats: Awaited<ReturnType<typeof sharedNats>>;
   let t: TestApp;
   let nc: NatsConnection;
-  let executor: string;
 
   beforeAll(async () => {
     nats = await sharedNats();
-    t = await startTestApp(testConfig(data.dir, { natsUrl: nats.url }));
+    t = await startTestApp(testConfig(data.dir, { nats: { url: nats.url } }));
     nc = await connect({ servers: nats.url });
-    executor = (await t.app.get(TokensService).issue({ name: 'nats-runner', role: 'executor', plugins: ['@acme/nats'] }, SYSTEM_ACTOR)).token;
     await expectEventually(async () => expect((await (await t.request('/health/ready')).json()).details.nats.connected).toBe(true));
   });
   afterAll(async () => {
@@ -68,41 +63,5 @@ describe('NATS: change notifications and secrets.resolve', () => {
     }
     const ready = await (await t.request('/health/ready')).json();
     expect(ready.details.notifications.lag).toBe(0);
-  });
-
-  const request = async (body: unknown) =>
-    JSON.parse(Buffer.from((await nc.request('secrets.resolve', Buffer.from(JSON.stringify(body)), { timeout: 5_000 })).data).toString('utf8'));
-
-  it('secrets.resolve answers like the HTTP route and records the read', async () => {
-    await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'NATS_RESOLVE_URL', value: 'https://nats-resolve.example' } });
-    const before = countRows(t.config.databasePath, 'events');
-    const reply = await request({ token: executor, plugin: '@acme/nats', keys: ['NATS_RESOLVE_URL', 'NATS_RESOLVE_ABSENT'] });
-    expect(reply).toEqual({ secrets: { NATS_RESOLVE_URL: 'https://nats-resolve.example' }, missing: ['NATS_RESOLVE_ABSENT'], unreadable: [], revision: expect.any(Number) });
-    expect(countRows(t.config.databasePath, 'events')).toBe(before + 1);
-  });
-
-  it('secrets.resolve refused for another plugin is recorded as AccessDenied, like over HTTP', async () => {
-    const denials = () => {
-      const db = openDatabase(t.config.databasePath);
-      try {
-        return (db.prepare("SELECT actor FROM events WHERE type = 'AccessDenied'").all() as { actor: string }[]).map((row) => JSON.parse(row.actor).name);
-      } finally {
-        db.close();
-      }
-    };
-    const before = denials().length;
-    expect((await request({ token: executor, plugin: '@acme/elsewhere', keys: ['NATS_RESOLVE_URL'] })).error.status).toBe(403);
-    expect(denials().slice(before)).toEqual(['nats-runner']);
-  });
-
-  it.each([
-    ['an unknown token', { token: 'slt_nope', plugin: '@acme/nats', keys: ['NATS_RESOLVE_URL'] }, 401],
-    ['another plugin', { token: 'EXECUTOR', plugin: '@acme/other', keys: ['NATS_RESOLVE_URL'] }, 403],
-    ['an invalid key', { token: 'EXECUTOR', plugin: '@acme/nats', keys: ['bad_key'] }, 400],
-    ['an unknown field', { token: 'EXECUTOR', plugin: '@acme/nats', keys: ['NATS_RESOLVE_URL'], all: true }, 400],
-  ])('secrets.resolve with %s: an {error} reply with the HTTP status, and no value', async (_label, body, status) => {
-    const reply = await request({ ...body, token: body.token === 'EXECUTOR' ? executor : body.token });
-    expect(reply).toEqual({ error: { status, title: expect.any(String), detail: expect.any(String) } });
-    expect(JSON.stringify(reply)).not.toContain('nats-resolve.example');
   });
 });

@@ -25,13 +25,13 @@ describe('NATS outages', () => {
 
   it('with NATS stopped, writes still succeed and readiness reports it; after NATS returns the context converges', async () => {
     const data = tempDataDir();
-    const t = await startTestApp(testConfig(data.dir, { natsUrl: server.url }));
+    const t = await startTestApp(testConfig(data.dir, { nats: { url: server.url } }));
     const key = uniqueKey('OUTAGE');
     const client = await (async () => {
       await expectEventually(async () => expect((await readiness(t)).body.details.nats.connected).toBe(true));
       const executor = (await t.app.get(TokensService).issue({ name: 'outage', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
       // No periodic resync in this test: convergence must come from the reconnect and the relay.
-      return SecretsClient.connect({ url: t.baseUrl, natsUrl: server.url, token: executor, env: {}, resyncIntervalMs: 3_600_000 });
+      return SecretsClient.connect({ url: t.baseUrl, nats: { url: server.url }, token: executor, env: {}, resyncIntervalMs: 3_600_000 });
     })();
     try {
       expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'before-outage' } })).status).toBe(201);
@@ -61,11 +61,11 @@ describe('NATS outages', () => {
     // periodic resync is off: only the reconnect can bring the change.
     const shared = await sharedNats();
     const data = tempDataDir();
-    const t = await startTestApp(testConfig(data.dir, { natsUrl: shared.url }));
+    const t = await startTestApp(testConfig(data.dir, { nats: { url: shared.url } }));
     const key = uniqueKey('RECONNECT');
     const executor = (await t.app.get(TokensService).issue({ name: 'reconnect', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
     await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'before-reconnect' } });
-    const client = await SecretsClient.connect({ url: t.baseUrl, natsUrl: server.url, token: executor, env: {}, resyncIntervalMs: 3_600_000 });
+    const client = await SecretsClient.connect({ url: t.baseUrl, nats: { url: server.url }, token: executor, env: {}, resyncIntervalMs: 3_600_000 });
     try {
       const ctx = await client.hydrate({ name: 'reconnect-plugin', secrets: [key] });
       await server.stop();
@@ -83,7 +83,7 @@ describe('NATS outages', () => {
 
   it('a relay stopped mid-stream resumes from its checkpoint: every revision arrives (duplicates allowed)', async () => {
     const data = tempDataDir();
-    const config = testConfig(data.dir, { natsUrl: server.url });
+    const config = testConfig(data.dir, { nats: { url: server.url } });
     const nc: NatsConnection = await connect({ servers: server.url });
     const seen: { key: string; revision: number; version: number }[] = [];
     const keys = [uniqueKey('RELAY_A'), uniqueKey('RELAY_B')];
@@ -103,7 +103,7 @@ describe('NATS outages', () => {
       await first.close();
 
       // Another instance writes while it cannot reach NATS: the events wait in the log.
-      const offline = await startTestApp({ ...config, natsUrl: 'nats://127.0.0.1:1' });
+      const offline = await startTestApp({ ...config, nats: { url: 'nats://127.0.0.1:1' } });
       for (let i = 3; i < 7; i++) await write(offline, i);
       expect((await readiness(offline)).body.details.notifications.lag).toBe(4);
       await offline.close();
@@ -123,7 +123,7 @@ describe('NATS outages', () => {
 
   it('shuts down while NATS is away, with every acknowledged write kept', async () => {
     const data = tempDataDir();
-    const t = await startTestApp(testConfig(data.dir, { natsUrl: server.url }));
+    const t = await startTestApp(testConfig(data.dir, { nats: { url: server.url } }));
     try {
       await expectEventually(async () => expect((await readiness(t)).body.details.nats.connected).toBe(true));
       expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: uniqueKey('SHUTDOWN'), value: 'a' } })).status).toBe(201);

@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { PluginContext, SecretsClient, SecretsClientOptions, SecretsServiceError, UndeclaredSecretError } from '../../src/client';
+import { PluginContext, SecretsClient, SecretsClientOptions, SecretsServiceError, UndeclaredSecretError, loadPluginManifest } from '../../src/client';
 import { expectEventually } from '../support/expect-eventually';
 import { sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -19,7 +21,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
   const manifest = { name: '@acme/sdk-test', secrets: [URL_KEY, PASSWORD_KEY] };
 
   const connect = async (options: Partial<SecretsClientOptions> = {}) => {
-    const client = await SecretsClient.connect({ url: t.baseUrl, natsUrl: nats.url, token: executor, env: {}, ...options });
+    const client = await SecretsClient.connect({ url: t.baseUrl, nats: { url: nats.url }, token: executor, env: {}, ...options });
     clients.push(client);
     return client;
   };
@@ -29,7 +31,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
 
   beforeAll(async () => {
     nats = await sharedNats();
-    t = await startTestApp(testConfig(data.dir, { natsUrl: nats.url }));
+    t = await startTestApp(testConfig(data.dir, { nats: { url: nats.url } }));
     executor = (await t.app.get(TokensService).issue({ name: 'sdk-runner', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
     expect((await add(URL_KEY, 'https://cvat.example/v1')).status).toBe(201);
     expect((await add(PASSWORD_KEY, 'sdk-password-v1-93af')).status).toBe(201);
@@ -101,6 +103,44 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
     expect(storeOnly.secrets.keys().sort()).toEqual([URL_KEY, PASSWORD_KEY].sort());
   });
 
+  it("a FiftyOne plugin directory: a lower-case key comes from the environment and is never asked of the store; the keys beside it resolve", async () => {
+    const plugin = tempDataDir('secrets-ledger-plugin-');
+    try {
+      writeFileSync(
+        join(plugin.dir, 'fiftyone.yml'),
+        `name: "@acme/hf"\ntype: plugin\nauthor: Acme\noperators: [infer]\nsecrets:\n  - ${URL_KEY}\n  - hf_endpoint\n  - ${URL_KEY}\n  - ${PASSWORD_KEY}\n`,
+      );
+      const loaded = await loadPluginManifest(plugin.dir);
+      expect(loaded.secrets).toEqual([URL_KEY, 'hf_endpoint', PASSWORD_KEY]);
+      expect(loaded.warnings).toHaveLength(2);
+
+      // The service refuses the key outright, so a context that asked for it would not hydrate.
+      const asked = await t.request('/api/v1/resolve', { method: 'POST', token: executor, json: { plugin: '@acme/hf', keys: [URL_KEY, 'hf_endpoint'] } });
+      expect(asked.status).toBe(400);
+
+      const ctx = await (await connect({ env: { hf_endpoint: 'https://hf.example/v1' } })).hydrate(loaded);
+      expect(ctx.secrets.get('hf_endpoint')).toBe('https://hf.example/v1');
+      expect(ctx.secrets.source('hf_endpoint')).toBe('env');
+      expect(ctx.secrets.source(URL_KEY)).toBe('store');
+      expect(ctx.secrets.get(PASSWORD_KEY)).toBe('sdk-password-v1-93af');
+
+      const storeOnly = await (await connect({ env: { hf_endpoint: 'https://hf.example/v1' }, precedence: 'store-only' })).hydrate(loaded);
+      expect(storeOnly.secrets.has('hf_endpoint')).toBe(false);
+      expect(storeOnly.secrets.source(PASSWORD_KEY)).toBe('store');
+    } finally {
+      plugin.cleanup();
+    }
+  });
+
+  it('a manifest with nothing the store could hold hydrates without asking the service', async () => {
+    const bogus = await connect({ token: 'slt_not-a-token-the-service-knows-000000', nats: undefined, env: { lower_only: 'from-env' } });
+    const ctx = await bogus.hydrate({ name: 'env-only', secrets: ['lower_only'] });
+    expect(ctx.secrets.get('lower_only')).toBe('from-env');
+    await expect(bogus.hydrate({ name: 'no-secrets', secrets: [] })).resolves.toBeInstanceOf(PluginContext);
+    // Control: with a key the store could hold, the same client asks, and is refused.
+    await expect(bogus.hydrate({ name: 'asks', secrets: [URL_KEY] })).rejects.toMatchObject({ status: 401 });
+  });
+
   it('values never appear in toJSON, toString or inspect', async () => {
     const client = await connect();
     const ctx = await client.hydrate(manifest);
@@ -125,11 +165,11 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
 
   it('duplicate and out-of-order notifications change nothing; a revision gap triggers a full resync', async () => {
     // No NATS for this client: the test hands it notifications itself.
-    const client = await connect({ natsUrl: undefined });
+    const client = await connect({ nats: undefined });
     const ctx: PluginContext = await client.hydrate(manifest);
     const revision = ctx.revision;
     const notify = (body: object) => (client as unknown as { onNotification(d: unknown): void }).onNotification(body);
-    const settled = () => Promise.all([...(client as unknown as { contexts: Map<string, { refresh: { idle(): Promise<void> } }> }).contexts.values()].map((h) => h.refresh.idle()));
+    const settled = () => Promise.all([...(client as unknown as { contexts: Map<string, { refresher: { idle(): Promise<void> } }> }).contexts.values()].map((h) => h.refresher.idle()));
     const password = 'sdk-password-v2-77d0';
     await put(PASSWORD_KEY, password);
 
@@ -148,21 +188,19 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
   it('without notifications, the periodic resync still brings a change', async () => {
     const key = uniqueKey('SDK_PERIODIC');
     await add(key, 'periodic-v1');
-    const ctx = await (await connect({ natsUrl: undefined, resyncIntervalMs: 100 })).hydrate({ name: 'periodic', secrets: [key] });
+    const ctx = await (await connect({ nats: undefined, resyncIntervalMs: 100 })).hydrate({ name: 'periodic', secrets: [key] });
     expect(ctx.secrets.get(key)).toBe('periodic-v1');
     await put(key, 'periodic-v2');
     await expectEventually(() => expect(ctx.secrets.get(key)).toBe('periodic-v2'));
   });
 
-  it('a token not allowed for the plugin is refused with SecretsServiceError 403, over NATS and over HTTP, naming no value', async () => {
+  it('a token not allowed for the plugin is refused with SecretsServiceError 403, naming no value', async () => {
     const tokens = t.app.get(TokensService);
     const token = (await tokens.issue({ name: 'other-plugin-runner', role: 'executor', plugins: ['@acme/other'] }, SYSTEM_ACTOR)).token;
-    for (const natsUrl of [nats.url, undefined]) {
-      const refusal = await (await connect({ token, natsUrl })).hydrate(manifest).catch((error: unknown) => error);
-      expect(refusal).toBeInstanceOf(SecretsServiceError);
-      expect(refusal).toMatchObject({ status: 403 });
-      expect(String((refusal as Error).message)).not.toMatch(/sdk-password|cvat\.example/);
-    }
+    const refusal = await (await connect({ token })).hydrate(manifest).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(SecretsServiceError);
+    expect(refusal).toMatchObject({ status: 403 });
+    expect(String((refusal as Error).message)).not.toMatch(/sdk-password|cvat\.example/);
   });
 
   it('a token revoked after hydration: the next refresh is refused, the values stay, and the context turns stale', async () => {
@@ -182,13 +220,13 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
 
   it('when the service cannot be reached the last values stay and the context is stale', async () => {
     const own = tempDataDir();
-    const config = testConfig(own.dir, { natsUrl: nats.url });
+    const config = testConfig(own.dir, { nats: { url: nats.url } });
     const service = await startTestApp(config);
     try {
       const token = (await service.app.get(TokensService).issue({ name: 'stale', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
       const key = uniqueKey('SDK_STALE');
       await service.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'last-known-value' } });
-      const client = await connect({ url: service.baseUrl, natsUrl: undefined, token, requestTimeoutMs: 1_000 });
+      const client = await connect({ url: service.baseUrl, nats: undefined, token, requestTimeoutMs: 1_000 });
       const ctx = await client.hydrate({ name: 'stale-plugin', secrets: [key] });
       expect(ctx.stale).toBe(false);
 

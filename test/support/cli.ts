@@ -11,7 +11,7 @@ function repositoryRoot(from = __dirname): string {
 export const CLI = join(repositoryRoot(), 'dist/cli.js');
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000, cwd });
+  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 120_000, cwd });
 }
 
 /**
@@ -22,7 +22,7 @@ export function startServe(
   env: NodeJS.ProcessEnv,
   nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', METRICS_PORT: '0', ...env } });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -59,13 +59,41 @@ export function residentBytes(pid: number): number {
 
 /** The CLI without blocking this process (a test's own traffic keeps running), and its child to kill. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (status, signal) => resolve({ status, signal, stdout, stderr })),
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
   );
   return { child, done };
+}
+
+/**
+ * Runs the CLI to its end without blocking this process (the service answering it may run in
+ * this very process, so spawnSync would deadlock). stdout and stderr are kept apart.
+ */
+export async function runCliToEnd(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const { child, done } = spawnCli(args, env);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const { status, stdout, stderr } = await done;
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/**
+ * `run --watch` of a command that appends the value of `key` it started with to `out`, one
+ * line per start: `starts()` lists them, so a restart after a change shows as a new line.
+ */
+export function watchPluginRun(manifestPath: string, key: string, out: string, env: NodeJS.ProcessEnv): { starts: () => string[]; stop: () => Promise<void> } {
+  const script = `require('fs').appendFileSync(${JSON.stringify(out)}, (process.env.${key} ?? '<unset>') + '\\n'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, [CLI, 'run', '--plugin', manifestPath, '--watch', '--', process.execPath, '-e', script], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: 'ignore',
+  });
+  return {
+    starts: () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : []),
+    stop: () => stop(child),
+  };
 }

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ function findBinary(): string {
 }
 
 function hostPort(url: string): { host: string; port: number } {
-  const parsed = new URL(url.replace(/^nats:/, 'http:'));
+  const parsed = new URL(url.replace(/^(nats|tls):/, 'http:'));
   return { host: parsed.hostname, port: Number(parsed.port || 4222) };
 }
 
@@ -33,7 +33,7 @@ function reachable(url: string, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -52,6 +52,12 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs 
   }
 }
 
+export interface PrivateNatsOptions {
+  config?: string;
+  env?: NodeJS.ProcessEnv;
+  scheme?: 'nats' | 'tls';
+}
+
 /** A nats-server of our own on a fixed port, which a test may stop and start again (an outage). */
 export class PrivateNatsServer {
   private process: ChildProcess | undefined;
@@ -60,20 +66,31 @@ export class PrivateNatsServer {
   private constructor(
     private readonly binary: string,
     readonly port: number,
+    private readonly options: PrivateNatsOptions,
   ) {}
 
-  static async start(): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(findBinary(), await freePort());
+  /**
+   * `config`: a nats-server configuration (authorization, TLS…) to start with; `env`: variables
+   * it refers to (`$LEDGER_NATS_PASSWORD`); `scheme`: the URL scheme clients use (`tls` for TLS).
+   */
+  static async start(options: PrivateNatsOptions = {}): Promise<PrivateNatsServer> {
+    const server = new PrivateNatsServer(findBinary(), await freePort(), options);
     await server.resume();
     return server;
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `${this.options.scheme ?? 'nats'}://127.0.0.1:${this.port}`;
   }
 
   async resume(): Promise<void> {
-    this.process = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
+    if (this.options.config !== undefined) {
+      const file = join(this.storeDir, 'nats-server.conf');
+      writeFileSync(file, this.options.config);
+      args.push('-c', file);
+    }
+    this.process = spawn(this.binary, args, { stdio: 'ignore', env: { ...process.env, ...this.options.env } });
     await waitUntil(() => reachable(this.url), `nats-server on ${this.url}`);
   }
 

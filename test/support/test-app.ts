@@ -22,6 +22,8 @@ export function testConfig(dataDir: string, overrides: Partial<AppConfig> = {}):
       SECRETS_MASTER_KEYS: `test-1:${randomBytes(32).toString('base64')}`,
       LOG_LEVEL: 'silent',
       PORT: '0',
+      // Off unless a test asks: many test apps run at once, and the default port is one port.
+      METRICS_PORT: '0',
     }),
     ...overrides,
   };
@@ -40,10 +42,9 @@ export interface TestApp {
 export async function startTestApp(config: AppConfig): Promise<TestApp> {
   const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
-  await app.startAllMicroservices();
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = `${config.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   return {
     app,
     config,

@@ -19,8 +19,14 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 
 describe('configuration (SPEC §7)', () => {
   it('has the documented defaults', () => {
-    expect(loadConfig({})).toMatchObject({ port: 3000, host: '127.0.0.1', natsUrl: 'nats://127.0.0.1:4222', logLevel: 'info', masterKeys: [] });
+    expect(loadConfig({})).toMatchObject({ port: 3000, host: '127.0.0.1', nats: { url: 'nats://127.0.0.1:4222' }, natsPrefix: 'secrets', tls: undefined, logLevel: 'info', masterKeys: [] });
     expect(loadConfig({}).databasePath).toMatch(/data\/secrets\.db$/);
+    expect(loadConfig({})).toMatchObject({ metricsHost: '127.0.0.1', metricsPort: 9464 });
+  });
+
+  it('METRICS_PORT=0 turns the metrics listener off; a port that is not one is a problem', () => {
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsHost: '0.0.0.0', metricsPort: 0 });
+    expect(problemsOf({ METRICS_PORT: '99999' })).toEqual([expect.stringMatching(/^METRICS_PORT must be an integer from 0 to 65535/)]);
   });
 
   it('reports every problem, one line each', () => {
@@ -36,6 +42,36 @@ describe('configuration (SPEC §7)', () => {
     expect(problems.join('\n')).toMatch(/appears twice/);
     expect(problems.join('\n')).toMatch(/exactly 32 bytes/);
     expect(problems.every((p) => !p.includes('\n'))).toBe(true);
+  });
+
+  it('never repeats a credential from NATS_URL in a problem', () => {
+    const problems = problemsOf({ NATS_URL: 'nats://ledger:hunter2-secret@127.0.0.1:4222/extra path' });
+    expect(problems).toEqual([expect.stringMatching(/NATS_URL must look like/)]);
+    expect(problems.join('\n')).not.toContain('hunter2-secret');
+    // The same URL's shape is fine without the junk: credentials in a URL are allowed, only never shown.
+    expect(problemsOf({ NATS_URL: 'nats://ledger:hunter2-secret@127.0.0.1:4222' })).toEqual([]);
+  });
+
+  it.each([
+    [{ NATS_USER: 'ledger' }, /NATS_USER and NATS_PASSWORD go together/],
+    [{ NATS_USER: 'u', NATS_PASSWORD: 'p', NATS_TOKEN: 't' }, /choose one NATS authentication/],
+    [{ NATS_CREDS_FILE: '/nonexistent/ledger.creds' }, /NATS_CREDS_FILE: cannot read \/nonexistent\/ledger\.creds/],
+    [{ NATS_TLS_CERT_FILE: __filename }, /NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together/],
+    [{ SECRETS_NATS_PREFIX: 'secrets.>' }, /SECRETS_NATS_PREFIX must be NATS subject tokens/],
+    [{ SECRETS_NATS_PREFIX: 'two words' }, /SECRETS_NATS_PREFIX/],
+    [{ TLS_CERT_FILE: __filename }, /TLS_CERT_FILE and TLS_KEY_FILE go together/],
+  ])('refuses NATS and TLS settings that cannot work: %j', (env, problem) => {
+    expect(problemsOf(env)).toEqual([expect.stringMatching(problem)]);
+  });
+
+  it('in production, refuses plain HTTP on an address other machines reach, unless a TLS proxy is declared', () => {
+    const production = { NODE_ENV: 'production', SECRETS_MASTER_KEYS: `k1:${key()}` };
+    expect(problemsOf({ ...production, HOST: '0.0.0.0' })).toEqual([expect.stringMatching(/HOST=0\.0\.0\.0 is reachable from other machines.*TLS_CERT_FILE/)]);
+    expect(problemsOf({ ...production, HOST: '0.0.0.0', SECRETS_ALLOW_PLAIN_HTTP: 'true' })).toEqual([]);
+    expect(problemsOf({ ...production, HOST: '0.0.0.0', TLS_CERT_FILE: __filename, TLS_KEY_FILE: __filename })).toEqual([]);
+    for (const host of ['127.0.0.1', '127.8.0.3', 'localhost', '::1']) expect(problemsOf({ ...production, HOST: host })).toEqual([]);
+    // Outside production a developer may listen wide on plain HTTP.
+    expect(problemsOf({ HOST: '0.0.0.0' })).toEqual([]);
   });
 
   it('refuses to start in production without master keys', () => {

@@ -11,10 +11,22 @@ describe('docker-compose.yml', () => {
   const ledger = compose.services['secrets-ledger'];
 
   it('runs the service beside a NATS server with JetStream, and points one at the other', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['nats', 'secrets-ledger']);
+    expect(Object.keys(compose.services).sort()).toEqual(['example-executor', 'nats', 'secrets-ledger']);
     expect(compose.services.nats.command).toContain('-js');
     expect(ledger.environment.NATS_URL).toBe('nats://nats:4222');
     expect(ledger.depends_on).toContain('nats');
+  });
+
+  it('starts NATS with the committed authorization, the service and the executor as different users, passwords from the environment', () => {
+    const nats = compose.services.nats;
+    expect(nats.command.join(' ')).toContain('-c /etc/nats/nats-server.conf');
+    expect(nats.volumes).toContain('./deploy/nats/nats-server.conf:/etc/nats/nats-server.conf:ro');
+    const executor = compose.services['example-executor'];
+    expect([ledger.environment.NATS_USER, executor.environment.NATS_USER]).toEqual(['ledger', 'executor']);
+    expect(ledger.environment.NATS_PASSWORD).toMatch(/^\$\{LEDGER_NATS_PASSWORD:\?/);
+    expect(executor.environment.NATS_PASSWORD).toMatch(/^\$\{EXECUTOR_NATS_PASSWORD:\?/);
+    expect(executor.environment.SECRETS_TOKEN).toMatch(/^\$\{EXECUTOR_TOKEN:\?/);
+    expect(executor.profiles).toEqual(['example']);
   });
 
   it('keeps the data dir on a named volume', () => {

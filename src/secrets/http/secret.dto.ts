@@ -35,13 +35,13 @@ export class UpdateSecretDto {
 }
 
 export class SecretMetaDto {
-  @ApiProperty() key!: string;
-  @ApiProperty() description!: string;
-  @ApiProperty({ description: 'Per-key version; continues across remove and re-add. Sent as the ETag.' }) version!: number;
-  @ApiProperty() createdAt!: string;
-  @ApiProperty() updatedAt!: string;
-  @ApiProperty() createdBy!: string;
-  @ApiProperty() updatedBy!: string;
+  @ApiProperty({ example: 'FIFTYONE_CVAT_URL' }) key!: string;
+  @ApiProperty({ description: 'Empty when none was given' }) description!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Per-key version; continues across remove and re-add. Sent as the ETag.' }) version!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ description: 'The actor name that added it' }) createdBy!: string;
+  @ApiProperty({ description: 'The actor name that changed it last' }) updatedBy!: string;
 
   static from(state: PresentSecretState): SecretMetaDto {
     return {
@@ -61,15 +61,15 @@ export class SecretListDto {
 }
 
 export class ActorDto {
-  @ApiProperty() id!: string;
+  @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
-  @ApiProperty() role!: string;
+  @ApiProperty({ enum: ['admin', 'executor', 'auditor', 'system'] }) role!: string;
 }
 
 export class SecretHistoryEntryDto {
-  @ApiProperty() version!: number;
+  @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
   @ApiProperty({ enum: ['SecretAdded', 'SecretUpdated', 'SecretRemoved'] }) type!: string;
-  @ApiProperty() at!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ type: ActorDto }) actor!: Actor;
   @ApiPropertyOptional() description?: string;
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAuthenticated, ApiJsonBody, ApiProblems, ETAG_HEADER, LOCATION_HEADER } from '../../openapi/api-docs';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../../auth/auth.guard';
 import { Principal, actorOf } from '../../auth/principal';
@@ -11,28 +12,40 @@ import { etagOf, expectedVersionFrom } from './http-preconditions';
 import { SecretKeyPipe } from './secret-key.pipe';
 import { CreateSecretDto, SecretHistoryDto, SecretListDto, SecretMetaDto, UpdateSecretDto } from './secret.dto';
 
+const KEY_PARAM = ApiParam({ name: 'key', description: 'The secret key (upper snake case)', example: 'FIFTYONE_CVAT_URL' });
+const IF_MATCH = (what: string) =>
+  ApiHeader({ name: 'If-Match', required: false, description: `The ETag last seen ("3"); ${what} only if the secret is still at that version, else 412.` });
+
 @ApiTags('secrets')
-@ApiBearerAuth()
+@ApiAuthenticated()
 @Controller('api/v1/secrets')
 export class SecretsController {
   constructor(private readonly secrets: SecretsService) {}
 
   @Get()
   @Roles('admin', 'auditor')
+  @ApiOperation({ summary: 'List secrets', description: "Every secret's metadata, sorted by key. Never a value." })
+  @ApiOkResponse({ type: SecretListDto, description: 'The secrets' })
   list(): SecretListDto {
     return { items: this.secrets.list().map(SecretMetaDto.from) };
   }
 
   @Get(':key')
   @Roles('admin', 'auditor')
-  @ApiResponse({ status: 200, type: SecretMetaDto })
+  @ApiOperation({ summary: 'Show a secret', description: "One secret's metadata; its version is also the ETag. Never the value." })
+  @KEY_PARAM
+  @ApiOkResponse({ type: SecretMetaDto, description: 'The secret', headers: ETAG_HEADER })
+  @ApiProblems(404)
   get(@Param('key', SecretKeyPipe) key: string, @Res({ passthrough: true }) reply: FastifyReply): SecretMetaDto {
     return respond(reply, this.secrets.get(key));
   }
 
   @Post()
   @Roles('admin')
-  @ApiResponse({ status: 201, type: SecretMetaDto })
+  @ApiOperation({ summary: 'Add a secret', description: 'Stores a new secret (version 1, or the next version after a removal) as a SecretAdded event; the value is encrypted.' })
+  @ApiCreatedResponse({ type: SecretMetaDto, description: 'Added', headers: { ...LOCATION_HEADER, ...ETAG_HEADER } })
+  @ApiJsonBody()
+  @ApiProblems(409)
   async create(@Body() body: CreateSecretDto, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<SecretMetaDto> {
     const state = await this.secrets.execute(
       { type: 'AddSecret', key: body.key, value: new SecretValue(body.value), description: body.description },
@@ -44,8 +57,12 @@ export class SecretsController {
 
   @Patch(':key')
   @Roles('admin')
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag last seen; 412 if the secret has changed since.' })
-  @ApiResponse({ status: 200, type: SecretMetaDto })
+  @ApiOperation({ summary: 'Change a secret', description: 'A new value, a new description, or both, as one SecretUpdated event.' })
+  @KEY_PARAM
+  @IF_MATCH('changes it')
+  @ApiOkResponse({ type: SecretMetaDto, description: 'Changed', headers: ETAG_HEADER })
+  @ApiJsonBody()
+  @ApiProblems(404, 412)
   async update(
     @Param('key', SecretKeyPipe) key: string,
     @Body() body: UpdateSecretDto,
@@ -69,13 +86,21 @@ export class SecretsController {
   @Delete(':key')
   @Roles('admin')
   @HttpCode(204)
-  @ApiHeader({ name: 'If-Match', required: false })
+  @ApiOperation({ summary: 'Remove a secret', description: 'A SecretRemoved event; the history stays, and a re-added key continues its versions.' })
+  @KEY_PARAM
+  @IF_MATCH('removes it')
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiProblems(404, 412)
   async remove(@Param('key', SecretKeyPipe) key: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal): Promise<void> {
     await this.secrets.execute({ type: 'RemoveSecret', key, expectedVersion: expectedVersionFrom(ifMatch) }, actorOf(principal));
   }
 
   @Get(':key/history')
   @Roles('admin', 'auditor')
+  @ApiOperation({ summary: "A secret's history", description: 'Every version: what happened, when, by whom. Never a value.' })
+  @KEY_PARAM
+  @ApiOkResponse({ type: SecretHistoryDto, description: 'The versions, oldest first' })
+  @ApiProblems(404)
   history(@Param('key', SecretKeyPipe) key: string): SecretHistoryDto {
     return { items: this.secrets.history(key) };
   }

@@ -1,0 +1,188 @@
+import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
+import { copyText } from '../clipboard';
+import { h, time } from '../dom';
+import { field, showFieldProblems } from '../fields';
+import { announce } from '../status';
+import type { Context, View } from './view';
+
+const PAGE_SIZE = 50;
+const EVENT_TYPES = ['SecretAdded', 'SecretUpdated', 'SecretRemoved', 'SecretsResolved', 'SecretUnreadable', 'AccessDenied', 'TokenIssued', 'TokenRevoked', 'MasterKeyRotated'];
+
+/**
+ * The audit trail for reviewers: filtered, paged through the API's cursor, exported with the
+ * same filters, and the chain verified with its head ready to pin elsewhere.
+ */
+export function auditView(context: Context): View {
+  const type = field('Type', h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), ...EVENT_TYPES.map((t) => h('option', { value: t }, t))));
+  const key = field('Key', h('input', { name: 'key', autocomplete: 'off', spellcheck: 'false' }), 'A secret key: its changes and the resolves that asked for it.');
+  const actor = field('Actor id', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'tok_… or system, as in the Actor column.');
+  const from = field('From', h('input', { name: 'from', type: 'datetime-local', step: 1 }), 'UTC, inclusive.');
+  const to = field('To', h('input', { name: 'to', type: 'datetime-local', step: 1 }), 'UTC, exclusive.');
+  const fields = [type, key, actor, from, to];
+
+  // The cursors of the pages before the current one, so "Previous page" can go back.
+  let cursors: (string | null)[] = [];
+  let current: string | null = null;
+  let next: string | null = null;
+  let filters = new URLSearchParams();
+
+  const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'Loading…')));
+  const caption = h('caption', {}, 'Audit entries');
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Audit pages' });
+  const verifyResult = h('div', { class: 'verify-result' });
+
+  const readFilters = (): URLSearchParams => {
+    const query = new URLSearchParams();
+    for (const f of fields) {
+      const value = f.control.value.trim();
+      if (value === '') continue;
+      // datetime-local has no zone: the console speaks UTC, like the log.
+      query.set(f.name, f.name === 'from' || f.name === 'to' ? `${value.length === 16 ? `${value}:00` : value}Z` : value);
+    }
+    return query;
+  };
+
+  const load = async () => {
+    const query = new URLSearchParams(filters);
+    query.set('limit', String(PAGE_SIZE));
+    if (current !== null) query.set('after', current);
+    const page = await context.api.call<Page<AuditEntry>>('GET', `/audit?${query}`);
+    next = page.next ?? null;
+    caption.textContent = `Audit entries${filters.size > 0 ? ' matching the filters' : ''}, page ${cursors.length + 1}, oldest first`;
+    body.replaceChildren(...(page.items.length > 0 ? page.items.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No entries match.'))]));
+    renderPager();
+  };
+
+  const row = (entry: AuditEntry) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row', class: 'number' }, entry.seq),
+      h('td', {}, time(entry.at)),
+      h('td', {}, entry.type),
+      h('td', {}, entry.key ? h('code', {}, entry.key, entry.version !== undefined ? ` v${entry.version}` : '') : ''),
+      h('td', {}, entry.actor.name, h('br'), h('code', { class: 'muted' }, entry.actor.id)),
+      h('td', { class: 'data' }, h('code', {}, JSON.stringify(entry.data))),
+    );
+
+  const renderPager = () => {
+    pager.replaceChildren(
+      h('button', { type: 'button', class: 'secondary', disabled: cursors.length === 0, onclick: () => void go(cursors.slice(0, -1), cursors[cursors.length - 1] ?? null) }, 'Previous page'),
+      h('button', { type: 'button', class: 'secondary', disabled: next === null, onclick: () => void go([...cursors, current], next) }, 'Next page'),
+    );
+  };
+
+  const go = async (before: (string | null)[], at: string | null) => {
+    cursors = before;
+    current = at;
+    await run(load, 'The page could not be loaded');
+  };
+
+  const run = async (action: () => Promise<void>, failure: string): Promise<boolean> => {
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      const unmatched = showFieldProblems(fields, error.problem.errors ?? []);
+      announce(`${failure}: ${error.problem.detail}${unmatched.length ? ` (${unmatched.map((e) => `${e.field} ${e.message}`).join('; ')})` : ''}`, 'error');
+      return false;
+    }
+  };
+
+  const apply = async (event: Event) => {
+    event.preventDefault();
+    fields.forEach((f) => f.clearError());
+    filters = readFilters();
+    cursors = [];
+    current = null;
+    if (await run(load, 'The filters were not applied')) announce(filters.size > 0 ? `Showing the entries that match ${describe(filters)}.` : 'Showing every entry.');
+  };
+
+  const clear = async () => {
+    fields.forEach((f) => ((f.control.value = ''), f.clearError()));
+    await apply(new Event('submit'));
+  };
+
+  const exportAs = async (format: 'ndjson' | 'csv') => {
+    const query = new URLSearchParams(filters);
+    query.set('format', format);
+    await run(async () => {
+      const blob = await context.api.blob(`/audit/export?${query}`);
+      // A blob: URL holds the bytes already fetched with the token in a header; the token never
+      // becomes part of a link.
+      const url = URL.createObjectURL(blob);
+      const link = h('a', { href: url, download: `audit.${format}`, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      announce(`Exported the ${filters.size > 0 ? 'matching' : 'whole'} audit trail as audit.${format} (${blob.size} bytes).`);
+    }, `The ${format.toUpperCase()} export failed`);
+  };
+
+  const verify = async () => {
+    verifyResult.replaceChildren(h('p', {}, 'Verifying…'));
+    await run(async () => {
+      const result = await context.api.call<VerifyResult>('GET', '/audit/verify');
+      const head = JSON.stringify({ seq: result.head.seq, hash: result.head.hash });
+      verifyResult.replaceChildren(
+        h(
+          'p',
+          { class: result.ok ? 'ok' : 'error' },
+          result.ok ? `The chain is intact: ${result.checked} entries checked.` : `The chain is broken at seq ${result.brokenAt}: ${result.reason ?? 'no reason given'}.`,
+        ),
+        h('dl', { class: 'head' }, h('dt', {}, 'Head seq'), h('dd', {}, h('code', { id: 'head-seq' }, result.head.seq)), h('dt', {}, 'Head hash'), h('dd', {}, h('code', { id: 'head-hash' }, result.head.hash))),
+        h('button', { type: 'button', class: 'secondary', onclick: () => void copyText(head, 'the head') }, 'Copy head'),
+        h('p', { class: 'hint' }, 'Pin the head somewhere this service cannot write (a ticket, another system): a later verify that ends on a different hash at that seq means the log was rewritten.'),
+      );
+      announce(result.ok ? `Verified the chain: intact, ${result.checked} entries, head seq ${result.head.seq}.` : `Verified the chain: broken at seq ${result.brokenAt}.`, result.ok ? 'ok' : 'error');
+    }, 'The chain could not be verified');
+  };
+
+  const element = h(
+    'section',
+    { 'aria-labelledby': 'view-title' },
+    h('h1', { id: 'view-title' }, 'Audit trail'),
+    h('p', { class: 'lead' }, 'Every change, resolve, refusal and token event, as the hash-chained log holds it. Values are never part of it.'),
+    h(
+      'form',
+      { class: 'panel filters', 'aria-labelledby': 'filters-title', novalidate: true, onsubmit: apply },
+      h('h2', { id: 'filters-title' }, 'Filters'),
+      h('div', { class: 'grid' }, ...fields.map((f) => f.wrapper)),
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply filters'), h('button', { type: 'button', class: 'secondary', onclick: () => void clear() }, 'Clear filters')),
+    ),
+    h(
+      'div',
+      { class: 'columns' },
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'export-title' },
+        h('h2', { id: 'export-title' }, 'Export'),
+        h('p', { class: 'hint' }, 'The entries that match the filters, every page, as one file.'),
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary', onclick: () => void exportAs('ndjson') }, 'Export NDJSON'),
+          h('button', { type: 'button', class: 'secondary', onclick: () => void exportAs('csv') }, 'Export CSV'),
+        ),
+      ),
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'verify-title' },
+        h('h2', { id: 'verify-title' }, 'Integrity'),
+        h('p', { class: 'hint' }, 'Recompute every hash of the chain from the first entry to the head.'),
+        h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => void verify() }, 'Verify chain')),
+        verifyResult,
+      ),
+    ),
+    h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body),
+    pager,
+  );
+  void run(load, 'The audit trail could not be loaded');
+  return { title: 'Audit trail', element, refresh: load };
+}
+
+function describe(filters: URLSearchParams): string {
+  return [...filters].map(([name, value]) => `${name} ${value}`).join(', ');
+}

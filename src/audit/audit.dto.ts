@@ -1,0 +1,39 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ActorDto } from '../secrets/http/secret.dto';
+
+// The OpenAPI shapes of the audit routes (SPEC §3); the routes return the plain objects.
+
+export class AuditEntryDto {
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Global, gap-free position in the log' }) seq!: number;
+  @ApiProperty({ description: 'The event id (UUIDv7)' }) id!: string;
+  @ApiProperty({ example: 'SecretUpdated' }) type!: string;
+  @ApiPropertyOptional({ description: 'Secret events only' }) key?: string;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: "Secret events only: the secret's version" }) version?: number;
+  @ApiProperty({ type: ActorDto }) actor!: ActorDto;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "The event's value-free facts" }) data!: Record<string, unknown>;
+  @ApiProperty({ description: 'SHA-256 (hex) of the row before' }) prevHash!: string;
+  @ApiProperty({ description: 'SHA-256 (hex) of this canonical row, prevHash included' }) hash!: string;
+}
+
+export class AuditPageDto {
+  @ApiProperty({ type: [AuditEntryDto] }) items!: AuditEntryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass it back as `after` for the next page; null on the last one' }) next!: string | null;
+}
+
+export class ChainPointDto {
+  @ApiProperty({ type: 'integer', minimum: 0 }) seq!: number;
+  @ApiProperty({ description: 'SHA-256 (hex); empty for an empty log' }) hash!: string;
+}
+
+export class VerifyResultDto {
+  @ApiProperty() ok!: boolean;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Rows checked' }) checked!: number;
+  @ApiProperty({ type: ChainPointDto }) head!: ChainPointDto;
+  @ApiPropertyOptional({ type: 'integer', description: 'The first broken seq' }) brokenAt?: number;
+  @ApiPropertyOptional({ description: 'Why it is broken' }) reason?: string;
+}
+
+export class AuditHeadDto extends ChainPointDto {
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "The newest event's time; null for an empty log" }) at!: string | null;
+}

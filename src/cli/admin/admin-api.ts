@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CommandFailure, EXIT, exitCodeForStatus } from './exit-codes';
+
+export interface AdminApiOptions {
+  url: string;
+  token: string;
+  /** PEM text of a CA to trust for HTTPS (SECRETS_CA_FILE). */
+  ca?: string;
+}
+
+export interface ApiReply<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+interface Problem {
+  title?: string;
+  detail?: string;
+  errors?: Array<{ field: string; message: string }>;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** The admin commands' view of the environment (SPEC §6): SECRETS_URL, SECRETS_TOKEN, SECRETS_CA_FILE. */
+export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env): AdminApi {
+  const token = env.SECRETS_TOKEN;
+  if (!token) throw new CommandFailure('set SECRETS_TOKEN to an admin token (it is never taken from a flag: flags show in ps)', EXIT.usage);
+  let ca: string | undefined;
+  if (env.SECRETS_CA_FILE) {
+    try {
+      ca = readFileSync(env.SECRETS_CA_FILE, 'utf8');
+    } catch (error) {
+      throw new CommandFailure(`SECRETS_CA_FILE: cannot read ${env.SECRETS_CA_FILE} (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
+    }
+  }
+  return new AdminApi({ url: env.SECRETS_URL || 'http://127.0.0.1:3000', token, ca });
+}
+
+/**
+ * The HTTP API (SPEC §3) as the admin commands use it: JSON in, JSON out, and every refusal
+ * turned into a CommandFailure carrying the service's problem detail and the exit code for
+ * its status. Uses node:http(s) rather than fetch so that a CA file needs no extra dependency.
+ */
+export class AdminApi {
+  readonly #token: string;
+
+  constructor(private readonly options: AdminApiOptions) {
+    this.#token = options.token;
+  }
+
+  /** The request's answer when it is 2xx; a CommandFailure naming the problem otherwise. */
+  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiReply<T>> {
+    const reply = await this.send(method, path, body, headers);
+    if (reply.status >= 200 && reply.status < 300) return reply as ApiReply<T>;
+    throw new CommandFailure(describeProblem(reply.status, reply.body as Problem), exitCodeForStatus(reply.status));
+  }
+
+  /** Every page of a paged list (`{items, next}`; a reply without `next` is the only page). */
+  async all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let after: string | null | undefined;
+    do {
+      const page = await this.call<{ items: T[]; next?: string | null }>('GET', after ? `${path}?after=${encodeURIComponent(after)}` : path);
+      items.push(...page.body.items);
+      after = page.body.next;
+    } while (after);
+    return items;
+  }
+
+  private send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<ApiReply> {
+    const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          ca: this.options.ca,
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: {
+            authorization: `Bearer ${this.#token}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+            ...headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = undefined;
+            try {
+              parsed = text === '' ? undefined : JSON.parse(text);
+            } catch {
+              parsed = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+      req.on('error', (error) => reject(new CommandFailure(`cannot reach the service at ${this.options.url}: ${error.message}`, EXIT.unavailable)));
+      req.end(payload);
+    });
+  }
+}
+
+function describeProblem(status: number, problem: Problem | undefined): string {
+  const head = `${status} ${problem?.title ?? 'error'}${problem?.detail ? `: ${problem.detail}` : ''}`;
+  const fields = (problem?.errors ?? []).map((error) => `\n  ${error.field}: ${error.message}`);
+  return head + fields.join('');
+}

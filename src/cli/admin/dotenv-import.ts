@@ -1,0 +1,82 @@
+import { parse } from 'dotenv';
+import { readFile } from 'node:fs/promises';
+import { isValidSecretKey } from '../../secrets/domain/secret-key';
+import { AdminApi } from './admin-api';
+import { CommandFailure, EXIT } from './exit-codes';
+import { OutputOptions, printJson, printTable } from './render';
+import type { SecretMeta } from './secrets.command';
+import { confirm } from './value-input';
+
+interface Change {
+  key: string;
+  action: 'add' | 'update';
+  /** The version the change is made against (update only): a concurrent change makes it 412. */
+  fromVersion?: number;
+  /** The version written, once applied. */
+  version?: number;
+}
+
+/**
+ * `secrets import FILE.env [--yes]` (SPEC §6): every key of a dotenv file (comments, quotes,
+ * `export`, multi-line values: the `dotenv` parser's syntax) becomes one add or one update. The
+ * plan is shown first; it is applied with --yes, or after a "yes" on a terminal, and never
+ * without a terminal and without --yes. An invalid key or empty value refuses the whole file.
+ */
+export async function importDotenv(api: AdminApi, file: string, options: OutputOptions & { yes?: boolean }): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CommandFailure(`cannot read ${file} (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
+  }
+  const values = parse(text);
+  const problems = Object.entries(values).flatMap(([key, value]) => [
+    ...(isValidSecretKey(key) ? [] : [`${key}: not a valid secret key (upper snake case, at most 128 characters)`]),
+    ...(value === '' ? [`${key}: empty value`] : []),
+  ]);
+  if (problems.length > 0) throw new CommandFailure(`${file}: nothing imported\n  ${problems.join('\n  ')}`, EXIT.invalid);
+
+  const current = new Map((await api.all<SecretMeta>('api/v1/secrets')).map((meta) => [meta.key, meta.version]));
+  const changes: Change[] = Object.keys(values).map((key) =>
+    current.has(key) ? { key, action: 'update', fromVersion: current.get(key) } : { key, action: 'add' },
+  );
+
+  const asked = !options.yes && process.stdin.isTTY === true && changes.length > 0;
+  if (asked && !options.json) show(changes);
+  const apply = options.yes === true || (asked && (await confirm(`Apply ${changes.length} change(s)? [y/N] `)));
+  if (apply) {
+    for (const change of changes) {
+      try {
+        change.version = await write(api, change, values[change.key]);
+      } catch (error) {
+        if (error instanceof CommandFailure) {
+          const done = changes.filter((c) => c.version !== undefined).map((c) => c.key);
+          throw new CommandFailure(`${change.key}: ${error.message}\n(applied before it: ${done.join(', ') || 'none'}; not applied: the rest)`, error.exitCode);
+        }
+        throw error;
+      }
+    }
+  }
+  if (options.json) printJson({ applied: apply, changes });
+  else {
+    if (!asked) show(changes);
+    process.stderr.write(apply ? `applied ${changes.length} change(s)\n` : 'nothing changed (run with --yes to apply)\n');
+  }
+}
+
+function show(changes: Change[]): void {
+  printTable(['ACTION', 'KEY', 'VERSION'], changes.map((c) => [c.action, c.key, describeVersion(c)]), '(the file declares no keys)');
+}
+
+function describeVersion(change: Change): string {
+  if (change.action === 'add') return change.version !== undefined ? String(change.version) : 'new';
+  return `${change.fromVersion} -> ${change.version ?? change.fromVersion! + 1}`;
+}
+
+async function write(api: AdminApi, change: Change, value: string): Promise<number> {
+  const reply =
+    change.action === 'add'
+      ? await api.call<SecretMeta>('POST', 'api/v1/secrets', { key: change.key, value })
+      : await api.call<SecretMeta>('PATCH', `api/v1/secrets/${encodeURIComponent(change.key)}`, { value }, { 'if-match': `"${change.fromVersion}"` });
+  return reply.body.version;
+}

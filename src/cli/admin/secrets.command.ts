@@ -1,0 +1,129 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
+import { adminApiFromEnvironment } from './admin-api';
+import { importDotenv } from './dotenv-import';
+import { OutputOptions, printJson, printRecord, printTable } from './render';
+import { readSecretValue } from './value-input';
+
+interface SecretMeta {
+  key: string;
+  description: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  createdBy: string;
+  updatedBy: string;
+}
+
+interface HistoryEntry {
+  version: number;
+  type: string;
+  at: string;
+  actor: { id: string; name: string; role: string };
+  description?: string;
+}
+
+const secretPath = (key: string) => `api/v1/secrets/${encodeURIComponent(key)}`;
+
+function version(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a version is a whole number from 1');
+  return n;
+}
+
+function showMeta(meta: SecretMeta, options: OutputOptions): void {
+  if (options.json) printJson(meta);
+  else printRecord({ key: meta.key, version: meta.version, description: meta.description, createdAt: meta.createdAt, createdBy: meta.createdBy, updatedAt: meta.updatedAt, updatedBy: meta.updatedBy });
+}
+
+/** `secrets-ledger secrets …` (SPEC §6): the secrets API for admins. Values go in, never out. */
+export function addSecretsCommands(program: Command): void {
+  const secrets = program.command('secrets').description('list, show, add, change and remove secrets (over the HTTP API)');
+
+  secrets
+    .command('list')
+    .description('every secret: key, version, last change (never a value)')
+    .option('--json', 'print JSON')
+    .action(async (options: OutputOptions) => {
+      const items = await adminApiFromEnvironment().all<SecretMeta>('api/v1/secrets');
+      if (options.json) printJson({ items });
+      else printTable(['KEY', 'VERSION', 'UPDATED', 'BY', 'DESCRIPTION'], items.map((s) => [s.key, s.version, s.updatedAt, s.updatedBy, s.description]), '(no secrets)');
+    });
+
+  secrets
+    .command('show')
+    .description("a secret's metadata (never its value)")
+    .argument('<KEY>')
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions) => {
+      showMeta((await adminApiFromEnvironment().call<SecretMeta>('GET', secretPath(key))).body, options);
+    });
+
+  secrets
+    .command('add')
+    .description('add a secret; the value comes from --from-file, standard input, or a hidden prompt')
+    .argument('<KEY>')
+    .option('--description <text>', 'what the secret is for')
+    .option('--from-file <file>', 'read the value from this file')
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions & { description?: string; fromFile?: string }) => {
+      const api = adminApiFromEnvironment();
+      const value = await readSecretValue(key, options.fromFile);
+      const reply = await api.call<SecretMeta>('POST', 'api/v1/secrets', { key, value, ...(options.description !== undefined ? { description: options.description } : {}) });
+      showMeta(reply.body, options);
+    });
+
+  secrets
+    .command('set')
+    .description("change a secret's value (from --from-file, standard input, or a hidden prompt) and/or description")
+    .argument('<KEY>')
+    .option('--description <text>', 'the new description')
+    .option('--keep-value', 'change only the description; read no value')
+    .option('--from-file <file>', 'read the value from this file')
+    .option('--if-version <n>', 'refuse (exit 4) if the secret is no longer at this version', version)
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions & { description?: string; keepValue?: boolean; fromFile?: string; ifVersion?: number }) => {
+      const api = adminApiFromEnvironment();
+      const body: { value?: string; description?: string } = {};
+      if (!options.keepValue) body.value = await readSecretValue(key, options.fromFile);
+      if (options.description !== undefined) body.description = options.description;
+      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
+      showMeta((await api.call<SecretMeta>('PATCH', secretPath(key), body, headers)).body, options);
+    });
+
+  secrets
+    .command('rm')
+    .description('remove a secret (its history stays in the log)')
+    .argument('<KEY>')
+    .option('--if-version <n>', 'refuse (exit 4) if the secret is no longer at this version', version)
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions & { ifVersion?: number }) => {
+      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
+      await adminApiFromEnvironment().call('DELETE', secretPath(key), undefined, headers);
+      if (options.json) printJson({ key, removed: true });
+      else process.stdout.write(`removed ${key}\n`);
+    });
+
+  secrets
+    .command('history')
+    .description('every version of a secret: what happened, when, by whom')
+    .argument('<KEY>')
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions) => {
+      const { items } = (await adminApiFromEnvironment().call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
+      if (options.json) printJson({ items });
+      else printTable(['VERSION', 'TYPE', 'AT', 'BY', 'DESCRIPTION'], items.map((e) => [e.version, e.type, e.at, `${e.actor.name} (${e.actor.id})`, e.description]));
+    });
+
+  secrets
+    .command('import')
+    .description('add or change every key of a dotenv file, one event per key; shows the changes first')
+    .argument('<FILE.env>')
+    .option('--yes', 'apply without asking')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: OutputOptions & { yes?: boolean }) => importDotenv(adminApiFromEnvironment(), file, options));
+
+  [secrets, ...secrets.commands].forEach((command) => readsEnvironment(command, ADMIN_ENVIRONMENT));
+}
+
+export type { SecretMeta };

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
+import { adminApiFromEnvironment } from './admin-api';
+import { OutputOptions, printJson, printRecord, printTable } from './render';
+
+interface TokenMeta {
+  id: string;
+  name: string;
+  role: string;
+  plugins: string[] | null;
+  createdAt: string;
+  revokedAt?: string | null;
+}
+
+/** `secrets-ledger tokens …` (SPEC §6): issue, list and revoke bearer tokens. */
+export function addTokensCommands(program: Command): void {
+  const tokens = program.command('tokens').description('issue, list and revoke tokens (over the HTTP API)');
+
+  tokens
+    .command('issue')
+    .description('issue a token; it is printed once and only its hash is kept')
+    .requiredOption('--name <name>', 'who or what uses it, e.g. cvat-runner')
+    .requiredOption('--role <role>', 'admin | executor | auditor')
+    .option('--plugin <plugin>', 'executor only: a plugin it may resolve for (repeat for more; none: any plugin)', (p: string, all: string[] = []) => [...all, p])
+    .option('--json', 'print JSON')
+    .action(async (options: OutputOptions & { name: string; role: string; plugin?: string[] }) => {
+      const body = { name: options.name, role: options.role, ...(options.plugin ? { plugins: options.plugin } : {}) };
+      const issued = (await adminApiFromEnvironment().call<TokenMeta & { token: string }>('POST', 'api/v1/tokens', body)).body;
+      if (options.json) return printJson(issued);
+      printRecord({ id: issued.id, name: issued.name, role: issued.role, plugins: issued.plugins?.join(', ') ?? 'any', createdAt: issued.createdAt });
+      // The token on a line of its own, so `| tail -1` takes it; it is never shown again.
+      process.stderr.write('token (shown once, store it now):\n');
+      process.stdout.write(`${issued.token}\n`);
+    });
+
+  tokens
+    .command('list')
+    .description('every token: id, name, role, plugins, when issued and revoked (never the token)')
+    .option('--json', 'print JSON')
+    .action(async (options: OutputOptions) => {
+      const items = await adminApiFromEnvironment().all<TokenMeta>('api/v1/tokens');
+      if (options.json) printJson({ items });
+      else printTable(['ID', 'NAME', 'ROLE', 'PLUGINS', 'CREATED', 'REVOKED'], items.map((t) => [t.id, t.name, t.role, t.plugins?.join(',') ?? 'any', t.createdAt, t.revokedAt ?? '']));
+    });
+
+  tokens
+    .command('revoke')
+    .description('revoke a token at once')
+    .argument('<ID>')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: OutputOptions) => {
+      await adminApiFromEnvironment().call('DELETE', `api/v1/tokens/${encodeURIComponent(id)}`);
+      if (options.json) printJson({ id, revoked: true });
+      else process.stdout.write(`revoked ${id}\n`);
+    });
+
+  [tokens, ...tokens.commands].forEach((command) => readsEnvironment(command, ADMIN_ENVIRONMENT));
+}

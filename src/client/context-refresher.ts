@@ -1,0 +1,91 @@
+/**
+ * Re-resolves one hydrated context when asked, one resolve at a time, and bounds what
+ * notifications can cost. Notifications are hints anyone with publish rights can forge
+ * (SPEC §4), so each request may carry the revision a notification *claimed*:
+ * - a request while a resolve is in flight is folded into one more resolve after it, because
+ *   the change it announces may have committed after the in-flight resolve read the store;
+ * - when a resolve answers with a revision below the highest claim it was asked for, that claim
+ *   was false (the service publishes only after commit, so a true one is always reached), and
+ *   the next resolve waits until `holdMs` after this one began. A flood of forged notifications
+ *   then costs a context two resolves per burst and at most one per `holdMs` while it lasts;
+ *   a real change is delayed by at most `holdMs`, never dropped: requests are kept, not skipped;
+ * - a failed resolve (service away) holds the same way, so a flood does not hammer a service
+ *   that is down.
+ * Requests for the client's own reasons (reconnect, periodic resync) claim nothing.
+ */
+export class ContextRefresher {
+  private running = false;
+  private pending = false;
+  private pendingClaim = -Infinity;
+  private holdUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private waiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  /** `refresh` resolves with the revision the service answered, or rejects when it failed. */
+  constructor(
+    private readonly refresh: () => Promise<number>,
+    private readonly holdMs: number,
+  ) {}
+
+  /** Resolves once a resolve that began after this call has ended (or the refresher closed). */
+  request(claimedRevision?: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.pending = true;
+    if (claimedRevision !== undefined && claimedRevision > this.pendingClaim) this.pendingClaim = claimedRevision;
+    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.schedule();
+    return done;
+  }
+
+  /** Settles when nothing runs and nothing waits to run. */
+  idle(): Promise<void> {
+    if (!this.running && !this.pending) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = false;
+    this.waiters.splice(0).forEach((resolve) => resolve());
+    if (!this.running) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  private schedule(): void {
+    if (this.running || this.timer || !this.pending || this.closed) return;
+    const wait = this.holdUntil - Date.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, wait);
+      this.timer.unref();
+      return;
+    }
+    void this.runOnce();
+  }
+
+  private async runOnce(): Promise<void> {
+    this.running = true;
+    const claim = this.pendingClaim;
+    const waiters = this.waiters;
+    this.pending = false;
+    this.pendingClaim = -Infinity;
+    this.waiters = [];
+    const began = Date.now();
+    try {
+      const revision = await this.refresh();
+      if (claim > revision) this.holdUntil = began + this.holdMs;
+    } catch {
+      this.holdUntil = began + this.holdMs;
+    } finally {
+      this.running = false;
+      waiters.forEach((resolve) => resolve());
+      this.schedule();
+      if (!this.running && (!this.pending || this.closed)) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+    }
+  }
+}

@@ -1,0 +1,413 @@
+import { parse } from 'csv-parse/sync';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { SYSTEM_ACTOR } from '../../src/auth/principal';
+import { TokensService } from '../../src/auth/tokens.service';
+import { type Browser, type PageRecord, exposed, launchChromium, seriousAccessibilityViolations, watchPage } from '../support/browser';
+import { expectEventually } from '../support/expect-eventually';
+import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
+
+jest.setTimeout(60_000);
+
+/** `CONSOLE_SCREENSHOTS=1` refreshes the README's pictures in docs/ from this run. */
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1' ? join(__dirname, '../../docs') : undefined;
+
+const KEY = 'CONSOLE_CVAT_TOKEN';
+/** Every plaintext this suite stores: none may ever be on a page, in storage or in a URL. */
+const VALUES = ['console-plaintext-v1-4f1c', 'console-plaintext-api-9a0e', 'console-plaintext-seed-77b2', 'console-plaintext-seed-13d5', 'console-plaintext-seed-c0d9', 'console-plaintext-bulk-5e8a'];
+const TOO_LONG = 'ø'.repeat(40_000); // 80,000 bytes: the server's limit, not the form's
+
+/**
+ * The console as people use it, in headless Chromium against the real service: an admin's whole
+ * round, then an auditor's and an executor's. Besides what each step shows, every step checks
+ * that no value and no token (other than one just issued, while it is shown) is on the page, and
+ * the suite ends by checking every URL the pages used and that they logged no error or CSP
+ * violation.
+ */
+describe('the admin console in a real browser', () => {
+  const t = useTestApp();
+  let browser: Browser;
+  let executorToken: string;
+  let auditorToken: string;
+  const records: PageRecord[] = [];
+  /** Tokens that may never be exposed; a token the console issues joins once it is hidden. */
+  const tokens = [ADMIN_TOKEN];
+
+  const open = async (): Promise<Page> => {
+    const page = await browser.context.newPage();
+    records.push(await watchPage(page));
+    await page.goto(t.baseUrl);
+    return page;
+  };
+  const statusOf = (page: Page) => page.locator('#status').innerText();
+  const expectStatus = (page: Page, pattern: RegExp) => expectEventually(async () => expect(await statusOf(page)).toMatch(pattern));
+  const rowOf = (page: Page, key: string) => page.locator(`#secrets-table tbody tr[data-key="${key}"]`);
+  const cells = (page: Page, key: string) => rowOf(page, key).locator('th, td').allInnerTexts();
+  const buttonNames = (page: Page) => page.getByRole('button').evaluateAll((buttons) => buttons.map((b) => (b as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+
+  const expectNothingExposed = async (page: Page, allowed: string[] = []) => {
+    const seen = await exposed(page);
+    for (const secret of [...VALUES, TOO_LONG, ...tokens, auditorToken, executorToken].filter((s) => !allowed.includes(s))) expect(seen).not.toContain(secret);
+  };
+  const expectAccessible = async (page: Page) => expect(await seriousAccessibilityViolations(page)).toEqual([]);
+  const screenshot = async (page: Page, name: string) => {
+    if (!SCREENSHOTS) return;
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
+  };
+  const signIn = async (page: Page, token: string) => {
+    await page.getByLabel('Token').fill(token);
+    // Positive control for every later search: a token in a field is found.
+    expect(await exposed(page)).toContain(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+  const resolved = async (key: string) => {
+    const res = await t.request('/api/v1/resolve', { method: 'POST', token: executorToken, json: { plugin: 'console-test', keys: [key] } });
+    return ((await res.json()) as { secrets: Record<string, string> }).secrets[key];
+  };
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.baseUrl });
+    const issue = (name: string, role: 'executor' | 'auditor') => t.app.get(TokensService).issue({ name, role, plugins: null }, SYSTEM_ACTOR);
+    executorToken = (await issue('console-check', 'executor')).token;
+    auditorToken = (await issue('reviewer', 'auditor')).token;
+    const seeds = [
+      ['FIFTYONE_CVAT_URL', 'The CVAT server plugins annotate with'],
+      ['FIFTYONE_LABELBOX_API_KEY', 'Labelbox export plugin'],
+      ['S3_EXPORT_SECRET', ''],
+    ];
+    for (const [index, [key, description]] of seeds.entries()) {
+      const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key, value: VALUES[2 + index], ...(description ? { description } : {}) } });
+      expect(res.status).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  describe('as an admin', () => {
+    let page: Page;
+    beforeAll(async () => {
+      page = await open();
+    });
+
+    it('signs in with a pasted token, which leaves the page and is kept only in sessionStorage', async () => {
+      await expectAccessible(page);
+      await signIn(page, ADMIN_TOKEN);
+      await expectStatus(page, /^Signed in as bootstrap-admin \(admin\)\.$/);
+      await rowOf(page, 'FIFTYONE_CVAT_URL').waitFor();
+      await expectNothingExposed(page);
+      expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([ADMIN_TOKEN]);
+      expect(await page.evaluate(() => localStorage.length)).toBe(0);
+      await expectAccessible(page);
+    });
+
+    it('refuses an invalid key beside the field as it is typed, and sends nothing', async () => {
+      await page.getByRole('button', { name: 'Add secret' }).click();
+      const key = page.getByLabel('Key', { exact: true });
+      await key.fill('my_key');
+      expect(await key.getAttribute('aria-invalid')).toBe('true');
+      const errorId = (await key.getAttribute('aria-describedby'))?.split(' ').find((id) => id.endsWith('-error'));
+      expect(await page.locator(`#${errorId}`).innerText()).toMatch(/^my_key is not a valid key\. Upper snake case/);
+      await page.getByLabel('Value', { exact: true }).fill(VALUES[0]);
+      expect(await exposed(page)).toContain(VALUES[0]);
+      await page.getByRole('button', { name: 'Add secret' }).last().click();
+      await expectStatus(page, /^The secret was not added: correct the fields marked/);
+      expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('');
+      expect((await (await t.request('/api/v1/secrets')).json()).items.map((s: { key: string }) => s.key)).not.toContain('my_key');
+      await expectAccessible(page);
+    });
+
+    it('shows the server’s field error beside the field it names, and clears the refused value', async () => {
+      await page.getByLabel('Key', { exact: true }).fill(KEY);
+      expect(await page.getByLabel('Key', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+      await page.getByLabel('Value', { exact: true }).fill(TOO_LONG);
+      await page.getByRole('button', { name: 'Add secret' }).last().click();
+      await expectStatus(page, /^CONSOLE_CVAT_TOKEN was not added: .*type the value again\.$/);
+      const value = page.getByLabel('Value', { exact: true });
+      expect(await value.getAttribute('aria-invalid')).toBe('true');
+      const errorId = (await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.endsWith('-error'));
+      expect(await page.locator(`#${errorId}`).innerText()).toBe('Value must be at most 65536 bytes of UTF-8 (got 80000).');
+      expect(await value.inputValue()).toBe('');
+      expect((await t.request(`/api/v1/secrets/${KEY}`)).status).toBe(404);
+    });
+
+    it('adds a secret: listed with its description and version 1, the value stored and nowhere on the page', async () => {
+      await page.getByLabel('Value', { exact: true }).fill(VALUES[0]);
+      await page.getByLabel('Description').fill('CVAT API token');
+      await page.getByRole('button', { name: 'Add secret' }).last().click();
+      await expectStatus(page, /^Added CONSOLE_CVAT_TOKEN \(version 1\)\./);
+      expect((await cells(page, KEY)).slice(0, 3)).toEqual([KEY, 'CVAT API token', '1']);
+      expect(await resolved(KEY)).toBe(VALUES[0]);
+      await expectNothingExposed(page);
+    });
+
+    it('changes the description through the row’s button, and says so until the next action', async () => {
+      await page.getByRole('button', { name: `Change ${KEY}` }).click();
+      expect(await page.getByLabel('Description').inputValue()).toBe('CVAT API token');
+      expect(await page.getByLabel('New value').inputValue()).toBe('');
+      await page.getByLabel('Description').fill('CVAT API token (annotation plugins)');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expectStatus(page, /^Changed the description of CONSOLE_CVAT_TOKEN \(now version 2\)\.$/);
+      expect((await cells(page, KEY)).slice(0, 3)).toEqual([KEY, 'CVAT API token (annotation plugins)', '2']);
+      expect(await resolved(KEY)).toBe(VALUES[0]);
+      await screenshot(page, 'secrets');
+    });
+
+    it('shows a change made through the API without a reload, keeping the status line', async () => {
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+      const res = await t.request(`/api/v1/secrets/${KEY}`, { method: 'PATCH', json: { value: VALUES[1], description: 'changed elsewhere' } });
+      expect(res.status).toBe(200);
+      await expectEventually(async () => expect((await cells(page, KEY)).slice(0, 3)).toEqual([KEY, 'changed elsewhere', '3']));
+      expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      expect(await statusOf(page)).toMatch(/^Changed the description of CONSOLE_CVAT_TOKEN/);
+    });
+
+    it('explains a stale edit in plain words and shows the secret as it is now', async () => {
+      await page.getByRole('button', { name: `Change ${KEY}` }).click();
+      await t.request(`/api/v1/secrets/${KEY}`, { method: 'PATCH', json: { description: 'changed again elsewhere' } });
+      await page.getByLabel('Description').fill('my edit of version 3');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expectStatus(page, /^Your change was not saved: CONSOLE_CVAT_TOKEN was changed by bootstrap-admin at .* while you were editing \(you had version 3, it is now version 4\)\./);
+      expect(await statusOf(page)).not.toMatch(/secret-|not 3/);
+      expect((await cells(page, KEY)).slice(0, 3)).toEqual([KEY, 'changed again elsewhere', '4']);
+      expect(await page.getByLabel('Description').inputValue()).toBe('changed again elsewhere');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await expectAccessible(page);
+    });
+
+    it('shows the history of the secret: every version with its change, actor and description', async () => {
+      await page.getByRole('link', { name: `History of ${KEY}` }).click();
+      await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
+      const rows = page.locator('table tbody tr');
+      await expectEventually(async () => expect(await rows.count()).toBe(4));
+      const table = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((c) => (c as HTMLElement).innerText)));
+      expect(table.map((r) => [r[0], r[1], r[3], r[4]])).toEqual([
+        ['1', 'Added (SecretAdded)', 'bootstrap-admin (admin)', 'CVAT API token'],
+        ['2', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'CVAT API token (annotation plugins)'],
+        ['3', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed elsewhere'],
+        ['4', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed again elsewhere'],
+      ]);
+      await expectAccessible(page);
+      await expectNothingExposed(page);
+    });
+
+    it('issues an executor token shown once with a copy button, then hides it', async () => {
+      await page.getByRole('link', { name: 'Tokens' }).click();
+      await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
+      await page.getByLabel('Name').fill('cvat-runner');
+      await page.getByLabel('Role').selectOption('executor');
+      await page.getByLabel('Plugins').fill('console-test, cvat');
+      await page.getByRole('button', { name: 'Issue token' }).click();
+      await expectStatus(page, /^Issued the executor token cvat-runner\. Copy it now: it will not be shown again\.$/);
+      const issued = await page.getByLabel('Token', { exact: true }).inputValue();
+      expect(issued).toMatch(/^slt_/);
+      expect(await page.getByText('it will not be shown again', { exact: false }).count()).toBeGreaterThan(0);
+      expect(await (await t.request('/api/v1/resolve', { method: 'POST', token: issued, json: { plugin: 'cvat', keys: [KEY] } })).json()).toMatchObject({ secrets: { [KEY]: VALUES[1] } });
+
+      await page.getByRole('button', { name: 'Copy token' }).click();
+      await expectStatus(page, /^Copied the token to the clipboard\.$/);
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(issued);
+      await expectAccessible(page);
+      await expectNothingExposed(page, [issued]);
+
+      await page.getByRole('button', { name: 'Done, hide the token' }).click();
+      tokens.push(issued);
+      await expectNothingExposed(page);
+      const row = page.locator('tbody tr', { hasText: 'cvat-runner' });
+      expect((await row.locator('th, td').allInnerTexts()).slice(0, 3)).toEqual(['cvat-runner', 'executor', 'console-test, cvat']);
+      await screenshot(page, 'tokens');
+    });
+
+    it('revokes the executor token after confirmation, with immediate effect', async () => {
+      const issued = tokens[tokens.length - 1];
+      await page.getByRole('button', { name: 'Revoke cvat-runner' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Revoke cvat-runner?' });
+      await dialog.waitFor();
+      await expectAccessible(page);
+      await dialog.getByRole('button', { name: 'Revoke cvat-runner' }).click();
+      await expectStatus(page, /^Revoked the executor token cvat-runner\.$/);
+      expect((await t.request('/api/v1/resolve', { method: 'POST', token: issued, json: { plugin: 'cvat', keys: [KEY] } })).status).toBe(401);
+      await expectEventually(async () => expect(await page.locator('tbody tr', { hasText: 'cvat-runner' }).locator('td').nth(3).innerText()).toMatch(/^revoked /));
+      expect(await page.getByRole('button', { name: 'Revoke cvat-runner' }).count()).toBe(0);
+    });
+
+    it('refuses to revoke the last admin token with the server’s explanation', async () => {
+      await page.getByRole('button', { name: 'Revoke bootstrap-admin' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Revoke bootstrap-admin' }).click();
+      await expectStatus(page, /^bootstrap-admin was not revoked: This is the last active admin token: issue another admin token before revoking it\.$/);
+      expect((await t.request('/api/v1/tokens')).status).toBe(200);
+    });
+
+    it('removes the secret after confirmation', async () => {
+      await page.getByRole('link', { name: 'Secrets' }).click();
+      await page.getByRole('button', { name: `Remove ${KEY}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Remove ${KEY}?` });
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await expectStatus(page, /^CONSOLE_CVAT_TOKEN was not removed\.$/);
+      await page.getByRole('button', { name: `Remove ${KEY}` }).click();
+      await dialog.getByRole('button', { name: `Remove ${KEY}` }).click();
+      await expectStatus(page, /^Removed CONSOLE_CVAT_TOKEN\./);
+      expect(await rowOf(page, KEY).count()).toBe(0);
+      expect((await t.request(`/api/v1/secrets/${KEY}`)).status).toBe(404);
+    });
+
+    it('sorts, filters and pages the secrets, the new ones arriving without a reload', async () => {
+      for (let n = 1; n <= 40; n++) {
+        const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key: `TEAM_SECRET_${String(n).padStart(2, '0')}`, value: VALUES[5] } });
+        expect(res.status).toBe(201);
+      }
+      const keys = () => page.locator('#secrets-table tbody tr th').allInnerTexts();
+      await expectEventually(async () => expect(await page.locator('#secrets-table caption').innerText()).toBe('Secrets: 43, values never shown'));
+      expect(await keys()).toHaveLength(25);
+      expect((await keys()).slice(0, 4)).toEqual(['FIFTYONE_CVAT_URL', 'FIFTYONE_LABELBOX_API_KEY', 'S3_EXPORT_SECRET', 'TEAM_SECRET_01']);
+      await page.getByRole('button', { name: 'Next page' }).click();
+      expect(await keys()).toEqual(Array.from({ length: 18 }, (_, i) => `TEAM_SECRET_${i + 23}`));
+      expect(await page.getByText('Page 2 of 2').count()).toBe(1);
+
+      await page.getByRole('button', { name: /^Key/ }).click();
+      expect(await page.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('descending');
+      expect((await keys())[0]).toBe('TEAM_SECRET_40');
+      await page.getByRole('button', { name: 'Next page' }).click();
+      expect((await keys()).slice(-2)).toEqual(['FIFTYONE_LABELBOX_API_KEY', 'FIFTYONE_CVAT_URL']);
+      await page.getByRole('button', { name: /^Last change/ }).click();
+      expect(await page.locator('th[aria-sort]').innerText()).toMatch(/^Last change/);
+      expect((await keys())[0]).toBe('FIFTYONE_CVAT_URL');
+
+      await page.getByLabel('Filter').fill('labelbox');
+      expect(await keys()).toEqual(['FIFTYONE_LABELBOX_API_KEY']);
+      expect(await page.locator('#secrets-table caption').innerText()).toBe('Secrets matching “labelbox”: 1 of 43');
+      await page.getByLabel('Filter').fill('');
+      await page.getByRole('button', { name: /^Key/ }).click();
+      await expectAccessible(page);
+    });
+
+    it('opens Audit, filters by key, exports that CSV, and verifies the chain with a copyable head', async () => {
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+      await expectAccessible(page);
+      await page.getByLabel('Key').fill(KEY);
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, /^Showing the entries that match key CONSOLE_CVAT_TOKEN\.$/);
+      const types = await page.locator('table.audit tbody tr td:nth-child(3)').allInnerTexts();
+      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+      expect(download.suggestedFilename()).toBe('audit.csv');
+      const csv = readFileSync(await download.path(), 'utf8');
+      const records = parse(csv, { columns: true }) as Record<string, string>[];
+      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+      expect(records.every((r) => r.key === KEY || r.data.includes(KEY))).toBe(true);
+      for (const secret of [...VALUES, ...tokens]) expect(csv).not.toContain(secret);
+      await expectStatus(page, /^Exported the matching audit trail as audit\.csv/);
+
+      await page.getByRole('button', { name: 'Verify chain' }).click();
+      await expectStatus(page, /^Verified the chain: intact, \d+ entries, head seq \d+\.$/);
+      const head = await (await t.request('/api/v1/audit/head')).json();
+      expect(await page.locator('#head-seq').innerText()).toBe(String(head.seq));
+      expect(await page.locator('#head-hash').innerText()).toBe(head.hash);
+      await page.getByRole('button', { name: 'Copy head' }).click();
+      await expectStatus(page, /^Copied the head to the clipboard\.$/);
+      expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toEqual({ seq: head.seq, hash: head.hash });
+      await expectAccessible(page);
+      await expectNothingExposed(page);
+      await screenshot(page, 'audit');
+
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await expectStatus(page, /^Showing every entry\.$/);
+      const seqs = () => page.locator('table.audit tbody tr th').allInnerTexts();
+      expect((await seqs()).slice(0, 2)).toEqual(['1', '2']);
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await expectEventually(async () => expect((await seqs())[0]).toBe('51'));
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 2, oldest first');
+      await page.getByRole('button', { name: 'Previous page' }).click();
+      await expectEventually(async () => expect((await seqs())[0]).toBe('1'));
+    });
+
+    it('signs out: the token leaves sessionStorage and the sign-in form is back', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Token').waitFor();
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await page.getByRole('link', { name: 'Secrets' }).count()).toBe(0);
+    });
+  });
+
+  describe('as an auditor', () => {
+    let page: Page;
+    beforeAll(async () => {
+      page = await open();
+    });
+
+    it('reads secrets, history and audit, and finds no way to change anything', async () => {
+      await signIn(page, auditorToken);
+      await expectStatus(page, /^Signed in as reviewer \(auditor\)\.$/);
+      await rowOf(page, 'FIFTYONE_CVAT_URL').waitFor();
+      expect(await page.getByRole('link').allInnerTexts()).toEqual(expect.arrayContaining(['Secrets', 'Audit']));
+      expect(await page.getByRole('link', { name: 'Tokens' }).count()).toBe(0);
+      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Copy head)( .*)?$/;
+      const check = async () => {
+        for (const name of await buttonNames(page)) expect(name).toMatch(readOnly);
+        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]), textarea').count()).toBe(0);
+      };
+      await check();
+      await expectAccessible(page);
+
+      await page.getByRole('link', { name: 'History of FIFTYONE_CVAT_URL' }).click();
+      await page.getByRole('heading', { name: 'History of FIFTYONE_CVAT_URL' }).waitFor();
+      await expectEventually(async () => expect(await page.locator('table tbody tr').count()).toBe(1));
+      await check();
+
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.locator('table.audit tbody tr th').first().waitFor();
+      await check();
+      await page.goto(`${t.baseUrl}/#/tokens`);
+      await page.getByRole('heading', { name: 'Secrets' }).waitFor();
+      await check();
+      await expectNothingExposed(page);
+    });
+
+    it('ends the session when the token is revoked elsewhere, and says why', async () => {
+      const { items } = await (await t.request('/api/v1/tokens')).json();
+      const reviewer = items.find((token: { name: string }) => token.name === 'reviewer');
+      expect((await t.request(`/api/v1/tokens/${reviewer.id}`, { method: 'DELETE' })).status).toBe(204);
+      await page.getByLabel('Token').waitFor();
+      expect(await statusOf(page)).toBe('Your token stopped working (revoked, or the service forgot it): sign in again.');
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    });
+  });
+
+  describe('as an executor', () => {
+    it('is told plainly that the token has no access here, and nothing is kept', async () => {
+      const page = await open();
+      await signIn(page, executorToken);
+      await page.getByRole('heading', { name: 'No access to the console' }).waitFor();
+      expect(await page.getByRole('alert').innerText()).toBe(
+        'console-check is an executor token: it resolves secrets for plugins and has no access here. Sign in with an admin or auditor token to use the console.',
+      );
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await page.getByRole('navigation').getByRole('link').count()).toBe(0);
+      await expectNothingExposed(page);
+      await expectAccessible(page);
+    });
+  });
+
+  it('no page requested or showed a URL with a value or a token, logged an error or a CSP violation, or met a refusal it was not meant to', () => {
+    const urls = records.flatMap((r) => r.urls);
+    expect(urls.length).toBeGreaterThan(10);
+    // Positive control: the search finds what it looks for in the same list.
+    expect(urls.join('\n')).toContain('/api/v1/audit/head');
+    for (const secret of [...VALUES, ...tokens, auditorToken, executorToken]) expect(urls.join('\n')).not.toContain(secret);
+    expect(records.flatMap((r) => r.problems)).toEqual([]);
+    // The only failed responses are the refusals the admin's steps provoked, in their order.
+    expect(records.flatMap((r) => r.refusals)).toEqual([
+      '400 /api/v1/secrets',
+      `412 /api/v1/secrets/${KEY}`,
+      expect.stringMatching(/^409 \/api\/v1\/tokens\/tok_/),
+      // The auditor's first call after its token was revoked: the poll, or the refetch a poll
+      // answered just before the revocation started.
+      expect.stringMatching(/^401 \/api\/v1\/(audit\/head|secrets)$/),
+    ]);
+  });
+});

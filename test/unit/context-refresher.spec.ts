@@ -1,0 +1,92 @@
+import { ContextRefresher } from '../../src/client/context-refresher';
+
+/** A fake service revision and a log of when each resolve began (ms since the test started). */
+function harness(holdMs = 200) {
+  const started = Date.now();
+  const resolves: number[] = [];
+  let revision = 10;
+  let fail = false;
+  const refresher = new ContextRefresher(async () => {
+    resolves.push(Date.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (fail) throw new Error('service away');
+    return revision;
+  }, holdMs);
+  return {
+    refresher,
+    resolves,
+    setRevision: (r: number) => (revision = r),
+    setFailing: (f: boolean) => (fail = f),
+  };
+}
+
+describe('ContextRefresher: what a notification may cost', () => {
+  it('a true notification is answered at once, and so is the next one: no hold while claims come true', async () => {
+    const h = harness();
+    h.setRevision(11);
+    await h.refresher.request(11);
+    h.setRevision(12);
+    await h.refresher.request(12);
+    expect(h.resolves).toHaveLength(2);
+    expect(h.resolves[1]).toBeLessThan(150);
+  });
+
+  it('requests during a resolve fold into exactly one more resolve after it', async () => {
+    const h = harness();
+    h.setRevision(11);
+    const first = h.refresher.request(11);
+    const during = Array.from({ length: 50 }, () => h.refresher.request(11));
+    await Promise.all([first, ...during]);
+    expect(h.resolves).toHaveLength(2);
+  });
+
+  it('a claim the service disproves holds the next resolve until holdMs after the disproved one began; the request is kept, not dropped', async () => {
+    const h = harness(200);
+    await h.refresher.request(1e12);
+    const held = h.refresher.request(11);
+    h.setRevision(11);
+    await held;
+    expect(h.resolves).toHaveLength(2);
+    expect(h.resolves[1] - h.resolves[0]).toBeGreaterThanOrEqual(195);
+  });
+
+  it('a flood of false claims costs at most one resolve per hold, plus the first', async () => {
+    const h = harness(100);
+    const flood = Date.now();
+    while (Date.now() - flood < 450) {
+      void h.refresher.request(1e12);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await h.refresher.idle();
+    expect(h.resolves.length).toBeGreaterThanOrEqual(2);
+    expect(h.resolves.length).toBeLessThanOrEqual(2 + Math.ceil(450 / 100));
+  });
+
+  it('a failed resolve holds too, so a flood does not hammer a service that is away', async () => {
+    const h = harness(200);
+    h.setFailing(true);
+    await h.refresher.request(11);
+    const next = h.refresher.request(11);
+    h.setFailing(false);
+    await next;
+    expect(h.resolves[1] - h.resolves[0]).toBeGreaterThanOrEqual(195);
+  });
+
+  it('requests for reasons of the client (reconnect, periodic) claim nothing and never hold', async () => {
+    const h = harness(10_000);
+    await h.refresher.request();
+    await h.refresher.request();
+    expect(h.resolves).toHaveLength(2);
+    expect(h.resolves[1]).toBeLessThan(1_000);
+  });
+
+  it('close() releases waiters and stops further resolves', async () => {
+    const h = harness(10_000);
+    await h.refresher.request(1e12);
+    const held = h.refresher.request(11);
+    h.refresher.close();
+    await held;
+    await h.refresher.idle();
+    expect(h.resolves).toHaveLength(1);
+  });
+});
