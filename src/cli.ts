@@ -9,7 +9,7 @@ import { auditCommand } from './cli/audit.command';
 import { addSecretsCommands } from './cli/admin/secrets.command';
 import { addTokensCommands } from './cli/admin/tokens.command';
 import { CommandFailure, EXIT } from './cli/admin/exit-codes';
-import { AUDIT_ENVIRONMENT, DATA_DIR_ENVIRONMENT, RUN_ENVIRONMENT, SERVICE_ENVIRONMENT, readsEnvironment } from './cli/environment-help';
+import { AUDIT_ENVIRONMENT, DATA_DIR_ENVIRONMENT, ROTATE_ENVIRONMENT, RUN_ENVIRONMENT, SERVICE_ENVIRONMENT, readsEnvironment } from './cli/environment-help';
 
 // The service's commands load Nest when they run, not when the CLI starts: an admin command
 // or --help should not pay for the whole application.
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
       .command('rotate-master-key')
       .description('rewrap every data key under the active (first) master key; the log is not rewritten')
       .action(async () => (await import('./cli/rotate-master-key.command')).rotateMasterKeyCommand(loadConfig())),
-    DATA_DIR_ENVIRONMENT,
+    ROTATE_ENVIRONMENT,
   );
 
   addSecretsCommands(program);

@@ -47,6 +47,14 @@ export const DATA_DIR_ENVIRONMENT: EnvironmentHelp = [
   LOG_LEVEL,
 ];
 
+/** rotate-master-key: the data dir, and the running service it rotates through when one holds it. */
+export const ROTATE_ENVIRONMENT: EnvironmentHelp = [
+  ...DATA_DIR_ENVIRONMENT,
+  ['SECRETS_URL', "with a service running: its address (default: the one it wrote in the data dir)"],
+  ['SECRETS_TOKEN', 'with a service running: an admin token (default SECRETS_ADMIN_TOKEN)'],
+  ['SECRETS_CA_FILE', "a CA (PEM) to trust for the service's HTTPS"],
+];
+
 export const AUDIT_ENVIRONMENT: EnvironmentHelp = [['SECRETS_DATA_DIR', 'the data dir whose secrets.db is read (unless --db), default ./data']];
 
 export const RUN_ENVIRONMENT: EnvironmentHelp = [

@@ -30,13 +30,14 @@ class RotationResultDto {
 export class MasterKeysController {
   constructor(private readonly masterKeys: MasterKeysService) {}
 
-  /** Rewraps every data key under the active master key (development: a new one first). */
   @Post('rotate')
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
     summary: 'Rotate the master key',
-    description: 'Rewraps every data key under the active master key (in development, a newly generated one), then records MasterKeyRotated. Values and the log are not rewritten.',
+    description:
+      'Rewraps every data key under the master key this service wraps with (development key file: a new key, written first in the file). ' +
+      'What `rotate-master-key` calls while a service holds the database. The log is not rewritten; a MasterKeyRotated event.',
   })
   @ApiOkResponse({ type: RotationResultDto, description: 'Rotated' })
   @ApiJsonBody()

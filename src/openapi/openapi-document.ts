@@ -6,7 +6,7 @@ const TAGS: Array<[string, string]> = [
   ['resolve', 'Values of the keys a plugin declares, for executors; every call is audited'],
   ['tokens', 'Issue, list and revoke bearer tokens'],
   ['audit', 'The hash-chained log as a reviewer reads it: query, export, verify'],
-  ['master-keys', 'Rewrap data keys under the active master key, with the service running'],
+  ['master-keys', 'Master-key rotation inside the running service (what rotate-master-key calls)'],
   ['health', 'Liveness and readiness, without a token'],
 ];
 

@@ -16,7 +16,8 @@ class ResolveResultDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'The values, by key', example: { FIFTYONE_CVAT_URL: 'https://cvat.example' } })
   secrets!: Record<string, string>;
   @ApiProperty({ type: [String], description: 'Keys asked for that are not stored' }) missing!: string[];
-  @ApiProperty({ type: [String], description: 'Keys whose stored value would not open (integrity failure); never returned, never guessed' }) unreadable!: string[];
+  @ApiProperty({ type: [String], description: 'Keys whose stored value would not open (integrity failure); never returned, never guessed' })
+  unreadable!: string[];
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Store-wide count of secret-state events; contiguous' }) revision!: number;
 }
 

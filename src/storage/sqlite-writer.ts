@@ -36,8 +36,8 @@ export class SqliteWriter {
   private readonly runBatch: (jobs: Job[]) => { results: unknown[]; errors: unknown[] };
   /** The deferred work of the job running now; undefined outside a job. */
   private jobDeferred: (() => void)[] | undefined;
-  private observer: WriterObserver | undefined;
   private currentFault: { error: StorageUnavailableError; since: string } | undefined;
+  private observer: WriterObserver | undefined;
 
   constructor(
     private readonly db: Database,

@@ -57,23 +57,29 @@ export function residentBytes(pid: number): number {
   return Number(kib) * 1024;
 }
 
+/** The CLI without blocking this process (a test's own traffic keeps running), and its child to kill. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
 /**
  * Runs the CLI to its end without blocking this process (the service answering it may run in
  * this very process, so spawnSync would deadlock). stdout and stderr are kept apart.
  */
-export function runCliToEnd(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+export async function runCliToEnd(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const { child, done } = spawnCli(args, env);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const { status, stdout, stderr } = await done;
+  clearTimeout(timer);
+  return { status, stdout, stderr };
 }
 
 /**
@@ -90,17 +96,4 @@ export function watchPluginRun(manifestPath: string, key: string, out: string, e
     starts: () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : []),
     stop: () => stop(child),
   };
-}
-
-/** The CLI without blocking this process (a test's own traffic keeps running), and its child to kill. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (status, signal) => resolve({ status, signal, stdout, stderr })),
-  );
-  return { child, done };
 }
