@@ -284,8 +284,9 @@ describe(`every HTTP route under generated bad input (${RUNS} cases; SECRETS_LON
     expect(logged).toEqual([]);
 
     expect(state()).toEqual(before);
-    // Refusals are counted, with a bound: 10 recorded a minute per client address or token.
+    // Refusals are counted, with a bound: per client address (all of these come from one), 10
+    // recorded a minute plus the one count the minute's flush writes for what was held back.
     const minutes = Math.ceil((Date.now() - started) / 60_000) + 1;
-    expect(refusalEvents() - refusalsBefore).toBeLessThanOrEqual(10 * minutes);
+    expect(refusalEvents() - refusalsBefore).toBeLessThanOrEqual((10 + 1) * minutes);
   }, LONG ? 1_800_000 : 240_000);
 });
