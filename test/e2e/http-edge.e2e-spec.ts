@@ -217,6 +217,29 @@ describe('time limits', () => {
   });
 });
 
+describe('the connection cap', () => {
+  it('closes connections past SECRETS_MAX_CONNECTIONS at once, and serves again when they go', async () => {
+    const data = tempDataDir();
+    const base = testConfig(data.dir);
+    const t = await startTestApp(testConfig(data.dir, { http: { ...base.http, maxConnections: 4 } }));
+    const { connect } = await import('node:net');
+    const port = Number(new URL(t.baseUrl).port);
+    const idle = Array.from({ length: 4 }, () => connect(port, '127.0.0.1'));
+    try {
+      await Promise.all(idle.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect(rawRequest(t.baseUrl, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', 5_000)).rejects.toThrow(/no response \(closed: true\)/);
+      idle.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await rawRequest(t.baseUrl, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 5_000)).status).toBe(200);
+    } finally {
+      idle.forEach((socket) => socket.destroy());
+      await t.close();
+      data.cleanup();
+    }
+  });
+});
+
 // A role the route does not allow still gets 403 (the guard), after the edge accepted the token.
 describe('roles after the edge', () => {
   const t = useTestApp();

@@ -284,8 +284,11 @@ describe(`every HTTP route under generated bad input (${RUNS} cases; SECRETS_LON
     expect(logged).toEqual([]);
 
     expect(state()).toEqual(before);
-    // Refusals are counted, with a bound: 10 recorded a minute per client address or token.
+    // Refusals are counted, with a bound: per source, 10 recorded a minute plus the one count
+    // the minute's flush writes for what was held back. Two sources here: the client address
+    // (AuthenticationFailed) and the admin token, whose resolves the role check refuses before
+    // their bodies are validated (AccessDenied).
     const minutes = Math.ceil((Date.now() - started) / 60_000) + 1;
-    expect(refusalEvents() - refusalsBefore).toBeLessThanOrEqual(10 * minutes);
+    expect(refusalEvents() - refusalsBefore).toBeLessThanOrEqual(2 * (10 + 1) * minutes);
   }, LONG ? 1_800_000 : 240_000);
 });
