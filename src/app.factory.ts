@@ -16,8 +16,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // body parsers are off: the HTTP edge (src/http) installs the only one. With TLS_CERT_FILE/
   // TLS_KEY_FILE the service speaks HTTPS itself (SPEC §7): tokens and values then never cross a
   // network in clear, with or without a proxy in front.
-  const https = config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {};
-  const adapter = new FastifyAdapter({ ...edgeServerOptions(config), ...https } as ConstructorParameters<typeof FastifyAdapter>[0]);
+  const edge = edgeServerOptions(config);
+  // Node's https server takes the same time limits as the http one, but Fastify passes its
+  // `http` options to plain HTTP only: hand them over with the certificate.
+  const https = config.tls ? { https: { ...(edge as { http?: object }).http, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {};
+  const adapter = new FastifyAdapter({ ...edge, ...https } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(new PinoNestLogger(adapter.getInstance().log));
   await installHttpEdge(app, config);
