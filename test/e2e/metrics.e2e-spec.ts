@@ -1,5 +1,8 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
+import type { Database } from 'better-sqlite3';
+import { SQLITE } from '../../src/storage/database.module';
+import { openDatabase } from '../support/data-dir';
 import { expectEventually } from '../support/expect-eventually';
 import { PrivateNatsServer, freePort, uniqueKey } from '../support/nats';
 import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -112,6 +115,29 @@ describe('Prometheus metrics on their own listener', () => {
     // Control: the search finds what labels do carry, so an empty result means something.
     expect(hits(after, ['route="/api/v1/secrets/:key"', 'status="401"', 'route="unmatched",status="404"'])).toHaveLength(3);
     for (const text of [before, after, caughtUp]) expect(hits(text, secrets)).toEqual([]);
+
+    // A commit the disk refuses (SQLite's page limit set to what the file holds: SQLITE_FULL,
+    // which rolls the batch back): a 503, and a failed batch counted. Then room again.
+    const db = t.app.get<Database>(SQLITE);
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    const full = await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: 'x'.repeat(60_000) } });
+    db.pragma('max_page_count = 1073741823');
+    expect(full.status).toBe(503);
+    expect(total(await scrape(), 'secrets_ledger_writer_failed_batches_total')).toBeGreaterThanOrEqual(1);
+
+    // Last, as it breaks the log for good: a row appended behind the service's back, with a hash
+    // that chains to nothing. The next readiness probe verifies it, and the gauge drops to 0.
+    const other = openDatabase(t.config.databasePath);
+    try {
+      const head = other.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string };
+      other.prepare('INSERT INTO events (seq, id, stream, version, type, data, actor, at, prev_hash, hash) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)').run(
+        head.seq + 1, 'forged-row', 'forged', 'SecretAdded', '{}', '{}', new Date().toISOString(), head.hash, 'not-a-hash',
+      );
+    } finally {
+      other.close();
+    }
+    expect((await t.request('/health/ready', { token: null })).status).toBe(503);
+    expect(total(await scrape(), 'secrets_ledger_audit_chain_ok')).toBe(0);
   });
 
   it('serves /metrics only; other paths are 404', async () => {
