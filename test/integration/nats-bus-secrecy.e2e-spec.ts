@@ -167,6 +167,7 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
         process.stdout.write(String(Date.now() - started));
         await nc.close();
       })();`;
+    const forgeryBegan = Date.now();
     await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, ['-e', forger], { cwd: join(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
@@ -174,15 +175,16 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
       child.once('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`forger exited ${code}`))));
     });
     await expectEventually(() => expect(arrivals.length - firstArrival).toBeGreaterThanOrEqual(10_000));
-    // How long the burst took to arrive, as another subscriber on the same server saw it.
-    const burstMs = arrivals[arrivals.length - 1] - arrivals[firstArrival];
     // Let any refresh the burst caused run out (a hold is 250 ms).
     await new Promise((resolve) => setTimeout(resolve, 600));
+    // The client may still be working through the burst after another subscriber has it all,
+    // so the bound counts holds over the whole time since the forger began, settling included.
+    const burstMs = Date.now() - forgeryBegan;
 
     expect(ctx.secrets.get(key)).toBe('forged-test-true-v1');
     expect(ctx.stale).toBe(false);
     // Two resolves for a burst (one for its first message, one for the rest), plus one per
-    // 250 ms hold while it lasted.
+    // 250 ms hold while it lasted: a handful, where one resolve per message would be thousands.
     const cost = resolvesBy('forged-executor') - before;
     expect(cost).toBeGreaterThanOrEqual(1);
     expect(cost).toBeLessThanOrEqual(2 + Math.ceil(burstMs / 250));

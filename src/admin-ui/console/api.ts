@@ -3,6 +3,7 @@
 // Types only (erased from the bundle): the service's own shapes, so the two cannot drift apart.
 export type { AuditEntry } from '../../audit/audit-entry';
 export type { VerifyResult } from '../../audit/chain-verifier';
+export type { SecretMeta } from '../../client/http-api';
 
 export interface FieldProblem {
   field: string;
@@ -23,16 +24,6 @@ export class ApiError extends Error {
   get status(): number {
     return this.problem.status;
   }
-}
-
-export interface SecretMeta {
-  key: string;
-  description: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  createdBy: string;
-  updatedBy: string;
 }
 
 export interface Actor {

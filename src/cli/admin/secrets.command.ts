@@ -3,17 +3,8 @@ import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
 import { adminApiFromEnvironment } from './admin-api';
 import { importDotenv } from './dotenv-import';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
+import type { SecretMeta } from '../../client/http-api';
 import { readSecretValue } from './value-input';
-
-interface SecretMeta {
-  key: string;
-  description: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  createdBy: string;
-  updatedBy: string;
-}
 
 interface HistoryEntry {
   version: number;
