@@ -5,14 +5,12 @@ import { TokensService } from '../auth/tokens.service';
 import { problem } from '../common/problem-details';
 import { sendProblem } from '../common/problem-details.filter';
 import type { HttpLimits } from '../config/configuration';
+import { lingerWhenClosed } from './lingering-close';
 
 /** Every route under this prefix needs a token; the rest (/, /health, /docs) is public. */
 export const API_PREFIX = '/api/v1/';
 
 const MINUTE_MS = 60_000;
-
-
-
 
 interface LimitResult {
   isExceeded?: boolean;
@@ -37,6 +35,7 @@ function actionOf(request: AuthenticatedRequest): string {
 function refuseEarly(reply: FastifyReply, status: 401 | 429, detail: string, retryAfterSeconds?: number): FastifyReply {
   if (retryAfterSeconds !== undefined) void reply.header('Retry-After', String(Math.max(1, retryAfterSeconds)));
   void reply.header('Connection', 'close');
+  lingerWhenClosed(reply.raw.socket);
   sendProblem(reply, problem(status, detail, status === 401 ? 'unauthenticated' : 'too-many-requests'));
   return reply;
 }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, frameworkProblem, problem } from '../common/problem-details';
 import { sendProblem } from '../common/problem-details.filter';
+import { closeAfterLinger } from './lingering-close';
 
 /** Headers every answer carries, also those written straight to a socket. */
 export const ALWAYS_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' } as const;
@@ -36,9 +37,10 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   // A reset connection has nobody left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   if (!socket.writable) return void socket.destroy();
-  // Destroyed only once the answer is flushed: destroy() right after write() drops whatever the
-  // kernel has not taken yet, which under load is the whole answer.
-  socket.end(rawProblemResponse(frameworkProblem(statusOfClientError(error.code))), () => socket.destroy());
+  // Not destroyed right after the write: that drops whatever the kernel has not taken yet, and a
+  // reset in answer to the client's next bytes can cost it the answer it has not read.
+  socket.write(rawProblemResponse(frameworkProblem(statusOfClientError(error.code))));
+  closeAfterLinger(socket);
 }
 
 /**

@@ -13,6 +13,7 @@ import { pinoOptions } from '../logging/pino-nest-logger';
 import { API_PREFIX, authenticateBeforeBody } from './authenticate-first';
 import { ALWAYS_HEADERS, answerClientError, answerFrameworkError } from './client-errors';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
+import { lingerWhenClosed } from './lingering-close';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 /** Longer URLs are 414: no route of ours needs more, and Node would only stop them at 16 KiB of headers (431). */
@@ -99,6 +100,7 @@ function refuseLongUrls(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', async (request, reply) => {
     if (request.url.length <= MAX_URL_LENGTH) return;
     void reply.header('Connection', 'close');
+    lingerWhenClosed(reply.raw.socket);
     sendProblem(reply, problem(414, `The URL is longer than ${MAX_URL_LENGTH} characters.`));
     return reply;
   });

@@ -1,6 +1,7 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { openDatabase } from '../support/data-dir';
+import { expectEventually } from '../support/expect-eventually';
 import { rawRequest } from '../support/raw-http';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig, useTestApp } from '../support/test-app';
 
@@ -164,6 +165,31 @@ describe('the HTTP edge', () => {
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.closed).toBe(true);
+    });
+
+    it('a client that goes on sending its body after the 401 gets a FIN and no reset, so it can still read the answer', async () => {
+      const { connect } = await import('node:net');
+      // allowHalfOpen: the client does not close when it sees our FIN, and keeps writing the body
+      // as a slow client would. A socket destroyed with those bytes unread would answer them with
+      // a reset (ECONNRESET / EPIPE here), which can cost a client the answer it has not read.
+      const socket = connect({ port: Number(new URL(t.baseUrl).port), host: '127.0.0.1', allowHalfOpen: true });
+      let answer = '';
+      let ended = false;
+      const errors: string[] = [];
+      socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+      socket.on('end', () => (ended = true));
+      socket.on('error', (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
+      socket.write('POST /api/v1/secrets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{"key":');
+      const drip = setInterval(() => socket.writable && socket.write(Buffer.alloc(1024, 'a')), 10);
+      try {
+        await expectEventually(() => expect(ended).toBe(true), 5_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(errors).toEqual([]);
+        expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+      } finally {
+        clearInterval(drip);
+        socket.destroy();
+      }
     });
   });
 

@@ -16,13 +16,15 @@ interface SlowClient {
   socket: Socket;
   answer: string;
   closed: boolean;
+  /** The socket error this client saw, if any (ECONNRESET when a refusal was lost to a reset). */
+  error?: string;
 }
 
 function slowClient(port: number, start: string): SlowClient {
   const client: SlowClient = { socket: connect(port, '127.0.0.1'), answer: '', closed: false };
   client.socket.on('data', (chunk) => (client.answer += chunk.toString('latin1')));
   client.socket.on('close', () => (client.closed = true));
-  client.socket.on('error', () => undefined);
+  client.socket.on('error', (error: NodeJS.ErrnoException) => (client.error ??= error.code ?? error.message));
   // Queued before any drip: a socket sends what was written before it connected, in order.
   client.socket.write(start);
   return client;
@@ -90,7 +92,7 @@ describe(`${CONNECTIONS} concurrent unauthenticated slow connections`, () => {
     const service = await startServe({ SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
     try {
       const { clients, growthMb } = await flood(service, start, drip, holdMs);
-      expect(clients.map(statusOf).filter((s) => !answers.includes(s))).toEqual([]);
+      expect(clients.filter((c) => !answers.includes(statusOf(c))).map((c) => `${statusOf(c)} ${c.error ?? 'no error'}`)).toEqual([]);
       expect(clients.every((c) => /content-type: application\/problem\+json/i.test(c.answer))).toBe(true);
       // Nobody's drip is still being read.
       expect(clients.filter((c) => !c.closed)).toHaveLength(0);
