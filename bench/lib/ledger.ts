@@ -1,32 +1,29 @@
 import type { Database } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { MasterKeyring } from '../../src/crypto/master-keyring';
 import { EventStore } from '../../src/event-store/event-store';
 import { SecretValue } from '../../src/secrets/domain/secret-value';
 import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { applySecretCommand } from '../../src/secrets/secrets.service';
-import { dataSourceOptions, rawConnection } from '../../src/storage/database.module';
-import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import type { Storage } from '../../src/storage/sql';
+import { openSqliteStorage } from '../../src/storage/sqlite/open-sqlite';
 import { progress } from './report';
 
 export interface Ledger {
   db: Database;
   store: EventStore;
   readModel: SecretsReadModel;
-  writer: SqliteWriter;
+  storage: Storage;
   close: () => Promise<void>;
 }
 
 /** The storage layer of a data dir, opened in-process (migrations included), for seeding. */
 export async function openLedger(databasePath: string, masterKeys: string): Promise<Ledger> {
-  const dataSource = await new DataSource(dataSourceOptions(databasePath)).initialize();
-  const db = rawConnection(dataSource);
+  const { storage, db, close } = await openSqliteStorage(databasePath);
   const [kid, key] = masterKeys.split(':');
-  const writer = new SqliteWriter(db);
-  const store = new EventStore(db, writer, new MasterKeyring([{ kid, key: Buffer.from(key, 'base64') }]));
-  return { db, store, readModel: new SecretsReadModel(db), writer, close: () => dataSource.destroy() };
+  const store = new EventStore(new MasterKeyring([{ kid, key: Buffer.from(key, 'base64') }]));
+  return { db, store, readModel: new SecretsReadModel(), storage, close };
 }
 
 export function newMasterKeys(): string {
@@ -40,14 +37,14 @@ export function newMasterKeys(): string {
 export async function seedSecrets(ledger: Ledger, events: number, keys: number): Promise<void> {
   const batch = 5_000;
   for (let done = 0; done < events; done += batch) {
-    await ledger.writer.write(() => {
+    await ledger.storage.transact(async (tx) => {
       for (let i = done; i < Math.min(events, done + batch); i++) {
         const key = `SEED_${i % keys}`;
         const command =
           i < keys
             ? { type: 'AddSecret' as const, key, value: new SecretValue(`seed-value-${i}`), description: `seeded ${i}` }
             : { type: 'UpdateSecret' as const, key, value: new SecretValue(`seed-value-${i}`) };
-        applySecretCommand(ledger.store, ledger.readModel, command, SYSTEM_ACTOR);
+        await applySecretCommand(tx, ledger.store, ledger.readModel, command, SYSTEM_ACTOR);
       }
     });
     if ((done / batch) % 10 === 0) progress(`  seeded ${Math.min(events, done + batch)}/${events} events`);

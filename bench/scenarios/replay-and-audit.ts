@@ -22,7 +22,7 @@ export async function seedAndReplay(databasePath: string, masterKeys: string, ev
     await seedSecrets(ledger, events, SEEDED_KEYS);
     for (let pass = 1; pass <= REPLAY_ROUNDS; pass++) {
       const started = performance.now();
-      const result = await rebuildReadModel(ledger.writer, ledger.store, ledger.readModel);
+      const result = await rebuildReadModel(ledger.storage, ledger.store, ledger.readModel);
       const seconds = (performance.now() - started) / 1000;
       if (result.events !== events || result.secrets !== SEEDED_KEYS) throw new Error(`replay: rebuilt ${JSON.stringify(result)}`);
       ours.push(events / seconds);

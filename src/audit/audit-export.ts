@@ -45,9 +45,9 @@ function csvCells(entry: AuditEntry): unknown[] {
   ];
 }
 
-function* formatted(log: AuditLog, filter: AuditFilter, format: ExportFormat, onPage?: (lastSeq: number) => void): Generator<string> {
+async function* formatted(log: AuditLog, filter: AuditFilter, format: ExportFormat, onPage?: (lastSeq: number) => void): AsyncGenerator<string> {
   if (format === 'csv') yield stringify([CSV_COLUMNS]);
-  for (const rows of log.pages(filter)) {
+  for await (const rows of log.pages(filter)) {
     const entries = rows.map(toAuditEntry);
     yield format === 'csv' ? stringify(entries.map(csvRecord)) : entries.map((entry) => JSON.stringify(entry) + '\n').join('');
     onPage?.(rows[rows.length - 1].seq);

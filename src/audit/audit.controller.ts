@@ -34,7 +34,7 @@ export class AuditController {
   @ApiQuery({ name: 'after', required: false, type: String, description: 'the next cursor of the previous page' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiOkResponse({ type: AuditPageDto, description: 'A page of events' })
-  list(@Query() query: Record<string, unknown>): { items: AuditEntry[]; next: string | null } {
+  list(@Query() query: Record<string, unknown>): Promise<{ items: AuditEntry[]; next: string | null }> {
     const { filter, afterSeq, limit } = parseAuditPageQuery(query);
     return this.log.page(filter, afterSeq, limit);
   }
@@ -67,7 +67,7 @@ export class AuditController {
   @Get('head')
   @ApiOperation({ summary: 'The head of the chain', description: 'The newest seq and hash: record it outside the system to detect truncation or a rewrite later.' })
   @ApiOkResponse({ type: AuditHeadDto, description: 'The head' })
-  head(): AuditHead {
+  head(): Promise<AuditHead> {
     return this.log.head();
   }
 }

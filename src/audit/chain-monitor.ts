@@ -25,12 +25,15 @@ export class ChainMonitor implements ReadinessIndicator, OnApplicationBootstrap,
   constructor(private readonly log: AuditLog) {}
 
   onApplicationBootstrap(): void {
-    const slice = () => {
+    const slice = async () => {
       if (this.stopped) return;
-      const read = this.advance(ROWS_PER_SLICE);
-      if (read > 0 && !this.verifier.broken) setImmediate(slice);
+      const read = await this.advance(ROWS_PER_SLICE).catch((error: unknown) => {
+        this.logger.warn(`audit chain not verified further now: ${error instanceof Error ? error.message : String(error)}`);
+        return 0;
+      });
+      if (read > 0 && !this.verifier.broken) setImmediate(() => void slice());
     };
-    setImmediate(slice);
+    setImmediate(() => void slice());
   }
 
   onApplicationShutdown(): void {
@@ -42,16 +45,16 @@ export class ChainMonitor implements ReadinessIndicator, OnApplicationBootstrap,
     return { ok: !this.verifier.broken, verifiedSeq: this.verifier.verifiedSeq };
   }
 
-  check(indicators: HealthIndicatorService) {
-    this.advance(ROWS_PER_PROBE);
+  async check(indicators: HealthIndicatorService) {
+    await this.advance(ROWS_PER_PROBE);
     const indicator = indicators.check('auditChain');
     const broken = this.verifier.broken;
     if (broken) return indicator.down({ verifiedSeq: this.verifier.verifiedSeq, ...broken });
-    return indicator.up({ verifiedSeq: this.verifier.verifiedSeq, head: this.log.head().seq });
+    return indicator.up({ verifiedSeq: this.verifier.verifiedSeq, head: (await this.log.head()).seq });
   }
 
-  private advance(maxRows: number): number {
-    const read = this.verifier.advance(this.log, maxRows);
+  private async advance(maxRows: number): Promise<number> {
+    const read = await this.verifier.advance(this.log, maxRows);
     const broken = this.verifier.broken;
     if (broken && !this.reported) {
       this.reported = true;

@@ -53,9 +53,9 @@ export class ChainVerifier {
   }
 
   /** Feeds rows after what has been verified, at most `maxRows`; returns how many were read. */
-  advance(log: AuditLog, maxRows = Number.POSITIVE_INFINITY): number {
+  async advance(log: AuditLog, maxRows = Number.POSITIVE_INFINITY): Promise<number> {
     let read = 0;
-    for (const page of log.pages({}, log.head().seq, this.last.seq)) {
+    for await (const page of log.pages({}, undefined, this.last.seq)) {
       for (const row of page) {
         read += 1;
         if (!this.accept(row)) return read;
@@ -74,13 +74,13 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  */
 export async function verifyChain(log: AuditLog, onProgress?: (seq: number) => void): Promise<VerifyResult> {
   const verifier = new ChainVerifier();
-  const until = log.head().seq;
-  for (const page of log.pages({}, until)) {
+  const until = (await log.head()).seq;
+  for await (const page of log.pages({}, until)) {
     if (!page.every((row) => verifier.accept(row))) break;
     onProgress?.(verifier.verifiedSeq);
     await yieldToEventLoop();
   }
-  const head = log.head();
+  const head = await log.head();
   const result: VerifyResult = { ok: verifier.broken === undefined, checked: verifier.checked, head: { seq: head.seq, hash: head.hash } };
   return verifier.broken ? { ...result, ...verifier.broken } : result;
 }

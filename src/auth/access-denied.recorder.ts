@@ -1,5 +1,5 @@
 import { EventStore } from '../event-store/event-store';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import type { Storage } from '../storage/sql';
 import { Principal, actorOf } from './principal';
 import { RefusalRecorder } from './refusal-recorder';
 
@@ -14,9 +14,9 @@ export const ACCESS_STREAM = 'access-denied';
 export class AccessDeniedRecorder {
   private readonly refusals: RefusalRecorder;
 
-  constructor(writer: SqliteWriter, store: EventStore, perWindow = 10, windowMs = 60_000, now: () => number = Date.now) {
+  constructor(storage: Storage, store: EventStore, perWindow = 10, windowMs = 60_000, now: () => number = Date.now) {
     this.refusals = new RefusalRecorder(
-      writer,
+      storage,
       store,
       ACCESS_DENIED,
       ACCESS_STREAM,

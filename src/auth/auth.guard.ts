@@ -27,7 +27,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = request.principal ?? this.authenticate(request);
+    const principal = request.principal ?? (await this.authenticate(request));
 
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [];
     if (!roles.includes(principal.role)) {
@@ -38,10 +38,10 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(request: AuthenticatedRequest): Principal {
+  private async authenticate(request: AuthenticatedRequest): Promise<Principal> {
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) throw new UnauthenticatedError('A bearer token is required (Authorization: Bearer <token>).');
-    const principal = this.tokens.authenticate(token);
+    const principal = await this.tokens.authenticate(token);
     if (!principal) throw new UnauthenticatedError('The token is unknown or revoked.');
     request.principal = principal;
     return principal;

@@ -1,9 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import type { Database } from 'better-sqlite3';
 import { EventStore } from '../event-store/event-store';
-import { SQLITE } from '../storage/database.module';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage } from '../storage/sql';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { AuthGuard } from './auth.guard';
 import { AuthenticationFailures, RateLimitRefusals, RefusalCountsFlusher } from './refusals';
@@ -18,21 +16,21 @@ import { WhoamiController } from './whoami.controller';
   controllers: [TokensController, WhoamiController],
   providers: [
     TokensService,
-    { provide: TokensRepository, inject: [SQLITE], useFactory: (db: Database) => new TokensRepository(db) },
+    TokensRepository,
     {
       provide: AccessDeniedRecorder,
-      inject: [SqliteWriter, EventStore],
-      useFactory: (writer: SqliteWriter, store: EventStore) => new AccessDeniedRecorder(writer, store),
+      inject: [STORAGE, EventStore],
+      useFactory: (storage: Storage, store: EventStore) => new AccessDeniedRecorder(storage, store),
     },
     {
       provide: AuthenticationFailures,
-      inject: [SqliteWriter, EventStore],
-      useFactory: (writer: SqliteWriter, store: EventStore) => new AuthenticationFailures(writer, store),
+      inject: [STORAGE, EventStore],
+      useFactory: (storage: Storage, store: EventStore) => new AuthenticationFailures(storage, store),
     },
     {
       provide: RateLimitRefusals,
-      inject: [SqliteWriter, EventStore],
-      useFactory: (writer: SqliteWriter, store: EventStore) => new RateLimitRefusals(writer, store),
+      inject: [STORAGE, EventStore],
+      useFactory: (storage: Storage, store: EventStore) => new RateLimitRefusals(storage, store),
     },
     RefusalCountsFlusher,
     { provide: ANNOUNCE, useValue: (message: string) => process.stdout.write(message) },

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../event-store/event';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import type { Storage } from '../storage/sql';
 import { asStorageUnavailable } from '../storage/storage-fault';
 
 /** One refusal as a recorder is told of it: who (the bound's key), as whom, and what. */
@@ -53,7 +53,7 @@ export class RefusalRecorder {
   private pooled = 0;
 
   constructor(
-    private readonly writer: SqliteWriter,
+    private readonly storage: Storage,
     private readonly store: EventStore,
     private readonly type: string,
     private readonly stream: string,
@@ -120,8 +120,8 @@ export class RefusalRecorder {
     if (others > 0) events.push({ actor: OTHERS_ACTOR, data: { ...this.identify(OTHERS), suppressed: others } });
     if (events.length === 0) return;
     try {
-      await this.writer.write(() => {
-        for (const event of events) this.store.appendToStream(this.stream, ANY_VERSION, [{ type: this.type, data: event.data }], event.actor);
+      await this.storage.transact(async (tx) => {
+        for (const event of events) await this.store.appendToStream(tx, this.stream, ANY_VERSION, [{ type: this.type, data: event.data }], event.actor);
       });
     } catch (error) {
       // Not written: the counts wait for the next flush, pooled (their sources are lost, not their number).
@@ -131,6 +131,6 @@ export class RefusalRecorder {
   }
 
   private append(actor: Actor, data: Record<string, unknown>, keys?: readonly string[]): Promise<unknown> {
-    return this.writer.write(() => this.store.appendToStream(this.stream, ANY_VERSION, [{ type: this.type, data, keys }], actor));
+    return this.storage.transact((tx) => this.store.appendToStream(tx, this.stream, ANY_VERSION, [{ type: this.type, data, keys }], actor));
   }
 }

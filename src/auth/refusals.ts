@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import type { Storage } from '../storage/sql';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { Principal, actorOf } from './principal';
 import { RefusalRecorder } from './refusal-recorder';
@@ -20,8 +20,8 @@ const BOUNDS = { perWindow: 10, totalPerWindow: 100, windowMs: 60_000, tracked: 
 export class AuthenticationFailures {
   private readonly refusals: RefusalRecorder;
 
-  constructor(writer: SqliteWriter, store: EventStore, now: () => number = Date.now) {
-    this.refusals = new RefusalRecorder(writer, store, AUTHENTICATION_FAILED, 'authentication-failures', BOUNDS, (clientAddress) => ({ clientAddress }), now);
+  constructor(storage: Storage, store: EventStore, now: () => number = Date.now) {
+    this.refusals = new RefusalRecorder(storage, store, AUTHENTICATION_FAILED, 'authentication-failures', BOUNDS, (clientAddress) => ({ clientAddress }), now);
   }
 
   record(clientAddress: string, reason: AuthenticationFailure, action: string): Promise<void> {
@@ -37,8 +37,8 @@ export class AuthenticationFailures {
 export class RateLimitRefusals {
   private readonly refusals: RefusalRecorder;
 
-  constructor(writer: SqliteWriter, store: EventStore, now: () => number = Date.now) {
-    this.refusals = new RefusalRecorder(writer, store, RATE_LIMITED, 'rate-limited', BOUNDS, () => ({}), now);
+  constructor(storage: Storage, store: EventStore, now: () => number = Date.now) {
+    this.refusals = new RefusalRecorder(storage, store, RATE_LIMITED, 'rate-limited', BOUNDS, () => ({}), now);
   }
 
   record(principal: Principal, action: string): Promise<void> {

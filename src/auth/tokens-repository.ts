@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { SqlSession } from '../storage/sql';
 import type { Principal, Role } from './principal';
 
 export interface TokenRecord extends Principal {
@@ -27,61 +27,43 @@ function toRecord(row: TokenRow): TokenRecord {
   };
 }
 
-/** The tokens table: identities and hashes. Writes happen inside the writer, beside their events. */
+/**
+ * The tokens table: identities and hashes. Every method takes the session it runs in: writes
+ * go inside the transaction that appends their events; reads of the storage's reader see what
+ * any instance has committed, so a token revoked through one instance is refused by all.
+ */
 export class TokensRepository {
-  private readonly stmt: {
-    byHash: Statement<[string], TokenRow>;
-    byId: Statement<[string], TokenRow>;
-    insert: Statement<TokenRow>;
-    revoke: Statement<[string, string]>;
-    list: Statement<[], TokenRow>;
-    activeAdmins: Statement<[], { n: number }>;
-  };
-
-  constructor(db: Database) {
-    this.stmt = {
-      byHash: db.prepare('SELECT * FROM tokens WHERE token_hash = ?'),
-      byId: db.prepare('SELECT * FROM tokens WHERE id = ?'),
-      insert: db.prepare(
-        'INSERT INTO tokens (id, name, role, plugins, token_hash, created_at, revoked_at) VALUES (@id, @name, @role, @plugins, @token_hash, @created_at, @revoked_at)',
-      ),
-      revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      list: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
-      activeAdmins: db.prepare("SELECT COUNT(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"),
-    };
-  }
-
-  findByHash(tokenHash: string): (TokenRecord & { tokenHash: string }) | undefined {
-    const row = this.stmt.byHash.get(tokenHash);
+  async findByHash(s: SqlSession, tokenHash: string): Promise<(TokenRecord & { tokenHash: string }) | undefined> {
+    const row = await s.get<TokenRow>('SELECT * FROM tokens WHERE token_hash = ?', [tokenHash]);
     return row && { ...toRecord(row), tokenHash: row.token_hash };
   }
 
-  findById(id: string): TokenRecord | undefined {
-    const row = this.stmt.byId.get(id);
+  async findById(s: SqlSession, id: string): Promise<TokenRecord | undefined> {
+    const row = await s.get<TokenRow>('SELECT * FROM tokens WHERE id = ?', [id]);
     return row && toRecord(row);
   }
 
-  insert(record: TokenRecord, tokenHash: string): void {
-    this.stmt.insert.run({
-      id: record.id,
-      name: record.name,
-      role: record.role,
-      plugins: record.plugins === null ? null : JSON.stringify(record.plugins),
-      token_hash: tokenHash,
-      created_at: record.createdAt,
-      revoked_at: record.revokedAt,
-    });
+  async insert(s: SqlSession, record: TokenRecord, tokenHash: string): Promise<void> {
+    await s.run('INSERT INTO tokens (id, name, role, plugins, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      record.id,
+      record.name,
+      record.role,
+      record.plugins === null ? null : JSON.stringify(record.plugins),
+      tokenHash,
+      record.createdAt,
+      record.revokedAt,
+    ]);
   }
 
-  revoke(id: string, at: string): boolean {
-    return this.stmt.revoke.run(at, id).changes === 1;
+  async revoke(s: SqlSession, id: string, at: string): Promise<boolean> {
+    return (await s.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1;
   }
 
-  list(): TokenRecord[] {
-    return this.stmt.list.all().map(toRecord);
+  async list(s: SqlSession): Promise<TokenRecord[]> {
+    return (await s.all<TokenRow>('SELECT * FROM tokens ORDER BY created_at, id')).map(toRecord);
   }
 
-  activeAdminCount(): number {
-    return this.stmt.activeAdmins.get()?.n ?? 0;
+  async activeAdminCount(s: SqlSession): Promise<number> {
+    return (await s.get<{ n: number }>("SELECT COUNT(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"))?.n ?? 0;
   }
 }

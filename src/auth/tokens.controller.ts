@@ -31,8 +31,8 @@ export class TokensController {
   @Get()
   @ApiOperation({ summary: 'List tokens', description: 'Every token ever issued, revoked ones included. Never a token or its hash.' })
   @ApiOkResponse({ type: TokenListDto, description: 'The tokens' })
-  list(): TokenListDto {
-    return { items: this.tokens.list().map(TokenDto.from) };
+  async list(): Promise<TokenListDto> {
+    return { items: (await this.tokens.list()).map(TokenDto.from) };
   }
 
   @Delete(':id')

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage, WriteTransaction } from '../storage/sql';
 import { Principal, Role, SYSTEM_ACTOR } from './principal';
 import { generateToken, hashToken, hashesEqual } from './token-secret';
 import { TokenRecord, TokensRepository } from './tokens-repository';
@@ -23,7 +23,7 @@ export interface IssuedToken extends TokenRecord {
 @Injectable()
 export class TokensService implements OnApplicationBootstrap {
   constructor(
-    private readonly writer: SqliteWriter,
+    @Inject(STORAGE) private readonly storage: Storage,
     private readonly store: EventStore,
     private readonly tokens: TokensRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -40,14 +40,14 @@ export class TokensService implements OnApplicationBootstrap {
    */
   async bootstrapAdmin(): Promise<void> {
     const configured = this.config.adminToken;
-    if (configured !== undefined) {
-      if (!this.tokens.findByHash(hashToken(configured))) {
-        await this.issue({ name: 'bootstrap-admin', role: 'admin', plugins: null }, SYSTEM_ACTOR, configured);
-      }
-      return;
-    }
-    if (this.tokens.list().length > 0) return;
-    const issued = await this.issue({ name: 'bootstrap-admin', role: 'admin', plugins: null }, SYSTEM_ACTOR);
+    const token = configured ?? generateToken();
+    // Checked and issued in one write transaction, under the writer's lock: instances that
+    // start together on one database issue it once.
+    const issued = await this.storage.transact(async (tx) => {
+      const needed = configured !== undefined ? !(await this.tokens.findByHash(tx, hashToken(configured))) : (await this.tokens.list(tx)).length === 0;
+      return needed ? this.issueIn(tx, { name: 'bootstrap-admin', role: 'admin', plugins: null }, SYSTEM_ACTOR, hashToken(token)) : undefined;
+    });
+    if (!issued || configured !== undefined) return;
     this.announce(
       [
         '',
@@ -55,7 +55,7 @@ export class TokensService implements OnApplicationBootstrap {
         ' First start: an admin token was generated. It is shown only now',
         ' and stored only as a hash. Keep it somewhere safe:',
         '',
-        `   ${issued.token}`,
+        `   ${token}`,
         '',
         ' (Set SECRETS_ADMIN_TOKEN to choose it yourself.)',
         '================================================================',
@@ -66,44 +66,47 @@ export class TokensService implements OnApplicationBootstrap {
 
   async issue(spec: { name: string; role: Role; plugins: string[] | null }, actor: Actor, token = generateToken()): Promise<IssuedToken> {
     const tokenHash = hashToken(token);
-    const record = await this.writer.write(() => {
-      const id = `tok_${randomUUID()}`;
-      const [event] = this.store.appendToStream(
-        `token-${id}`,
-        0,
-        [{ type: TokenEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
-        actor,
-      );
-      const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null };
-      this.tokens.insert(created, tokenHash);
-      return created;
-    });
+    const record = await this.storage.transact((tx) => this.issueIn(tx, spec, actor, tokenHash));
     return { ...record, token };
   }
 
+  private async issueIn(tx: WriteTransaction, spec: { name: string; role: Role; plugins: string[] | null }, actor: Actor, tokenHash: string): Promise<TokenRecord> {
+    const id = `tok_${randomUUID()}`;
+    const [event] = await this.store.appendToStream(
+      tx,
+      `token-${id}`,
+      0,
+      [{ type: TokenEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
+      actor,
+    );
+    const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null };
+    await this.tokens.insert(tx, created, tokenHash);
+    return created;
+  }
+
   async revoke(id: string, actor: Actor): Promise<void> {
-    await this.writer.write(() => {
-      const record = this.tokens.findById(id);
+    await this.storage.transact(async (tx) => {
+      const record = await this.tokens.findById(tx, id);
       // The id came from the path: it is not repeated back (it may be anything a client typed).
       if (!record || record.revokedAt !== null) throw new NotFoundError('No active token has this id (it never existed, or it is already revoked).');
       // Revoking the last admin token would lock every admin out for good: the bootstrap token
       // is only issued once, and a revoked one stays revoked.
-      if (record.role === 'admin' && this.tokens.activeAdminCount() === 1) {
+      if (record.role === 'admin' && (await this.tokens.activeAdminCount(tx)) === 1) {
         throw new ConflictError('This is the last active admin token: issue another admin token before revoking it.');
       }
-      const [event] = this.store.appendToStream(`token-${id}`, 1, [{ type: TokenEventType.TokenRevoked, data: { id } }], actor);
-      this.tokens.revoke(id, event.at);
+      const [event] = await this.store.appendToStream(tx, `token-${id}`, 1, [{ type: TokenEventType.TokenRevoked, data: { id } }], actor);
+      await this.tokens.revoke(tx, id, event.at);
     });
   }
 
-  list(): TokenRecord[] {
-    return this.tokens.list();
+  list(): Promise<TokenRecord[]> {
+    return this.tokens.list(this.storage.reader);
   }
 
   /** The principal behind a bearer token, or undefined for an unknown or revoked token. */
-  authenticate(token: string): Principal | undefined {
+  async authenticate(token: string): Promise<Principal | undefined> {
     const tokenHash = hashToken(token);
-    const record = this.tokens.findByHash(tokenHash);
+    const record = await this.tokens.findByHash(this.storage.reader, tokenHash);
     if (!record || record.revokedAt !== null || !hashesEqual(record.tokenHash, tokenHash)) return undefined;
     return { id: record.id, name: record.name, role: record.role, plugins: record.plugins };
   }

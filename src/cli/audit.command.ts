@@ -8,6 +8,7 @@ import { AuditLog } from '../audit/audit-log';
 import { EXPORT_FORMATS, parseAuditExportQuery } from '../audit/audit-query';
 import { verifyChain } from '../audit/chain-verifier';
 import { ValidationError } from '../common/errors';
+import { SqliteSession } from '../storage/sqlite/sqlite-session';
 import { existingDatabase } from './existing-database';
 import { progressReporter } from './progress';
 
@@ -25,13 +26,13 @@ function openLog(path: string): { log: AuditLog; close: () => void } {
   } catch (error) {
     throw new Error(`cannot open ${absolute}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { log: new AuditLog(db), close: () => db.close() };
+  return { log: new AuditLog(new SqliteSession(db)), close: () => db.close() };
 }
 
 async function verify(options: { db: string }): Promise<void> {
   const { log, close } = openLog(options.db);
   try {
-    const progress = progressReporter('verifying', log.head().seq);
+    const progress = progressReporter('verifying', (await log.head()).seq);
     const result = await verifyChain(log, progress.update);
     progress.stop();
     if (result.ok) {
@@ -70,7 +71,7 @@ async function exportTrail({ db, out, ...query }: ExportOptions): Promise<void> 
   const parsed = parseExportOptions(query);
   const { log, close } = openLog(db);
   try {
-    const progress = progressReporter('exporting', log.head().seq);
+    const progress = progressReporter('exporting', (await log.head()).seq);
     const stream = exportAudit(log, parsed.filter, parsed.format, progress.update);
     if (out) await pipeline(stream, createWriteStream(out));
     else await pipeline(stream, process.stdout, { end: false });

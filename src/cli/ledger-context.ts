@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import type { Database } from 'better-sqlite3';
 import { ConfigModule } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { EventStoreModule } from '../event-store/event-store.module';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
-import { DatabaseModule, SQLITE } from '../storage/database.module';
+import { DatabaseModule } from '../storage/database.module';
 import { existingDatabase } from './existing-database';
 
 /**
@@ -20,7 +19,7 @@ class LedgerModule {
     return {
       module: LedgerModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule],
-      providers: [{ provide: SecretsReadModel, inject: [SQLITE], useFactory: (db: Database) => new SecretsReadModel(db) }],
+      providers: [SecretsReadModel],
       exports: [SecretsReadModel],
     };
   }

@@ -1,4 +1,3 @@
-import type { Database } from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -9,8 +8,7 @@ import { EventStore } from '../event-store/event-store';
 import { MasterKeyRotation } from '../master-keys/master-key-rotation';
 import type { OnlineRotationResult } from '../master-keys/master-keys.service';
 import { DataDirLock, announcedService } from '../storage/data-dir-lock';
-import { SQLITE } from '../storage/database.module';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage } from '../storage/sql';
 import { existingDatabase } from './existing-database';
 import { withLedger } from './ledger-context';
 import { progressReporter } from './progress';
@@ -44,8 +42,8 @@ async function rotateOffline(config: AppConfig): Promise<OnlineRotationResult> {
     generated = prependDevKey(file).kid;
   }
   return withLedger(config, async (app) => {
-    const rotation = new MasterKeyRotation(app.get<Database>(SQLITE), app.get(SqliteWriter), app.get(EventStore), app.get(MasterKeyring));
-    const progress = progressReporter('rewrapping data keys', rotation.pending());
+    const rotation = new MasterKeyRotation(app.get<Storage>(STORAGE), app.get(EventStore), app.get(MasterKeyring));
+    const progress = progressReporter('rewrapping data keys', await rotation.pending());
     const result = await rotation.rotate(progress.update);
     progress.stop();
     return { ...result, ...(generated ? { generated } : {}) };

@@ -17,7 +17,10 @@ export interface AppConfig {
   port: number;
   host: string;
   dataDir: string;
+  /** SQLite's file in the data dir: the database unless `databaseUrl` is set. */
   databasePath: string;
+  /** DATABASE_URL: PostgreSQL, which several instances may share (SPEC §8). */
+  databaseUrl: string | undefined;
   nats: NatsOptions;
   /** SECRETS_NATS_PREFIX: subjects are `<prefix>.changed.<KEY>`. */
   natsPrefix: string;
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   const http = parseHttpLimits(env, problems);
+  const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -177,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host,
     dataDir,
     databasePath: resolve(dataDir, 'secrets.db'),
+    databaseUrl,
     nats,
     natsPrefix,
     tls,
@@ -188,6 +193,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsPort,
     http,
   };
+}
+
+/** The URL itself is never repeated in a problem: it may hold a password. */
+function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || (url.hostname === '' && !url.searchParams.has('host'))) {
+    problems.push('DATABASE_URL must be a PostgreSQL URL such as postgres://user@host:5432/secrets (unset: SQLite in the data dir)');
+    return undefined;
+  }
+  return raw;
 }
 
 function httpsFiles(env: NodeJS.ProcessEnv, problems: string[]): AppConfig['tls'] {

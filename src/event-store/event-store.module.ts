@@ -1,10 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import type { Database } from 'better-sqlite3';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { MasterKeyring, loadKeyring } from '../crypto/master-keyring';
-import { SQLITE } from '../storage/database.module';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage } from '../storage/sql';
 import { EventStore } from './event-store';
 
 @Global()
@@ -12,9 +10,9 @@ import { EventStore } from './event-store';
   providers: [
     {
       provide: MasterKeyring,
-      inject: [APP_CONFIG, SQLITE],
-      useFactory: (config: AppConfig, db: Database) => {
-        const storeHasValues = db.prepare('SELECT 1 FROM data_keys LIMIT 1').get() !== undefined;
+      inject: [APP_CONFIG, STORAGE],
+      useFactory: async (config: AppConfig, storage: Storage) => {
+        const storeHasValues = (await storage.reader.get('SELECT 1 AS one FROM data_keys LIMIT 1')) !== undefined;
         const keyring = loadKeyring(config.masterKeys, config.dataDir, storeHasValues);
         if (keyring.devKeyFile) {
           // A banner on stderr, like the admin token's: one JSON line among the route mappings
@@ -40,8 +38,8 @@ import { EventStore } from './event-store';
     },
     {
       provide: EventStore,
-      inject: [SQLITE, SqliteWriter, MasterKeyring],
-      useFactory: (db: Database, writer: SqliteWriter, keyring: MasterKeyring) => new EventStore(db, writer, keyring),
+      inject: [MasterKeyring],
+      useFactory: (keyring: MasterKeyring) => new EventStore(keyring),
     },
   ],
   exports: [MasterKeyring, EventStore],

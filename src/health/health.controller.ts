@@ -2,10 +2,9 @@ import { Controller, Get, HttpStatus, Inject, OnModuleInit, Res, ServiceUnavaila
 import { DiscoveryService } from '@nestjs/core';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import type { Database } from 'better-sqlite3';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator';
-import { SQLITE } from '../storage/database.module';
+import { STORAGE, Storage } from '../storage/sql';
 import { ReadinessCheck, ReadinessIndicator } from './readiness';
 
 class LivenessDto {
@@ -35,7 +34,7 @@ export class HealthController implements OnModuleInit {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    @Inject(SQLITE) private readonly db: Database,
+    @Inject(STORAGE) private readonly storage: Storage,
     private readonly discovery: DiscoveryService,
   ) {}
 
@@ -76,10 +75,10 @@ export class HealthController implements OnModuleInit {
     }
   }
 
-  private database() {
+  private async database() {
     const indicator = this.indicators.check('database');
     try {
-      this.db.prepare('SELECT 1').get();
+      await this.storage.reader.get('SELECT 1 AS one');
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : String(error) });

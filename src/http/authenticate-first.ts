@@ -62,7 +62,7 @@ export function authenticateBeforeBody(fastify: FastifyInstance, limits: HttpLim
   fastify.addHook('onRequest', async (request: AuthenticatedRequest, reply) => {
     if (!request.url.startsWith(API_PREFIX)) return;
     const token = bearerToken(request.headers.authorization);
-    const principal = token === undefined ? undefined : refusals.tokens.authenticate(token);
+    const principal = token === undefined ? undefined : await refusals.tokens.authenticate(token);
 
     if (principal) {
       request.principal = principal;

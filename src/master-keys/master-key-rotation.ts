@@ -1,9 +1,8 @@
-import type { Database, Statement } from 'better-sqlite3';
 import { SYSTEM_ACTOR } from '../auth/principal';
 import type { MasterKeyring } from '../crypto/master-keyring';
 import type { Actor } from '../event-store/event';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
-import type { SqliteWriter } from '../storage/sqlite-writer';
+import type { Storage } from '../storage/sql';
 
 export const MASTER_KEY_ROTATED = 'MasterKeyRotated';
 export const MASTER_KEYS_STREAM = 'master-keys';
@@ -37,46 +36,29 @@ export interface RotationResult {
  * one `MasterKeyRotated` event saying what was done.
  */
 export class MasterKeyRotation {
-  private readonly stmt: {
-    oldKids: Statement<[string], { kid: string }>;
-    countOld: Statement<[string], { n: number }>;
-    nextBatch: Statement<[string, number], { event_id: string; kid: string; wrapped: Buffer }>;
-    update: Statement<[string, Buffer, string]>;
-    uses: Statement<[string], { n: number }>;
-  };
-
   constructor(
-    db: Database,
-    private readonly writer: SqliteWriter,
+    private readonly storage: Storage,
     private readonly store: EventStore,
     private readonly keyring: MasterKeyring,
-  ) {
-    this.stmt = {
-      oldKids: db.prepare('SELECT DISTINCT kid FROM data_keys WHERE kid != ? ORDER BY kid'),
-      countOld: db.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE kid != ?'),
-      nextBatch: db.prepare('SELECT event_id, kid, wrapped FROM data_keys WHERE kid != ? LIMIT ?'),
-      update: db.prepare('UPDATE data_keys SET kid = ?, wrapped = ? WHERE event_id = ?'),
-      uses: db.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE kid = ?'),
-    };
-  }
+  ) {}
 
   /** How many data keys a rotation would rewrap now. */
-  pending(): number {
-    return this.stmt.countOld.get(this.keyring.activeKid)?.n ?? 0;
+  async pending(): Promise<number> {
+    return (await this.storage.reader.get<{ n: number }>('SELECT COUNT(*) AS n FROM data_keys WHERE kid != ?', [this.keyring.activeKid]))?.n ?? 0;
   }
 
   async rotate(onProgress?: (rewrapped: number) => void, actor: Actor = SYSTEM_ACTOR): Promise<RotationResult> {
     const to = this.keyring.activeKid;
-    const from = this.stmt.oldKids.all(to).map((row) => row.kid);
+    const from = (await this.storage.reader.all<{ kid: string }>('SELECT DISTINCT kid FROM data_keys WHERE kid != ? ORDER BY kid', [to])).map((row) => row.kid);
     let rewrapped = 0;
     for (;;) {
       // A key missing from the keyring throws here, rolls back this batch and stops the run:
       // nothing is ever left wrapped by a key nobody has.
-      const done = await this.writer.write(() => {
-        const batch = this.stmt.nextBatch.all(to, BATCH);
+      const done = await this.storage.transact(async (tx) => {
+        const batch = await tx.all<{ event_id: string; kid: string; wrapped: Buffer }>('SELECT event_id, kid, wrapped FROM data_keys WHERE kid != ? LIMIT ?', [to, BATCH]);
         for (const row of batch) {
           const next = this.keyring.rewrap(row.kid, row.wrapped, row.event_id);
-          this.stmt.update.run(next.kid, next.wrapped, row.event_id);
+          await tx.run('UPDATE data_keys SET kid = ?, wrapped = ? WHERE event_id = ?', [next.kid, next.wrapped, row.event_id]);
         }
         return batch.length;
       });
@@ -84,10 +66,15 @@ export class MasterKeyRotation {
       rewrapped += done;
       onProgress?.(rewrapped);
     }
-    const [event] = await this.writer.write(() =>
-      this.store.appendToStream(MASTER_KEYS_STREAM, ANY_VERSION, [{ type: MASTER_KEY_ROTATED, data: { from, to, rewrapped } }], actor),
+    const [event] = await this.storage.transact((tx) =>
+      this.store.appendToStream(tx, MASTER_KEYS_STREAM, ANY_VERSION, [{ type: MASTER_KEY_ROTATED, data: { from, to, rewrapped } }], actor),
     );
-    const retirable = this.keyring.kids().filter((kid) => kid !== this.keyring.activeKid && (this.stmt.uses.get(kid)?.n ?? 0) === 0);
+    const retirable: string[] = [];
+    for (const kid of this.keyring.kids()) {
+      if (kid === this.keyring.activeKid) continue;
+      const uses = (await this.storage.reader.get<{ n: number }>('SELECT COUNT(*) AS n FROM data_keys WHERE kid = ?', [kid]))?.n ?? 0;
+      if (uses === 0) retirable.push(kid);
+    }
     return { from, to, rewrapped, retirable, seq: event.seq };
   }
 }

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Database } from 'better-sqlite3';
 import { ConflictError } from '../common/errors';
 import { MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
-import { SQLITE } from '../storage/sqlite-token';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage } from '../storage/sql';
 import { MasterKeyRotation, RotationResult } from './master-key-rotation';
 
 export interface OnlineRotationResult extends RotationResult {
@@ -30,12 +28,11 @@ export class MasterKeysService {
   private running = false;
 
   constructor(
-    @Inject(SQLITE) db: Database,
-    writer: SqliteWriter,
+    @Inject(STORAGE) storage: Storage,
     store: EventStore,
     private readonly keyring: MasterKeyring,
   ) {
-    this.rotation = new MasterKeyRotation(db, writer, store, keyring);
+    this.rotation = new MasterKeyRotation(storage, store, keyring);
   }
 
   async rotate(request: { activeKid?: string }, actor: Actor): Promise<OnlineRotationResult> {

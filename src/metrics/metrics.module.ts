@@ -6,7 +6,7 @@ import { ChainMonitor } from '../audit/chain-monitor';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { NotificationRelay } from '../nats/notification-relay';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage } from '../storage/sql';
 import { Metrics } from './metrics';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -21,7 +21,7 @@ export class MetricsFeed implements OnModuleInit {
   constructor(
     private readonly metrics: Metrics,
     private readonly adapterHost: HttpAdapterHost,
-    private readonly writer: SqliteWriter,
+    @Inject(STORAGE) private readonly storage: Storage,
     private readonly modules: ModuleRef,
   ) {}
 
@@ -34,7 +34,7 @@ export class MetricsFeed implements OnModuleInit {
       this.metrics.requestAnswered(method, route, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
-    this.writer.observe({
+    this.storage.observe({
       batchCommitted: (jobs, seconds) => {
         this.metrics.writerBatchJobs.observe(jobs);
         this.metrics.writerBatchSeconds.observe(seconds);

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** Where the gauges read their current values from at each scrape. */
 export interface MetricSources {
-  notificationLag: () => number;
+  notificationLag: () => Promise<number>;
   relayPosition: () => number;
   chain: () => { ok: boolean; verifiedSeq: number };
 }
@@ -90,8 +90,8 @@ export class Metrics {
       name: 'secrets_ledger_notification_lag_events',
       help: 'Secret events committed but not yet published to NATS',
       registers: [this.registry],
-      collect() {
-        this.set(sources.notificationLag());
+      async collect() {
+        this.set(await sources.notificationLag());
       },
     });
     new Gauge({

@@ -27,7 +27,7 @@ export class NatsReadiness implements ReadinessIndicator {
 export class NotificationsReadiness implements ReadinessIndicator {
   constructor(private readonly relay: NotificationRelay) {}
 
-  check(indicators: HealthIndicatorService) {
-    return indicators.check('notifications').up({ lag: this.relay.lag(), publishedSeq: this.relay.publishedSeq() });
+  async check(indicators: HealthIndicatorService) {
+    return indicators.check('notifications').up({ lag: await this.relay.lag(), publishedSeq: this.relay.publishedSeq() });
   }
 }

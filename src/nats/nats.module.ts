@@ -1,8 +1,6 @@
 import { Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Database } from 'better-sqlite3';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
-import { SQLITE } from '../storage/database.module';
 import { NatsLink } from './nats-link';
 import { NatsReadiness, NotificationsReadiness } from './nats-readiness';
 import { NotificationRelay } from './notification-relay';
@@ -37,7 +35,7 @@ export class NatsLifecycle implements OnApplicationBootstrap, OnApplicationShutd
 @Module({
   providers: [
     { provide: NatsLink, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new NatsLink(config.nats, 'secrets-ledger') },
-    { provide: RelayCheckpoints, inject: [SQLITE], useFactory: (db: Database) => new RelayCheckpoints(db) },
+    RelayCheckpoints,
     NatsLifecycle,
     NotificationRelay,
     NatsReadiness,

@@ -1,14 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
-import type { Database, Statement } from 'better-sqlite3';
 import { CoalescedTask } from '../common/coalesced-task';
 import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
 import { ListensToSecretChanges, SecretChangeListener } from '../secrets/secret-change-listener';
-import { SQLITE } from '../storage/database.module';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage, placeholders } from '../storage/sql';
 import { ChangeNotification, changedSubject } from './contract';
 import { NatsLink } from './nats-link';
 import { RelayCheckpoints } from './relay-checkpoints';
@@ -47,26 +45,21 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   private safetyTimer: NodeJS.Timeout | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private savedCheckpoint = 0;
-  private readonly pendingCount: Statement<unknown[], { n: number }>;
   private readonly prefix: string;
   private observer: RelayObserver | undefined;
 
   constructor(
     private readonly link: NatsLink,
     private readonly store: EventStore,
-    private readonly writer: SqliteWriter,
+    @Inject(STORAGE) private readonly storage: Storage,
     private readonly checkpoints: RelayCheckpoints,
-    @Inject(SQLITE) db: Database,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.prefix = config.natsPrefix;
-    this.pendingCount = db.prepare(
-      `SELECT COUNT(*) AS n FROM events WHERE seq > ? AND type IN (${SECRET_EVENT_TYPES.map(() => '?').join(', ')})`,
-    );
   }
 
-  onModuleInit(): void {
-    this.checkpoint = this.checkpoints.get(RELAY_NAME);
+  async onModuleInit(): Promise<void> {
+    this.checkpoint = await this.checkpoints.get(this.storage.reader, RELAY_NAME);
     this.savedCheckpoint = this.checkpoint;
     // A (re)connection is when NATS may have missed something: catch up at once.
     this.link.onStatus((status) => status === 'connected' && this.wake());
@@ -80,8 +73,12 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   }
 
   /** Secret-state events committed but not yet published (head revision − published revision). */
-  lag(): number {
-    return this.pendingCount.get(this.checkpoint, ...SECRET_EVENT_TYPES)?.n ?? 0;
+  async lag(): Promise<number> {
+    const pending = await this.storage.reader.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM events WHERE seq > ? AND type IN (${placeholders(SECRET_EVENT_TYPES.length)})`,
+      [this.checkpoint, ...SECRET_EVENT_TYPES],
+    );
+    return pending?.n ?? 0;
   }
 
   /** The `seq` of the last event handed on to NATS. */
@@ -108,7 +105,7 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   private async drain(): Promise<void> {
     try {
       while (!this.stopped && this.link.connected) {
-        const page = this.nextPage();
+        const page = await this.nextPage();
         if (page.length === 0) return;
         page.forEach((event) => {
           const notification = changeNotification(event);
@@ -139,7 +136,7 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     const position = this.checkpoint;
     if (position === this.savedCheckpoint) return;
     try {
-      await this.writer.write(() => this.checkpoints.save(RELAY_NAME, position));
+      await this.storage.transact((tx) => this.checkpoints.save(tx, RELAY_NAME, position));
       this.savedCheckpoint = position;
     } catch (error) {
       this.logger.warn(`could not store the relay position ${position}: ${error instanceof Error ? error.message : String(error)}`);
@@ -147,9 +144,9 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   }
 
   /** The next secret events after the position; the log's other events are not even read. */
-  private nextPage(): ReplayedEvent[] {
+  private async nextPage(): Promise<ReplayedEvent[]> {
     const page: ReplayedEvent[] = [];
-    for (const event of this.store.replay(SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE)) {
+    for await (const event of this.store.replay(this.storage.reader, SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE)) {
       page.push(event);
       if (page.length === PAGE_SIZE) break;
     }

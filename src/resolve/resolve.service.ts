@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { FieldError, ForbiddenError, ValidationError, fieldNameFromRequest } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
@@ -6,7 +6,7 @@ import { Principal, actorOf } from '../auth/principal';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage } from '../storage/sql';
 import { INTEGRITY_STREAM, UnreadableSighting, UnreadableValues } from './unreadable-values';
 
 export const SECRETS_RESOLVED = 'SecretsResolved';
@@ -37,7 +37,7 @@ export interface ResolveResult {
 @Injectable()
 export class ResolveService {
   constructor(
-    private readonly writer: SqliteWriter,
+    @Inject(STORAGE) private readonly storage: Storage,
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
     private readonly denied: AccessDeniedRecorder,
@@ -55,10 +55,13 @@ export class ResolveService {
       throw new ForbiddenError(`This token may not resolve secrets for plugin ${plugin}.`);
     }
 
-    // One synchronous pass: no write can interleave, so values and revision agree.
-    const states = this.readModel.resolvable(keys);
-    const opened = this.store.openValues([...states.values()].map((state) => state.valueEventId));
-    const revision = this.readModel.revision();
+    // The revision first: the states read after it are at least as new, so a client that takes
+    // this revision never skips a change (at worst it resolves once more). Reads see committed
+    // state only; a value event never changes once written.
+    const reader = this.storage.reader;
+    const revision = await this.readModel.revision(reader);
+    const states = await this.readModel.resolvable(reader, keys);
+    const opened = await this.store.openValues(reader, [...states.values()].map((state) => state.valueEventId));
     const secrets: Record<string, string> = {};
     const read: { key: string; version: number }[] = [];
     const missing: string[] = [];
@@ -79,10 +82,11 @@ export class ResolveService {
 
     const unreadableKeys = unreadable.map((sighting) => sighting.key);
     const actor = actorOf(principal);
-    await this.writer.write(() => {
+    await this.storage.transact(async (tx) => {
       const firstSightings = this.integrity.eventsFor(unreadable);
-      if (firstSightings.length > 0) this.store.appendToStream(INTEGRITY_STREAM, ANY_VERSION, firstSightings, actor);
-      this.store.appendToStream(
+      if (firstSightings.length > 0) await this.store.appendToStream(tx, INTEGRITY_STREAM, ANY_VERSION, firstSightings, actor);
+      await this.store.appendToStream(
+        tx,
         RESOLUTIONS_STREAM,
         ANY_VERSION,
         // Indexed under every key asked for, so the audit trail's key filter shows each read.

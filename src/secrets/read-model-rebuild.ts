@@ -1,5 +1,5 @@
 import { EventStore } from '../event-store/event-store';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import type { Storage } from '../storage/sql';
 import { evolve } from './domain/decider';
 import { SECRET_EVENT_TYPES, SecretFact } from './domain/events';
 import { ABSENT, SecretState } from './domain/secret-state';
@@ -18,16 +18,16 @@ export interface RebuildResult {
  * the old model or the new one, never half of each).
  */
 export async function rebuildReadModel(
-  writer: SqliteWriter,
+  storage: Storage,
   store: EventStore,
   readModel: SecretsReadModel,
   onProgress: (eventsRead: number) => void = () => undefined,
 ): Promise<RebuildResult> {
-  return writer.write(() => {
+  return storage.transact(async (tx) => {
     const states = new Map<string, SecretState>();
     let events = 0;
     let revision = 0;
-    for (const replayed of store.replay(SECRET_EVENT_TYPES)) {
+    for await (const replayed of store.replay(tx, SECRET_EVENT_TYPES)) {
       const event = replayed as SecretFact;
       events += 1;
       if (events % 10_000 === 0) onProgress(events);
@@ -36,9 +36,9 @@ export async function rebuildReadModel(
       revision = Math.max(revision, event.data.revision ?? 0);
     }
     onProgress(events);
-    readModel.clear();
-    states.forEach((state) => readModel.save(state));
-    readModel.setRevision(revision);
+    await readModel.clear(tx);
+    for (const state of states.values()) await readModel.save(tx, state);
+    await readModel.setRevision(tx, revision);
     return { events, secrets: states.size, revision };
   });
 }

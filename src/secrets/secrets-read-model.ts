@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import { SqlSession, placeholders } from '../storage/sql';
 import { ABSENT, PresentSecretState, SecretState } from './domain/secret-state';
 
 interface SecretRow {
@@ -29,97 +29,62 @@ function toState(row: SecretRow): PresentSecretState {
 
 /**
  * The current state of every secret: the `secrets` table plus the store-wide revision counter.
- * Written only inside the writer's transaction that appends the events it reflects.
+ * Written only inside the transaction that appends the events it reflects; every method takes
+ * the session it runs in.
  */
 export class SecretsReadModel {
-  private readonly stmt: {
-    load: Statement<[string], SecretRow>;
-    resolvable: Statement<[string], [string, number, string]>;
-    upsert: Statement<SecretRow>;
-    pageActive: Statement<[string, number], SecretRow>;
-    listAll: Statement<[], SecretRow>;
-    revision: Statement<[], { value: number }>;
-    setRevision: Statement<[number]>;
-  };
-
-  constructor(private readonly db: Database) {
-    this.stmt = {
-      load: db.prepare('SELECT * FROM secrets WHERE key = ?'),
-      resolvable: db
-        .prepare(
-          `SELECT key, version, value_event_id FROM secrets
-            WHERE status = 'active' AND value_event_id IS NOT NULL AND key IN (SELECT value FROM json_each(?))`,
-        )
-        .raw(true) as unknown as Statement<[string], [string, number, string]>,
-      upsert: db.prepare(
-        `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
-         VALUES (@key, @status, @version, @description, @created_at, @created_by, @updated_at, @updated_by, @value_event_id)
-         ON CONFLICT (key) DO UPDATE SET status = excluded.status, version = excluded.version,
-           description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
-           updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`,
-      ),
-      pageActive: db.prepare("SELECT * FROM secrets WHERE status = 'active' AND key > ? ORDER BY key LIMIT ?"),
-      listAll: db.prepare('SELECT * FROM secrets ORDER BY key'),
-      revision: db.prepare("SELECT value FROM ledger_counters WHERE name = 'revision'"),
-      setRevision: db.prepare(
-        "INSERT INTO ledger_counters (name, value) VALUES ('revision', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-      ),
-    };
-  }
-
-  load(key: string): SecretState {
-    const row = this.stmt.load.get(key);
+  async load(s: SqlSession, key: string): Promise<SecretState> {
+    const row = await s.get<SecretRow>('SELECT * FROM secrets WHERE key = ?', [key]);
     return row ? toState(row) : ABSENT;
   }
 
   /**
    * What a resolve needs of many keys, in one statement: the version and value event of each
    * active key that has a value (keys never stored, removed or without a value are left out).
-   * One statement instead of one per key is one read of the WAL instead of a dozen; only these
-   * three columns, as arrays, because better-sqlite3 pays per value it hands over (whole rows
-   * as objects: 58 µs for 12 keys on the bench machine; this: 21 µs).
+   * One statement instead of one per key; only these three columns, as arrays, because the
+   * driver pays per value it hands over.
    */
-  resolvable(keys: readonly string[]): Map<string, { version: number; valueEventId: string }> {
-    const found = new Map<string, { version: number; valueEventId: string }>();
-    for (const [key, version, valueEventId] of this.stmt.resolvable.all(JSON.stringify(keys))) found.set(key, { version, valueEventId });
-    return found;
+  async resolvable(s: SqlSession, keys: readonly string[]): Promise<Map<string, { version: number; valueEventId: string }>> {
+    const rows = await s.values<[string, number, string]>(
+      `SELECT key, version, value_event_id FROM secrets
+        WHERE status = 'active' AND value_event_id IS NOT NULL AND key IN (${placeholders(keys.length)})`,
+      keys,
+    );
+    return new Map(rows.map(([key, version, valueEventId]) => [key, { version, valueEventId }]));
   }
 
   /** Up to `limit` active secrets with keys after `afterKey` ('' for the first page), in key order. */
-  pageActive(afterKey: string, limit: number): PresentSecretState[] {
-    return this.stmt.pageActive.all(afterKey, limit).map(toState);
+  async pageActive(s: SqlSession, afterKey: string, limit: number): Promise<PresentSecretState[]> {
+    return (await s.all<SecretRow>("SELECT * FROM secrets WHERE status = 'active' AND key > ? ORDER BY key LIMIT ?", [afterKey, limit])).map(toState);
   }
 
   /** Every row, removed ones included: what a rebuild must reproduce exactly. */
-  snapshot(): PresentSecretState[] {
-    return this.stmt.listAll.all().map(toState);
+  async snapshot(s: SqlSession): Promise<PresentSecretState[]> {
+    return (await s.all<SecretRow>('SELECT * FROM secrets ORDER BY key')).map(toState);
   }
 
-  save(state: SecretState): void {
+  async save(s: SqlSession, state: SecretState): Promise<void> {
     if (state.status === 'absent') return;
-    this.stmt.upsert.run({
-      key: state.key,
-      status: state.status,
-      version: state.version,
-      description: state.description,
-      created_at: state.createdAt,
-      created_by: state.createdBy,
-      updated_at: state.updatedAt,
-      updated_by: state.updatedBy,
-      value_event_id: state.valueEventId,
-    });
+    await s.run(
+      `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET status = excluded.status, version = excluded.version,
+         description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`,
+      [state.key, state.status, state.version, state.description, state.createdAt, state.createdBy, state.updatedAt, state.updatedBy, state.valueEventId],
+    );
   }
 
-  revision(): number {
-    return this.stmt.revision.get()?.value ?? 0;
+  async revision(s: SqlSession): Promise<number> {
+    return (await s.get<{ value: number }>("SELECT value FROM ledger_counters WHERE name = 'revision'"))?.value ?? 0;
   }
 
-  setRevision(revision: number): void {
-    this.stmt.setRevision.run(revision);
+  async setRevision(s: SqlSession, revision: number): Promise<void> {
+    await s.run("INSERT INTO ledger_counters (name, value) VALUES ('revision', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [revision]);
   }
 
-  clear(): void {
-    this.db.prepare('DELETE FROM secrets').run();
-    this.db.prepare("DELETE FROM ledger_counters WHERE name = 'revision'").run();
+  async clear(s: SqlSession): Promise<void> {
+    await s.run('DELETE FROM secrets');
+    await s.run("DELETE FROM ledger_counters WHERE name = 'revision'");
   }
 }

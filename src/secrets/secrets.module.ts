@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import type { Database } from 'better-sqlite3';
-import { SQLITE } from '../storage/database.module';
 import { SecretsController } from './http/secrets.controller';
 import { SecretsReadModel } from './secrets-read-model';
 import { SecretsService } from './secrets.service';
@@ -11,7 +9,7 @@ import { SecretsService } from './secrets.service';
   controllers: [SecretsController],
   providers: [
     SecretsService,
-    { provide: SecretsReadModel, inject: [SQLITE], useFactory: (db: Database) => new SecretsReadModel(db) },
+    SecretsReadModel,
   ],
   exports: [SecretsService, SecretsReadModel],
 })

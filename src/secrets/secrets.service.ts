@@ -1,9 +1,9 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { NotFoundError } from '../common/errors';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
-import { SqliteWriter } from '../storage/sqlite-writer';
+import { STORAGE, Storage, WriteTransaction } from '../storage/sql';
 import type { SecretCommand } from './domain/commands';
 import { decide, evolve } from './domain/decider';
 import { RecordedSecretEvent, isSecretEvent, secretStream } from './domain/events';
@@ -13,23 +13,24 @@ import { ListensToSecretChanges, SecretChangeListener } from './secret-change-li
 
 /**
  * One command, start to finish, inside the caller's write transaction: load state, decide,
- * stamp the store-wide revision, append, project. Synchronous by design (see SqliteWriter).
+ * stamp the store-wide revision, append, project.
  */
-export function applySecretCommand(
+export async function applySecretCommand(
+  tx: WriteTransaction,
   store: EventStore,
   readModel: SecretsReadModel,
   command: SecretCommand,
   actor: Actor,
-): { state: SecretState; recorded: RecordedSecretEvent[] } {
-  const current = readModel.load(command.key);
+): Promise<{ state: SecretState; recorded: RecordedSecretEvent[] }> {
+  const current = await readModel.load(tx, command.key);
   const events = decide(command, current);
   if (events.length === 0) return { state: current, recorded: [] };
-  let revision = readModel.revision();
+  let revision = await readModel.revision(tx);
   const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision }, keys: [command.key] }));
-  const recorded = store.appendToStream(secretStream(command.key), current.version, stamped, actor) as unknown as RecordedSecretEvent[];
+  const recorded = (await store.appendToStream(tx, secretStream(command.key), current.version, stamped, actor)) as unknown as RecordedSecretEvent[];
   const next = recorded.reduce(evolve, current);
-  readModel.save(next);
-  readModel.setRevision(revision);
+  await readModel.save(tx, next);
+  await readModel.setRevision(tx, revision);
   return { state: next, recorded };
 }
 
@@ -50,7 +51,7 @@ export class SecretsService implements OnModuleInit {
   private listeners: SecretChangeListener[] = [];
 
   constructor(
-    private readonly writer: SqliteWriter,
+    @Inject(STORAGE) private readonly storage: Storage,
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
     private readonly discovery: DiscoveryService,
@@ -63,25 +64,25 @@ export class SecretsService implements OnModuleInit {
   }
 
   async execute(command: SecretCommand, actor: Actor): Promise<SecretState> {
-    const { state, recorded } = await this.writer.write(() => applySecretCommand(this.store, this.readModel, command, actor));
+    const { state, recorded } = await this.storage.transact((tx) => applySecretCommand(tx, this.store, this.readModel, command, actor));
     if (recorded.length > 0) this.listeners.forEach((listener) => listener.secretsChanged(recorded));
     return state;
   }
 
-  get(key: string): PresentSecretState {
-    const state = this.readModel.load(key);
+  async get(key: string): Promise<PresentSecretState> {
+    const state = await this.readModel.load(this.storage.reader, key);
     if (state.status !== 'active') throw new NotFoundError(`Secret ${key} does not exist.`);
     return state;
   }
 
   /** One page in key order, and whether another follows. */
-  page(afterKey: string, limit: number): { items: PresentSecretState[]; more: boolean } {
-    const items = this.readModel.pageActive(afterKey, limit + 1);
+  async page(afterKey: string, limit: number): Promise<{ items: PresentSecretState[]; more: boolean }> {
+    const items = await this.readModel.pageActive(this.storage.reader, afterKey, limit + 1);
     return { items: items.slice(0, limit), more: items.length > limit };
   }
 
-  history(key: string): SecretHistoryEntry[] {
-    const events = this.store.readStream(secretStream(key)).filter(isSecretEvent);
+  async history(key: string): Promise<SecretHistoryEntry[]> {
+    const events = (await this.store.readStream(this.storage.reader, secretStream(key))).filter(isSecretEvent);
     if (events.length === 0) throw new NotFoundError(`Secret ${key} has no history.`);
     return events.map((event) => ({
       version: event.version,

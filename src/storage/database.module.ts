@@ -1,27 +1,16 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { Database } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { MIGRATIONS } from './migrations';
-import { SqliteWriter } from './sqlite-writer';
+import { STORAGE, Storage } from './sql';
+import { SqliteStorage, applyPragmas } from './sqlite/sqlite-storage';
 import { SQLITE } from './sqlite-token';
 import { StorageReadiness } from './storage-readiness';
 
-export { SQLITE };
-
-/**
- * WAL lets readers proceed during a write; `synchronous=FULL` makes every COMMIT survive power
- * loss, which is what "acknowledged" means for a secrets store; the busy timeout covers the
- * CLI (rotate, rebuild) writing to the same file as a running service.
- */
-export function applyPragmas(db: Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-}
+export { SQLITE, STORAGE, applyPragmas };
 
 export function dataSourceOptions(databasePath: string) {
   return {
@@ -38,6 +27,15 @@ export function rawConnection(dataSource: DataSource): Database {
   return (dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection;
 }
 
+/** Waits for queued writes and closes the storage's own connections before TypeORM's go. */
+class StorageShutdown implements OnApplicationShutdown {
+  constructor(@Inject(STORAGE) private readonly storage: Storage) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.storage.close();
+  }
+}
+
 @Global()
 @Module({
   imports: [
@@ -48,9 +46,10 @@ export function rawConnection(dataSource: DataSource): Database {
   ],
   providers: [
     { provide: SQLITE, inject: [getDataSourceToken()], useFactory: rawConnection },
-    { provide: SqliteWriter, inject: [SQLITE], useFactory: (db: Database) => new SqliteWriter(db) },
+    { provide: STORAGE, inject: [SQLITE], useFactory: (db: Database) => new SqliteStorage(db) },
+    StorageShutdown,
     StorageReadiness,
   ],
-  exports: [SQLITE, SqliteWriter],
+  exports: [SQLITE, STORAGE],
 })
 export class DatabaseModule {}

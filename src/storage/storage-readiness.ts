@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HealthIndicatorService } from '@nestjs/terminus';
-import type { Database, Statement } from 'better-sqlite3';
 import { statfsSync } from 'node:fs';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { ReadinessCheck, ReadinessIndicator } from '../health/readiness';
-import { SqliteWriter } from './sqlite-writer';
-import { SQLITE } from './sqlite-token';
+import { STORAGE, Storage } from './sql';
 
 /** At most one probe write per this many milliseconds while storage is faulted. */
 const PROBE_INTERVAL_MS = 1_000;
@@ -19,35 +17,33 @@ export const MIN_FREE_BYTES = 1024 * 1024;
 
 /**
  * `storage` in /health/ready: down from the moment a write meets a storage fault (disk full,
- * read-only, I/O error) until a write commits again, and while the data dir's filesystem has less
- * than MIN_FREE_BYTES free (SPEC §3). While a fault lasts, each probe (at most one a second)
- * tries one tiny write of its own, so the service turns ready again once space returns even if
- * no client writes in the meantime; no restart is needed.
+ * read-only, I/O error, PostgreSQL unreachable) until a write commits again, and while the data
+ * dir's filesystem has less than MIN_FREE_BYTES free (SPEC §3). While a fault lasts, each probe
+ * (at most one a second) tries one tiny write of its own, so the service turns ready again once
+ * the fault is gone even if no client writes in the meantime; no restart is needed.
  */
 @Injectable()
 @ReadinessCheck()
 export class StorageReadiness implements ReadinessIndicator {
-  private readonly touch: Statement<[string]>;
   private lastProbe = 0;
 
   constructor(
-    private readonly writer: SqliteWriter,
-    @Inject(SQLITE) db: Database,
+    @Inject(STORAGE) private readonly storage: Storage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.touch = db.prepare('INSERT INTO storage_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
-  }
+  ) {}
 
   async check(indicators: HealthIndicatorService) {
     const freeBytes = this.freeBytes();
     const enoughSpace = freeBytes === undefined || freeBytes >= MIN_FREE_BYTES;
-    if (this.writer.fault && enoughSpace && Date.now() - this.lastProbe >= PROBE_INTERVAL_MS) {
+    if (this.storage.fault && enoughSpace && Date.now() - this.lastProbe >= PROBE_INTERVAL_MS) {
       this.lastProbe = Date.now();
-      // A failure here is the fault itself, which the writer records; the indicator reports it.
-      await this.writer.write(() => this.touch.run(new Date().toISOString())).catch(() => undefined);
+      // A failure here is the fault itself, which the queue records; the indicator reports it.
+      await this.storage
+        .transact((tx) => tx.run('INSERT INTO storage_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at', [new Date().toISOString()]))
+        .catch(() => undefined);
     }
     const indicator = indicators.check('storage');
-    const fault = this.writer.fault;
+    const fault = this.storage.fault;
     const details = { freeBytes, minFreeBytes: MIN_FREE_BYTES };
     if (fault) return indicator.down({ writable: false, ...fault, ...details });
     if (!enoughSpace) return indicator.down({ writable: true, reason: 'the data dir is almost full', ...details });
@@ -55,6 +51,7 @@ export class StorageReadiness implements ReadinessIndicator {
   }
 
   private freeBytes(): number | undefined {
+    if (this.storage.dialect.engine !== 'sqlite') return undefined;
     try {
       const stats = statfsSync(this.config.dataDir);
       return stats.bavail * stats.bsize;

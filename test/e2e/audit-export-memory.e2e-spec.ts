@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANY_VERSION, EventStore } from '../../src/event-store/event-store';
-import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import { STORAGE, Storage } from '../../src/storage/sql';
 import { residentBytes, runCli, startServe, stop } from '../support/cli';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
@@ -24,13 +24,13 @@ describe('audit export of 200k events', () => {
 
   beforeAll(async () => {
     const t = await startTestApp(config);
-    const writer = t.app.get(SqliteWriter);
+    const storage = t.app.get<Storage>(STORAGE);
     const store = t.app.get(EventStore);
     for (let start = 0; start < EVENTS; start += BATCH) {
       const events = Array.from({ length: BATCH }, (_, i) => ({ type: 'AccessDenied', data: { action: `GET /api/v1/tokens#${start + i}`, suppressed: 0 } }));
-      await writer.write(() => store.appendToStream('bulk', ANY_VERSION, events, { id: 'tok_bulk', name: 'bulk', role: 'auditor' }));
+      await storage.transact((tx) => store.appendToStream(tx, 'bulk', ANY_VERSION, events, { id: 'tok_bulk', name: 'bulk', role: 'auditor' }));
     }
-    total = store.head().seq;
+    total = (await store.head(storage.reader)).seq;
     await t.close();
     // Seeding 200k events takes ~15 s alone and several times that on a loaded machine.
   }, 180_000);

@@ -4,7 +4,7 @@ import type { EventRow } from '../../src/event-store/event';
 import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
 import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { EventStore } from '../../src/event-store/event-store';
-import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import { STORAGE, Storage } from '../../src/storage/sql';
 import { countRows, filesContaining, openDatabase } from '../support/data-dir';
 import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
@@ -261,10 +261,12 @@ describe('admin secrets API (real SQLite file)', () => {
 
   it('the read model rebuilt from the log alone equals the live one', async () => {
     const readModel = t.app.get(SecretsReadModel);
-    const live = { rows: readModel.snapshot(), revision: readModel.revision() };
-    const result = await rebuildReadModel(t.app.get(SqliteWriter), t.app.get(EventStore), readModel);
+    const storage = t.app.get<Storage>(STORAGE);
+    const snapshot = async () => ({ rows: await readModel.snapshot(storage.reader), revision: await readModel.revision(storage.reader) });
+    const live = await snapshot();
+    const result = await rebuildReadModel(storage, t.app.get(EventStore), readModel);
     expect(result.secrets).toBe(live.rows.length);
-    expect({ rows: readModel.snapshot(), revision: readModel.revision() }).toEqual(live);
+    expect(await snapshot()).toEqual(live);
   });
 
   it('a restart keeps every secret and version', async () => {

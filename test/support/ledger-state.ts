@@ -9,8 +9,8 @@ import { MasterKeyring } from '../../src/crypto/master-keyring';
 import { EventStore } from '../../src/event-store/event-store';
 import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
 import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
-import { applyPragmas } from '../../src/storage/database.module';
-import { SqliteWriter } from '../../src/storage/sqlite-writer';
+import { SqliteSession } from '../../src/storage/sqlite/sqlite-session';
+import { SqliteStorage, applyPragmas } from '../../src/storage/sqlite/sqlite-storage';
 
 /**
  * What a database file holds after a fault or a crash, read by a fresh connection: whether the
@@ -21,21 +21,23 @@ export async function ledgerState(path: string) {
   const scratch = mkdtempSync(join(tmpdir(), 'ledger-state-'));
   try {
     const live = new Database(path);
-    const verified = await verifyChain(new AuditLog(live));
-    const readModel = new SecretsReadModel(live).snapshot();
-    const revision = new SecretsReadModel(live).revision();
+    const liveSession = new SqliteSession(live);
+    const verified = await verifyChain(new AuditLog(liveSession));
+    const readModel = await new SecretsReadModel().snapshot(liveSession);
+    const revision = await new SecretsReadModel().revision(liveSession);
     const copyPath = join(scratch, 'copy.db');
     live.prepare('VACUUM INTO ?').run(copyPath);
     live.close();
 
     const copy = new Database(copyPath);
     applyPragmas(copy);
-    const writer = new SqliteWriter(copy);
+    const storage = new SqliteStorage(copy);
     // Rebuilding reads no value: a keyring is needed to build the store, not to replay it.
-    const store = new EventStore(copy, writer, new MasterKeyring([{ kid: 'unused', key: randomBytes(32) }]));
-    const rebuiltModel = new SecretsReadModel(copy);
-    await rebuildReadModel(writer, store, rebuiltModel);
-    const rebuilt = { readModel: rebuiltModel.snapshot(), revision: rebuiltModel.revision() };
+    const store = new EventStore(new MasterKeyring([{ kid: 'unused', key: randomBytes(32) }]));
+    const rebuiltModel = new SecretsReadModel();
+    await rebuildReadModel(storage, store, rebuiltModel);
+    const rebuilt = { readModel: await rebuiltModel.snapshot(storage.reader), revision: await rebuiltModel.revision(storage.reader) };
+    await storage.close();
     copy.close();
     return { chainOk: verified.ok, verified, readModel, revision, rebuilt };
   } finally {

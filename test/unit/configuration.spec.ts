@@ -24,6 +24,17 @@ describe('configuration (SPEC §7)', () => {
     expect(loadConfig({})).toMatchObject({ metricsHost: '127.0.0.1', metricsPort: 9464 });
   });
 
+  it('DATABASE_URL: unset is SQLite in the data dir; a postgres:// URL is PostgreSQL; anything else is a problem that does not repeat the URL', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: 'postgres://ledger@db.internal:5432/secrets' }).databaseUrl).toBe('postgres://ledger@db.internal:5432/secrets');
+    expect(loadConfig({ DATABASE_URL: 'postgresql:///secrets?host=/run/postgresql' }).databaseUrl).toBe('postgresql:///secrets?host=/run/postgresql');
+    for (const bad of ['mysql://root:pw-0451@db/secrets', 'postgres:/pw-0451', 'pw-0451']) {
+      const problems = problemsOf({ DATABASE_URL: bad });
+      expect(problems).toEqual([expect.stringMatching(/^DATABASE_URL must be a PostgreSQL URL/)]);
+      expect(problems.join('\n')).not.toContain('pw-0451');
+    }
+  });
+
   it('METRICS_PORT=0 turns the metrics listener off; a port that is not one is a problem', () => {
     expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsHost: '0.0.0.0', metricsPort: 0 });
     expect(problemsOf({ METRICS_PORT: '99999' })).toEqual([expect.stringMatching(/^METRICS_PORT must be an integer from 0 to 65535/)]);

@@ -30,9 +30,9 @@ export class SecretsController {
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_SECRETS_PAGE, default: MAX_SECRETS_PAGE }, description: `1-${MAX_SECRETS_PAGE}, default ${MAX_SECRETS_PAGE}` })
   @ApiOkResponse({ type: SecretListDto, description: 'A page of secrets' })
   @ApiProblems(400)
-  list(@Query() query: Record<string, unknown>): SecretListDto {
+  async list(@Query() query: Record<string, unknown>): Promise<SecretListDto> {
     const { afterKey, limit } = parseSecretListQuery(query);
-    const { items, more } = this.secrets.page(afterKey, limit);
+    const { items, more } = await this.secrets.page(afterKey, limit);
     return { items: items.map(SecretMetaDto.from), next: more ? secretListCursor(items[items.length - 1].key) : null };
   }
 
@@ -42,8 +42,8 @@ export class SecretsController {
   @KEY_PARAM
   @ApiOkResponse({ type: SecretMetaDto, description: 'The secret', headers: ETAG_HEADER })
   @ApiProblems(404)
-  get(@Param('key', SecretKeyPipe) key: string, @Res({ passthrough: true }) reply: FastifyReply): SecretMetaDto {
-    return respond(reply, this.secrets.get(key));
+  async get(@Param('key', SecretKeyPipe) key: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<SecretMetaDto> {
+    return respond(reply, await this.secrets.get(key));
   }
 
   @Post()
@@ -107,8 +107,8 @@ export class SecretsController {
   @KEY_PARAM
   @ApiOkResponse({ type: SecretHistoryDto, description: 'The versions, oldest first' })
   @ApiProblems(404)
-  history(@Param('key', SecretKeyPipe) key: string): SecretHistoryDto {
-    return { items: this.secrets.history(key) };
+  async history(@Param('key', SecretKeyPipe) key: string): Promise<SecretHistoryDto> {
+    return { items: await this.secrets.history(key) };
   }
 }
 

@@ -1,0 +1,65 @@
+import { SqlSession, SqlValue, placeholders } from '../storage/sql';
+import type { EventRow } from './event';
+
+export type SealedValueRow = { id: string; stream: string; version: number; ciphertext: Buffer | null; kid: string; wrapped: Buffer };
+
+export type ReplayRow = [seq: number, id: string, stream: string, version: number, type: string, data: string, actor: string, at: string, hasValue: unknown];
+
+const EVENT_COLUMNS = 'seq, id, stream, version, type, data, ciphertext, actor, at, prev_hash, hash';
+
+
+/**
+ * Every statement the log runs, in one place. The SQL is the same on both engines but for what
+ * `dialect` spells (the replay's seq-order hint); rows keep `data` and `actor` as the exact
+ * text that was hashed.
+ */
+export const logRows = {
+  head: (s: SqlSession) => s.get<{ seq: number; hash: string; at: string }>('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1'),
+
+  streamVersion: async (s: SqlSession, stream: string) =>
+    (await s.get<{ version: number | null }>('SELECT MAX(version) AS version FROM events WHERE stream = ?', [stream]))?.version ?? 0,
+
+  insert: (s: SqlSession, row: EventRow) =>
+    s.run(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (${placeholders(11)})`, [
+      row.seq,
+      row.id,
+      row.stream,
+      row.version,
+      row.type,
+      row.data,
+      row.ciphertext,
+      row.actor,
+      row.at,
+      row.prev_hash,
+      row.hash,
+    ]),
+
+  insertDataKey: (s: SqlSession, eventId: string, kid: string, wrapped: Buffer) =>
+    s.run('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (?, ?, ?)', [eventId, kid, wrapped]),
+
+  insertKeys: async (s: SqlSession, keys: readonly string[], seq: number) => {
+    const params: SqlValue[] = [];
+    keys.forEach((key) => params.push(key, seq));
+    await s.run(`INSERT INTO event_keys (key, seq) VALUES ${keys.map(() => '(?, ?)').join(', ')}`, params);
+  },
+
+  sealedValues: (s: SqlSession, ids: readonly string[]) =>
+    s.all<SealedValueRow>(
+      `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped
+         FROM events e JOIN data_keys k ON k.event_id = e.id WHERE e.id IN (${placeholders(ids.length)})`,
+      ids,
+    ),
+
+  readStream: (s: SqlSession, stream: string) => s.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? ORDER BY version`, [stream]),
+
+  count: async (s: SqlSession, types: readonly string[]) =>
+    (await s.get<{ n: number }>(`SELECT COUNT(*) AS n FROM events WHERE type IN (${placeholders(types.length)})`, types))?.n ?? 0,
+
+  /** A page of events of these types after `afterSeq`, as arrays (no object per row on a long replay). */
+  replayPage: (s: SqlSession, types: readonly string[], afterSeq: number, limit: number) =>
+    s.values<ReplayRow>(
+      `SELECT seq, id, stream, version, type, data, actor, at, ciphertext IS NOT NULL
+         FROM events WHERE ${s.dialect.typeColumnInSeqOrder} IN (${placeholders(types.length)}) AND seq > ? ORDER BY seq LIMIT ?`,
+      [...types, afterSeq, limit],
+    ),
+};

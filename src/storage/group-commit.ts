@@ -1,0 +1,234 @@
+import type { Dialect, SqlSession, SqlValue, Storage, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
+import { StorageUnavailableError } from './storage-fault';
+
+type Job = {
+  work: (tx: WriteTransaction) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+};
+
+/** A job's view of the batch's transaction; unusable once the job is over. */
+class JobTransaction implements WriteTransaction {
+  readonly deferred: ((tx: SqlSession) => Promise<void>)[] = [];
+  private open = true;
+
+  constructor(private readonly session: SqlSession) {}
+
+  get dialect() {
+    return this.session.dialect;
+  }
+
+  async all<R extends object>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    return this.live().all<R>(sql, params);
+  }
+
+  async values<R extends unknown[]>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    return this.live().values<R>(sql, params);
+  }
+
+  async get<R extends object>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined> {
+    return this.live().get<R>(sql, params);
+  }
+
+  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.live().run(sql, params);
+  }
+
+  defer(work: (tx: SqlSession) => Promise<void>): void {
+    this.live();
+    this.deferred.push(work);
+  }
+
+  close(): void {
+    this.open = false;
+  }
+
+  /** A job that kept its transaction past its end would write into another job's savepoint. */
+  private live(): SqlSession {
+    if (!this.open) throw new Error('This write transaction has ended: its job settled already.');
+    return this.session;
+  }
+}
+
+/** One transaction of one engine, as the queue drives it. */
+export interface BatchTransaction {
+  readonly session: SqlSession;
+  savepoint(): Promise<void>;
+  release(): Promise<void>;
+  /** Undoes the job since its savepoint and releases it. */
+  rollbackToSavepoint(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  /** False when the engine has rolled the whole transaction back on its own (SQLite on SQLITE_FULL). */
+  stillOpen(): boolean;
+}
+
+/** What an engine brings to the queue: a way to begin a transaction, and its storage faults. */
+export interface BatchEngine {
+  begin(): Promise<BatchTransaction>;
+  asFault(error: unknown): StorageUnavailableError | undefined;
+}
+
+/**
+ * The one way to write: a FIFO queue with group commit, the same for both engines.
+ *
+ * Why one queue per process: every write (an append and the read model it updates) runs inside
+ * one transaction, and batches run one at a time, so no two writes of this process interleave.
+ * Across processes the engine serialises appends itself (SQLite's file lock; PostgreSQL's
+ * advisory lock taken when a batch begins).
+ *
+ * Why group commit: a durable COMMIT is an fsync. Jobs that arrive while a batch is pending share
+ * one transaction; each runs in its own savepoint, so one job's failure (a conflict, a validation
+ * error) rolls back only that job. A job's promise settles only after the whole batch has
+ * committed, so nothing is acknowledged before it is durable.
+ *
+ * Why it tracks storage faults: a full disk, a read-only file, a lost connection is no fault of
+ * the request. Such errors reach callers as StorageUnavailableError (503 with Retry-After), and
+ * `fault` says so (readiness) until a batch commits again.
+ */
+export class GroupCommitQueue {
+  private queue: Job[] = [];
+  private scheduled = false;
+  private running = false;
+  private currentFault: { error: StorageUnavailableError; since: string } | undefined;
+  private observer: WriterObserver | undefined;
+
+  constructor(
+    private readonly engine: BatchEngine,
+    private readonly maxBatch = 512,
+  ) {}
+
+  observe(observer: WriterObserver): void {
+    this.observer = observer;
+  }
+
+  get fault(): StorageFaultState | undefined {
+    const fault = this.currentFault;
+    return fault && { reason: fault.error.reason, code: fault.error.engineCode, since: fault.since };
+  }
+
+  transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once every job queued so far has settled. */
+  async idle(): Promise<void> {
+    while (this.running || this.scheduled || this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate lets requests that arrived in the same I/O turn join this batch.
+    setImmediate(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    this.scheduled = false;
+    const jobs = this.queue.splice(0, this.maxBatch);
+    if (jobs.length === 0) return;
+    this.running = true;
+    try {
+      await this.runBatch(jobs);
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  private async runBatch(jobs: Job[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    let outcome: { results: unknown[]; errors: unknown[] };
+    try {
+      outcome = await this.inOneTransaction(jobs);
+    } catch (error) {
+      // The batch as a whole failed (begin, commit, deferred work, a fault that ended the
+      // transaction): nothing in it is durable.
+      this.observer?.batchFailed(jobs.length);
+      const failure = this.noteFailure(error);
+      jobs.forEach((job) => job.reject(failure));
+      return;
+    }
+    this.observer?.batchCommitted(jobs.length, Number(process.hrtime.bigint() - started) / 1e9);
+    // Over the jobs, not `errors`: that array has holes where jobs succeeded, which map() skips.
+    const failures = jobs.map((_, i) => (outcome.errors[i] === undefined ? undefined : this.noteFailure(outcome.errors[i])));
+    if (failures.includes(undefined)) this.currentFault = undefined;
+    jobs.forEach((job, i) => {
+      if (failures[i] !== undefined) job.reject(failures[i]);
+      else job.resolve(outcome.results[i]);
+    });
+  }
+
+  private async inOneTransaction(jobs: Job[]): Promise<{ results: unknown[]; errors: unknown[] }> {
+    const batch = await this.engine.begin();
+    try {
+      const results: unknown[] = new Array(jobs.length);
+      const errors: unknown[] = new Array(jobs.length);
+      const deferred: ((tx: SqlSession) => Promise<void>)[] = [];
+      for (let i = 0; i < jobs.length; i++) {
+        const tx = new JobTransaction(batch.session);
+        await batch.savepoint();
+        try {
+          results[i] = await jobs[i].work(tx);
+          await batch.release();
+          deferred.push(...tx.deferred);
+        } catch (error) {
+          errors[i] = error ?? new Error('write failed');
+          // An engine that rolled the whole transaction back itself (SQLite on SQLITE_FULL, a
+          // lost PostgreSQL connection) would have the later jobs run outside the batch: abort.
+          if (!batch.stillOpen()) throw error;
+          await batch.rollbackToSavepoint();
+        } finally {
+          tx.close();
+        }
+      }
+      // If deferred work throws, the whole batch rolls back and every job is rejected.
+      for (const work of deferred) await work(batch.session);
+      await batch.commit();
+      return { results, errors };
+    } catch (error) {
+      await batch.rollback().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A storage fault becomes the coded error callers see, and the queue's current fault. */
+  private noteFailure(error: unknown): unknown {
+    const fault = this.engine.asFault(error);
+    if (!fault) return error;
+    if (!this.currentFault) this.currentFault = { error: fault, since: new Date().toISOString() };
+    else this.currentFault.error = fault;
+    return fault;
+  }
+}
+
+/** What both adapters share: the port's writes through one GroupCommitQueue over their engine. */
+export abstract class QueuedStorage implements Storage {
+  abstract readonly dialect: Dialect;
+  abstract readonly reader: SqlSession;
+  private readonly queue: GroupCommitQueue;
+
+  protected constructor(engine: BatchEngine, maxBatch?: number) {
+    this.queue = new GroupCommitQueue(engine, maxBatch);
+  }
+
+  get fault(): StorageFaultState | undefined {
+    return this.queue.fault;
+  }
+
+  transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return this.queue.transact(work);
+  }
+
+  observe(observer: WriterObserver): void {
+    this.queue.observe(observer);
+  }
+
+  /** Waits for the queued writes; adapters then close what they opened. */
+  async close(): Promise<void> {
+    await this.queue.idle();
+  }
+}

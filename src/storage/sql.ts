@@ -1,0 +1,79 @@
+/**
+ * The storage port: what the event store and the repositories above it may ask of a database.
+ * Two adapters implement it — SQLite (`./sqlite`, the embedded default) and PostgreSQL
+ * (`./postgres`, several instances on one database) — and nothing above `src/storage` knows
+ * which one it runs on, except through `dialect` where the SQL itself differs.
+ *
+ * SQL is written once with `?` placeholders; the PostgreSQL adapter numbers them.
+ */
+export type SqlValue = string | number | Buffer | null;
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** `?, ?, ?` for a list of `n` parameters. */
+export const placeholders = (n: number) => new Array(n).fill('?').join(', ');
+
+/** The few places where the two engines spell the same thing differently. */
+export interface Dialect {
+  readonly engine: Engine;
+  /** `GREATEST` in PostgreSQL, the scalar `MAX` in SQLite. */
+  greatest(a: string, b: string): string;
+  /** The actor id inside the `actor` JSON text, exactly as the `events_by_actor` index spells it. */
+  readonly actorId: string;
+  /**
+   * A filter on `type` that keeps the planner on the log's seq order: SQLite otherwise walks the
+   * type index and sorts each call in a temporary B-tree (`+type` disables that index).
+   */
+  readonly typeColumnInSeqOrder: string;
+}
+
+/** A connection, or a transaction on one: what a repository runs its statements through. */
+export interface SqlSession {
+  readonly dialect: Dialect;
+  /** Every row, as objects keyed by column name. */
+  all<R extends object>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /** Every row as an array of column values: no object per row, for the hot reads. */
+  values<R extends unknown[]>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  get<R extends object>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined>;
+  /** Runs a statement that returns no rows; resolves with how many rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+/** The transaction a write job runs in: its statements commit together with the batch's. */
+export interface WriteTransaction extends SqlSession {
+  /**
+   * Runs `work` in this transaction after every job of the batch, outside their savepoints, and
+   * only if this job succeeded: for rows that many jobs write to the same few index pages.
+   */
+  defer(work: (tx: SqlSession) => Promise<void>): void;
+}
+
+/** Told about every batch (metrics): how many jobs it held and how long its transaction took. */
+export interface WriterObserver {
+  batchCommitted(jobs: number, seconds: number): void;
+  batchFailed(jobs: number): void;
+}
+
+/** The storage fault the last batch met, until a batch commits again. */
+export interface StorageFaultState {
+  reason: string;
+  code: string;
+  since: string;
+}
+
+/**
+ * The unit of work and the reads. `transact` queues a job; jobs that arrive together share one
+ * transaction (group commit), each in its own savepoint, and a job settles only once its batch
+ * is durable. `reader` sees committed state only.
+ */
+export interface Storage {
+  readonly dialect: Dialect;
+  readonly reader: SqlSession;
+  transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  readonly fault: StorageFaultState | undefined;
+  observe(observer: WriterObserver): void;
+  close(): Promise<void>;
+}
+
+/** Injection token of the Storage the app runs on. */
+export const STORAGE = Symbol('STORAGE');

@@ -1,0 +1,86 @@
+import Database from 'better-sqlite3';
+import { BatchEngine, BatchTransaction, QueuedStorage } from '../group-commit';
+import type { SqlSession } from '../sql';
+import { asStorageUnavailable } from '../storage-fault';
+import { SQLITE_DIALECT, SqliteSession } from './sqlite-session';
+
+/**
+ * WAL lets readers proceed during a write; `synchronous=FULL` makes every COMMIT survive power
+ * loss, which is what "acknowledged" means for a secrets store; the busy timeout covers the
+ * CLI (rotate, rebuild) writing to the same file as a running service.
+ */
+export function applyPragmas(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+}
+
+/** Batches on the writer's connection: BEGIN IMMEDIATE takes the file's write lock before any read. */
+class SqliteBatchEngine implements BatchEngine {
+  private readonly stmt;
+
+  constructor(private readonly session: SqliteSession) {
+    const db = session.db;
+    this.stmt = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      savepoint: db.prepare('SAVEPOINT job'),
+      release: db.prepare('RELEASE job'),
+      rollbackTo: db.prepare('ROLLBACK TO job'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+    };
+  }
+
+  async begin(): Promise<BatchTransaction> {
+    const { db } = this.session;
+    const stmt = this.stmt;
+    stmt.begin.run();
+    return {
+      session: this.session,
+      savepoint: async () => void stmt.savepoint.run(),
+      release: async () => void stmt.release.run(),
+      rollbackToSavepoint: async () => {
+        stmt.rollbackTo.run();
+        stmt.release.run();
+      },
+      commit: async () => void stmt.commit.run(),
+      rollback: async () => {
+        if (db.inTransaction) stmt.rollback.run();
+      },
+      stillOpen: () => db.inTransaction,
+    };
+  }
+
+  asFault(error: unknown) {
+    return asStorageUnavailable(error);
+  }
+}
+
+/**
+ * The embedded engine: one service process on one SQLite file. Writes go through the group-commit
+ * queue on the writer's connection; reads go through a second connection, which in WAL mode
+ * sees only committed transactions — never the batch the writer has open between two jobs.
+ */
+export class SqliteStorage extends QueuedStorage {
+  readonly dialect = SQLITE_DIALECT;
+  readonly reader: SqlSession;
+  private readonly readerDb: Database.Database;
+
+  constructor(
+    /** The writer's connection (TypeORM's, which ran the migrations). */
+    readonly db: Database.Database,
+    maxBatch?: number,
+  ) {
+    super(new SqliteBatchEngine(new SqliteSession(db)), maxBatch);
+    this.readerDb = new Database(db.name);
+    applyPragmas(this.readerDb);
+    this.readerDb.pragma('query_only = ON');
+    this.reader = new SqliteSession(this.readerDb);
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    if (this.readerDb.open) this.readerDb.close();
+  }
+}
