@@ -5,12 +5,11 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import { SqliteWriter } from '../storage/sqlite-writer';
 import { Principal, Role, SYSTEM_ACTOR } from './principal';
 import { generateToken, hashToken, hashesEqual } from './token-secret';
 import { TokenRecord, TokensRepository } from './tokens-repository';
-
-export const TokenEventType = { TokenIssued: 'TokenIssued', TokenRevoked: 'TokenRevoked' } as const;
 
 /** Where the generated first admin token is shown, once. Tests replace it to capture the token. */
 export const ANNOUNCE = Symbol('ANNOUNCE');
@@ -71,7 +70,7 @@ export class TokensService implements OnApplicationBootstrap {
       const [event] = this.store.appendToStream(
         `token-${id}`,
         0,
-        [{ type: TokenEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
+        [{ type: StoredEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
         actor,
       );
       const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null };
@@ -91,7 +90,7 @@ export class TokensService implements OnApplicationBootstrap {
       if (record.role === 'admin' && this.tokens.activeAdminCount() === 1) {
         throw new ConflictError('This is the last active admin token: issue another admin token before revoking it.');
       }
-      const [event] = this.store.appendToStream(`token-${id}`, 1, [{ type: TokenEventType.TokenRevoked, data: { id } }], actor);
+      const [event] = this.store.appendToStream(`token-${id}`, 1, [{ type: StoredEventType.TokenRevoked, data: { id } }], actor);
       this.tokens.revoke(id, event.at);
     });
   }

@@ -1,4 +1,5 @@
 import type { SecretValue } from '../secrets/domain/secret-value';
+import type { StoredEventType } from './stored-event-types';
 
 /** Who caused an event. Recorded on every row of the log. */
 export interface Actor {
@@ -7,8 +8,11 @@ export interface Actor {
   role: string;
 }
 
-/** An event as a decider emits it: a wire name, value-free data, and at most one value to seal. */
-export interface NewEvent<Type extends string = string, Data = object> {
+/**
+ * An event as a decider emits it: a wire name from the catalogue, value-free data, and at most
+ * one value to seal.
+ */
+export interface NewEvent<Type extends StoredEventType = StoredEventType, Data = object> {
   type: Type;
   data: Data;
   /** Sealed by the store with envelope encryption; never stored or hashed in plaintext. */

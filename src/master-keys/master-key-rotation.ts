@@ -3,9 +3,9 @@ import { SYSTEM_ACTOR } from '../auth/principal';
 import type { MasterKeyring } from '../crypto/master-keyring';
 import type { Actor } from '../event-store/event';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import type { SqliteWriter } from '../storage/sqlite-writer';
 
-export const MASTER_KEY_ROTATED = 'MasterKeyRotated';
 export const MASTER_KEYS_STREAM = 'master-keys';
 
 /**
@@ -85,7 +85,7 @@ export class MasterKeyRotation {
       onProgress?.(rewrapped);
     }
     const [event] = await this.writer.write(() =>
-      this.store.appendToStream(MASTER_KEYS_STREAM, ANY_VERSION, [{ type: MASTER_KEY_ROTATED, data: { from, to, rewrapped } }], actor),
+      this.store.appendToStream(MASTER_KEYS_STREAM, ANY_VERSION, [{ type: StoredEventType.MasterKeyRotated, data: { from, to, rewrapped } }], actor),
     );
     const retirable = this.keyring.kids().filter((kid) => kid !== this.keyring.activeKid && (this.stmt.uses.get(kid)?.n ?? 0) === 0);
     return { from, to, rewrapped, retirable, seq: event.seq };

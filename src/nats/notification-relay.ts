@@ -5,7 +5,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { CoalescedTask } from '../common/coalesced-task';
 import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
-import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
+import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
 import { ListensToSecretChanges, SecretChangeListener } from '../secrets/secret-change-listener';
 import { SQLITE } from '../storage/database.module';
 import { SqliteWriter } from '../storage/sqlite-writer';

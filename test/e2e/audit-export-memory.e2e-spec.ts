@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANY_VERSION, EventStore } from '../../src/event-store/event-store';
+import { StoredEventType } from '../../src/event-store/stored-event-types';
 import { SqliteWriter } from '../../src/storage/sqlite-writer';
 import { residentBytes, runCli, startServe, stop } from '../support/cli';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -27,7 +28,7 @@ describe('audit export of 200k events', () => {
     const writer = t.app.get(SqliteWriter);
     const store = t.app.get(EventStore);
     for (let start = 0; start < EVENTS; start += BATCH) {
-      const events = Array.from({ length: BATCH }, (_, i) => ({ type: 'AccessDenied', data: { action: `GET /api/v1/tokens#${start + i}`, suppressed: 0 } }));
+      const events = Array.from({ length: BATCH }, (_, i) => ({ type: StoredEventType.AccessDenied, data: { action: `GET /api/v1/tokens#${start + i}`, suppressed: 0 } }));
       await writer.write(() => store.appendToStream('bulk', ANY_VERSION, events, { id: 'tok_bulk', name: 'bulk', role: 'auditor' }));
     }
     total = store.head().seq;

@@ -1,5 +1,6 @@
 import { AuditLog } from '../../src/audit/audit-log';
 import { ANY_VERSION } from '../../src/event-store/event-store';
+import { StoredEventType } from '../../src/event-store/stored-event-types';
 import { openEventStore } from '../support/event-store';
 import { tempDataDir } from '../support/test-app';
 
@@ -13,7 +14,7 @@ describe('time in the log never goes backwards', () => {
     const { db, store, writer, close } = await openEventStore(data.dir, { now: () => new Date(times[tick++]) });
     try {
       for (let i = 0; i < times.length; i++) {
-        await writer.write(() => store.appendToStream('s', ANY_VERSION, [{ type: 'Tick', data: { i } }], { id: 'a', name: 'a', role: 'system' }));
+        await writer.write(() => store.appendToStream('s', ANY_VERSION, [{ type: StoredEventType.AccessDenied, data: { action: `tick ${i}` } }], { id: 'a', name: 'a', role: 'system' }));
       }
       const log = new AuditLog(db);
       expect(log.page({}, 0, 10).items.map((e) => e.at)).toEqual([times[0], times[1], times[1], times[3]]);
