@@ -1,4 +1,4 @@
-import type { SecretValue } from '../secrets/domain/secret-value';
+import type { SecretValue } from './secret-value';
 
 /**
  * Recently opened values, by the id of the event that sealed them, bounded by total size (LRU).

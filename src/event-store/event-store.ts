@@ -4,7 +4,7 @@ import { VersionMismatchError } from '../common/errors';
 import { newDataKey, open, seal, valueAad } from '../crypto/envelope';
 import type { MasterKeyring } from '../crypto/master-keyring';
 import { OpenedValueCache } from '../crypto/opened-value-cache';
-import { SecretValue } from '../secrets/domain/secret-value';
+import { SecretValue } from '../crypto/secret-value';
 import type { SqliteWriter } from '../storage/sqlite-writer';
 import { Actor, EventRow, NewEvent, RecordedEvent, ReplayedEvent, toRecordedEvent } from './event';
 import { GENESIS_HASH, hashRow } from './hash-chain';

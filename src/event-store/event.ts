@@ -1,4 +1,4 @@
-import type { SecretValue } from '../secrets/domain/secret-value';
+import type { SecretValue } from '../crypto/secret-value';
 import type { StoredEventType } from './stored-event-types';
 
 /** Who caused an event. Recorded on every row of the log. */
