@@ -72,7 +72,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 }
 
 /**
- * What a replay needs of an event: the facts, without the ciphertext and the chain hashes
- * (reading and allocating those would cost a replay about a third of its time).
+ * What a replay needs of an event: the facts, without the ciphertext and the chain hashes, whose
+ * reading and allocating made a replay markedly slower (docs/BENCHMARKS.md, Figures behind
+ * design choices).
  */
 export type ReplayedEvent<Type extends string = string, Data = object> = Omit<RecordedEvent<Type, Data>, 'prevHash' | 'hash'>;

@@ -10,9 +10,8 @@ export const MASTER_KEYS_STREAM = 'master-keys';
 
 /**
  * Rows rewrapped per write job: small enough that a running service's own requests interleave
- * (a job blocks the event loop while it runs). Measured with bench/rotation.ts on 20k data keys
- * under 8 resolving clients, 500 rows per job raised the resolves' p50 1.8-4.5 times during the
- * rotation; 100 rows kept it within noise of idle, at roughly half the rewrap rate (README).
+ * (a job blocks the event loop while it runs), at the price of a slower rotation. The runs of
+ * bench/rotation.ts behind this size are in docs/BENCHMARKS.md (Figures behind design choices).
  */
 const BATCH = 100;
 

@@ -76,8 +76,8 @@ export class SecretsReadModel {
    * What a resolve needs of many keys, in one statement: the version and value event of each
    * active key that has a value (keys never stored, removed or without a value are left out).
    * One statement instead of one per key is one read of the WAL instead of a dozen; only these
-   * three columns, as arrays, because better-sqlite3 pays per value it hands over (whole rows
-   * as objects: 58 µs for 12 keys on the bench machine; this: 21 µs).
+   * three columns, as arrays, because better-sqlite3 pays per value it hands over (whole rows as
+   * objects took over twice as long: docs/BENCHMARKS.md, Figures behind design choices).
    */
   resolvable(keys: readonly string[]): Map<string, { version: number; valueEventId: string }> {
     const found = new Map<string, { version: number; valueEventId: string }>();
