@@ -1,7 +1,8 @@
 /**
  * Every event type the log may hold (SPEC §1), in one table so that a name is never reused for
  * another fact nor renamed: stored rows keep their type for ever, and the audit filter, the
- * console and NATS subscribers match on it. Add a type here; never edit or remove one.
+ * console and NATS subscribers match on it. Add a type at the end (the order is the one the
+ * audit filter's refusal lists); never edit or remove one.
  *
  * `family` says which streams a type is appended to, and so which consumers fold it: only the
  * `secret` family is secret state (read model, revisions, NATS notifications).
@@ -11,13 +12,13 @@ export const STORED_EVENTS = {
   SecretUpdated: { family: 'secret' },
   SecretRemoved: { family: 'secret' },
   SecretsResolved: { family: 'resolution' },
-  SecretUnreadable: { family: 'integrity' },
   AccessDenied: { family: 'refusal' },
   AuthenticationFailed: { family: 'refusal' },
   RateLimited: { family: 'refusal' },
   TokenIssued: { family: 'token' },
   TokenRevoked: { family: 'token' },
   MasterKeyRotated: { family: 'master-key' },
+  SecretUnreadable: { family: 'integrity' },
 } as const satisfies Record<string, { family: EventFamily }>;
 
 /**
