@@ -44,7 +44,7 @@ export function eventTypesOf(family: EventFamily): readonly StoredEventType[] {
   return STORED_EVENT_TYPES.filter((type) => STORED_EVENTS[type].family === family);
 }
 
-/** The types that make up a secret's state, in the order a stream starts with them. */
+/** The types that make up a secret's state: what the read model, revisions and NATS notifications follow. */
 export const SECRET_EVENT_TYPES = eventTypesOf('secret') as readonly SecretEventType[];
 
 export type SecretEventType = { [Type in StoredEventType]: (typeof STORED_EVENTS)[Type]['family'] extends 'secret' ? Type : never }[StoredEventType];
