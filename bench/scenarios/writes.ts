@@ -65,7 +65,7 @@ export async function measureWrites(service: ServiceProcess, databasePath: strin
  * has committed, not what it holds in an open transaction. Finding every acknowledged write
  * here shows that none was lost or acknowledged for a batch that then failed to commit. That
  * each commit was synced before the answer is what `applyPragmas` (WAL, synchronous=FULL)
- * guarantees and test/integration/sqlite-writer.spec.ts asserts; a timing-free bench cannot.
+ * guarantees and test/integration/sqlite-storage.spec.ts asserts; a timing-free bench cannot.
  */
 function committedWrites(databasePath: string): number {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });

@@ -1,5 +1,6 @@
 import type { Actor, EventRow } from '../event-store/event';
-import { SECRET_EVENT_TYPES, secretStream } from '../secrets/domain/events';
+import { isSecretEventType } from '../event-store/stored-event-types';
+import { secretStream } from '../secrets/domain/events';
 
 /** SPEC §3: one row of the log as reviewers see it. `data` is value-free by construction. */
 export interface AuditEntry {
@@ -20,7 +21,7 @@ const SECRET_STREAM_PREFIX = secretStream('');
 export function toAuditEntry(row: EventRow): AuditEntry {
   // The key and its version come from the secret's stream; other streams (tokens, resolutions,
   // refusals) have versions of their own that mean nothing to a reviewer.
-  const isSecretEvent = row.stream.startsWith(SECRET_STREAM_PREFIX) && SECRET_EVENT_TYPES.includes(row.type);
+  const isSecretEvent = row.stream.startsWith(SECRET_STREAM_PREFIX) && isSecretEventType(row.type);
   return {
     seq: row.seq,
     id: row.id,

@@ -1,7 +1,7 @@
 import { FieldError, ValidationError, fieldNameFromRequest } from '../common/errors';
 import { decodeCursor, encodeCursor, parseLimit } from '../common/page-cursor';
+import { STORED_EVENT_TYPES, isStoredEventType } from '../event-store/stored-event-types';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
-import { STORED_EVENT_TYPES } from './stored-event-types';
 
 /**
  * The filters of `GET /audit`, `/audit/export` and `secrets-ledger audit export`, parsed in one
@@ -41,7 +41,7 @@ export function parseAuditFilter(raw: Raw, errors: FieldError[]): AuditFilter {
   };
   const type = text('type');
   if (type !== undefined) {
-    if (STORED_EVENT_TYPES.includes(type)) filter.type = type;
+    if (isStoredEventType(type)) filter.type = type;
     else errors.push({ field: 'type', message: `must be one of ${STORED_EVENT_TYPES.join(', ')}` });
   }
   const key = text('key');

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { StoredEventType } from '../event-store/stored-event-types';
 import { ActorDto } from '../secrets/http/secret.dto';
 
 // The OpenAPI shapes of the audit routes (SPEC §3); the routes return the plain objects.
@@ -6,7 +7,7 @@ import { ActorDto } from '../secrets/http/secret.dto';
 export class AuditEntryDto {
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Global, gap-free position in the log' }) seq!: number;
   @ApiProperty({ description: 'The event id (UUIDv7)' }) id!: string;
-  @ApiProperty({ example: 'SecretUpdated' }) type!: string;
+  @ApiProperty({ example: StoredEventType.SecretUpdated }) type!: string;
   @ApiPropertyOptional({ description: 'Secret events only' }) key?: string;
   @ApiPropertyOptional({ type: 'integer', minimum: 1, description: "Secret events only: the secret's version" }) version?: number;
   @ApiProperty({ type: ActorDto }) actor!: ActorDto;

@@ -1,9 +1,9 @@
 import { EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import type { Storage } from '../storage/sql';
 import { Principal, actorOf } from './principal';
 import { RefusalRecorder } from './refusal-recorder';
 
-export const ACCESS_DENIED = 'AccessDenied';
 export const ACCESS_STREAM = 'access-denied';
 
 /**
@@ -18,7 +18,7 @@ export class AccessDeniedRecorder {
     this.refusals = new RefusalRecorder(
       storage,
       store,
-      ACCESS_DENIED,
+      StoredEventType.AccessDenied,
       ACCESS_STREAM,
       { perWindow, totalPerWindow: 100 * perWindow, windowMs, tracked: 10_000, flushedPerWindow: 100 },
       () => ({}),

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../event-store/event';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
+import type { StoredEventType } from '../event-store/stored-event-types';
 import type { Storage } from '../storage/sql';
 import { asStorageUnavailable } from '../storage/storage-fault';
 
@@ -55,7 +56,7 @@ export class RefusalRecorder {
   constructor(
     private readonly storage: Storage,
     private readonly store: EventStore,
-    private readonly type: string,
+    private readonly type: StoredEventType,
     private readonly stream: string,
     private readonly bounds: RefusalBounds,
     /** Data that identifies a `by` in a flushed event (e.g. `{clientAddress}`), beside `suppressed`. */

@@ -1,13 +1,11 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import type { Storage } from '../storage/sql';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { Principal, actorOf } from './principal';
 import { RefusalRecorder } from './refusal-recorder';
-
-export const AUTHENTICATION_FAILED = 'AuthenticationFailed';
-export const RATE_LIMITED = 'RateLimited';
 
 /** Who an unauthenticated request is: nobody we know. Never anything of the token it presented. */
 export const ANONYMOUS_ACTOR: Actor = { id: 'anonymous', name: 'anonymous', role: 'none' };
@@ -21,7 +19,7 @@ export class AuthenticationFailures {
   private readonly refusals: RefusalRecorder;
 
   constructor(storage: Storage, store: EventStore, now: () => number = Date.now) {
-    this.refusals = new RefusalRecorder(storage, store, AUTHENTICATION_FAILED, 'authentication-failures', BOUNDS, (clientAddress) => ({ clientAddress }), now);
+    this.refusals = new RefusalRecorder(storage, store, StoredEventType.AuthenticationFailed, 'authentication-failures', BOUNDS, (clientAddress) => ({ clientAddress }), now);
   }
 
   record(clientAddress: string, reason: AuthenticationFailure, action: string): Promise<void> {
@@ -38,7 +36,7 @@ export class RateLimitRefusals {
   private readonly refusals: RefusalRecorder;
 
   constructor(storage: Storage, store: EventStore, now: () => number = Date.now) {
-    this.refusals = new RefusalRecorder(storage, store, RATE_LIMITED, 'rate-limited', BOUNDS, () => ({}), now);
+    this.refusals = new RefusalRecorder(storage, store, StoredEventType.RateLimited, 'rate-limited', BOUNDS, () => ({}), now);
   }
 
   record(principal: Principal, action: string): Promise<void> {

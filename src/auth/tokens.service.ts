@@ -5,12 +5,11 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import { STORAGE, Storage, WriteTransaction } from '../storage/sql';
 import { Principal, Role, SYSTEM_ACTOR } from './principal';
 import { generateToken, hashToken, hashesEqual } from './token-secret';
 import { TokenRecord, TokensRepository } from './tokens-repository';
-
-export const TokenEventType = { TokenIssued: 'TokenIssued', TokenRevoked: 'TokenRevoked' } as const;
 
 /** Where the generated first admin token is shown, once. Tests replace it to capture the token. */
 export const ANNOUNCE = Symbol('ANNOUNCE');
@@ -76,7 +75,7 @@ export class TokensService implements OnApplicationBootstrap {
       tx,
       `token-${id}`,
       0,
-      [{ type: TokenEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
+      [{ type: StoredEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
       actor,
     );
     const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null };
@@ -94,7 +93,7 @@ export class TokensService implements OnApplicationBootstrap {
       if (record.role === 'admin' && (await this.tokens.activeAdminCount(tx)) === 1) {
         throw new ConflictError('This is the last active admin token: issue another admin token before revoking it.');
       }
-      const [event] = await this.store.appendToStream(tx, `token-${id}`, 1, [{ type: TokenEventType.TokenRevoked, data: { id } }], actor);
+      const [event] = await this.store.appendToStream(tx, `token-${id}`, 1, [{ type: StoredEventType.TokenRevoked, data: { id } }], actor);
       await this.tokens.revoke(tx, id, event.at);
     });
   }

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/configuration';
 import { EventStore } from '../event-store/event-store';
-import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
+import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
 import { rebuildReadModel } from '../secrets/read-model-rebuild';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { STORAGE, Storage } from '../storage/sql';

@@ -16,8 +16,9 @@ export const DATA_KEY_BYTES = 32;
 
 /**
  * Random bytes for keys and IVs, drawn from a pooled CSPRNG buffer: three small `randomBytes`
- * calls per sealed value were ~5 % of a write's CPU (one getrandom call each). Bytes handed out
- * are copied and wiped from the pool, so no two callers ever share them.
+ * calls per sealed value showed in a write's profile, one getrandom call each (docs/BENCHMARKS.md,
+ * Figures behind design choices). Bytes handed out are copied and wiped from the pool, so no two
+ * callers ever share them.
  */
 const POOL_BYTES = 4096;
 let pool = Buffer.alloc(0);

@@ -1,10 +1,11 @@
-import type { SecretValue } from '../secrets/domain/secret-value';
+import type { SecretValue } from './secret-value';
 
 /**
  * Recently opened values, by the id of the event that sealed them, bounded by total size (LRU).
  *
- * Why: a resolve of a 12-key manifest costs 24 AES-GCM operations (unwrap and open per key),
- * about 40 % of the resolve's CPU, and executors resolve the same few versions over and over.
+ * Why: a resolve of a 12-key manifest costs 24 AES-GCM operations (unwrap and open per key), a
+ * large share of the resolve's CPU (docs/BENCHMARKS.md, Figures behind design choices), and
+ * executors resolve the same few versions over and over.
  * An event's value never changes (a new version is a new event), so an entry never goes stale.
  *
  * What it costs: plaintext of hot secrets stays in the heap longer. The master keys that can

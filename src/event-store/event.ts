@@ -1,4 +1,5 @@
-import type { SecretValue } from '../secrets/domain/secret-value';
+import type { SecretValue } from '../crypto/secret-value';
+import type { StoredEventType } from './stored-event-types';
 
 /** Who caused an event. Recorded on every row of the log. */
 export interface Actor {
@@ -7,8 +8,11 @@ export interface Actor {
   role: string;
 }
 
-/** An event as a decider emits it: a wire name, value-free data, and at most one value to seal. */
-export interface NewEvent<Type extends string = string, Data = object> {
+/**
+ * An event as a decider emits it: a wire name from the catalogue, value-free data, and at most
+ * one value to seal.
+ */
+export interface NewEvent<Type extends StoredEventType = StoredEventType, Data = object> {
   type: Type;
   data: Data;
   /** Sealed by the store with envelope encryption; never stored or hashed in plaintext. */
@@ -68,7 +72,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 }
 
 /**
- * What a replay needs of an event: the facts, without the ciphertext and the chain hashes
- * (reading and allocating those would cost a replay about a third of its time).
+ * What a replay needs of an event: the facts, without the ciphertext and the chain hashes, whose
+ * reading and allocating made a replay markedly slower (docs/BENCHMARKS.md, Figures behind
+ * design choices).
  */
 export type ReplayedEvent<Type extends string = string, Data = object> = Omit<RecordedEvent<Type, Data>, 'prevHash' | 'hash'>;

@@ -1,7 +1,7 @@
 import { newDataKey, open, seal, valueAad } from '../crypto/envelope';
 import type { MasterKeyring } from '../crypto/master-keyring';
 import { OpenedValueCache } from '../crypto/opened-value-cache';
-import { SecretValue } from '../secrets/domain/secret-value';
+import { SecretValue } from '../crypto/secret-value';
 import type { SqlSession } from '../storage/sql';
 import { SealedValueRow, logRows } from './log-rows';
 

@@ -18,7 +18,7 @@ export function pinoOptions(config: Pick<AppConfig, 'logLevel'>) {
 /**
  * Nest's logger interface over Fastify's pino instance, so framework messages and request logs
  * share one JSON stream. (nestjs-pino did this through an Express-style middleware per request,
- * which cost about a tenth of a write's CPU under load.)
+ * which showed in a write's profile under load: docs/BENCHMARKS.md, Figures behind design choices.)
  */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly pino: FastifyBaseLogger) {}

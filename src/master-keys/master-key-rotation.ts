@@ -2,16 +2,15 @@ import { SYSTEM_ACTOR } from '../auth/principal';
 import type { MasterKeyring } from '../crypto/master-keyring';
 import type { Actor } from '../event-store/event';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import type { Storage } from '../storage/sql';
 
-export const MASTER_KEY_ROTATED = 'MasterKeyRotated';
 export const MASTER_KEYS_STREAM = 'master-keys';
 
 /**
  * Rows rewrapped per write job: small enough that a running service's own requests interleave
- * (a job blocks the event loop while it runs). Measured with bench/rotation.ts on 20k data keys
- * under 8 resolving clients, 500 rows per job raised the resolves' p50 1.8-4.5 times during the
- * rotation; 100 rows kept it within noise of idle, at roughly half the rewrap rate (README).
+ * (a job blocks the event loop while it runs), at the price of a slower rotation. The runs of
+ * bench/rotation.ts behind this size are in docs/BENCHMARKS.md (Figures behind design choices).
  */
 const BATCH = 100;
 
@@ -67,7 +66,7 @@ export class MasterKeyRotation {
       onProgress?.(rewrapped);
     }
     const [event] = await this.storage.transact((tx) =>
-      this.store.appendToStream(tx, MASTER_KEYS_STREAM, ANY_VERSION, [{ type: MASTER_KEY_ROTATED, data: { from, to, rewrapped } }], actor),
+      this.store.appendToStream(tx, MASTER_KEYS_STREAM, ANY_VERSION, [{ type: StoredEventType.MasterKeyRotated, data: { from, to, rewrapped } }], actor),
     );
     const retirable: string[] = [];
     for (const kid of this.keyring.kids()) {

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/configuration';
 import { CoalescedTask } from '../common/coalesced-task';
 import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
-import { SECRET_EVENT_TYPES } from '../secrets/domain/events';
+import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
 import { ListensToSecretChanges, SecretChangeListener } from '../secrets/secret-change-listener';
 import { STORAGE, Storage, placeholders } from '../storage/sql';
 import { ChangeNotification, changedSubject } from './contract';

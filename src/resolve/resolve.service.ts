@@ -4,12 +4,12 @@ import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { Principal, actorOf } from '../auth/principal';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { STORAGE, Storage } from '../storage/sql';
 import { INTEGRITY_STREAM, UnreadableSighting, UnreadableValues } from './unreadable-values';
 
-export const SECRETS_RESOLVED = 'SecretsResolved';
 export const RESOLUTIONS_STREAM = 'resolutions';
 export const MAX_KEYS_PER_RESOLVE = 256;
 const RESOLVE_FIELDS = ['plugin', 'keys'];
@@ -90,7 +90,7 @@ export class ResolveService {
         RESOLUTIONS_STREAM,
         ANY_VERSION,
         // Indexed under every key asked for, so the audit trail's key filter shows each read.
-        [{ type: SECRETS_RESOLVED, data: { plugin, keys: read, missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), revision }, keys }],
+        [{ type: StoredEventType.SecretsResolved, data: { plugin, keys: read, missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), revision }, keys }],
         actor,
       );
     });

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { HealthIndicatorService } from '@nestjs/terminus';
 import type { NewEvent } from '../event-store/event';
+import { StoredEventType } from '../event-store/stored-event-types';
 import { ReadinessCheck, ReadinessIndicator } from '../health/readiness';
 
-export const SECRET_UNREADABLE = 'SecretUnreadable';
 export const INTEGRITY_STREAM = 'integrity';
 
 export interface UnreadableSighting {
@@ -31,7 +31,7 @@ export class UnreadableValues implements ReadinessIndicator {
   eventsFor(sightings: readonly UnreadableSighting[]): NewEvent[] {
     return sightings
       .filter((sighting) => !this.recorded.has(sighting.eventId))
-      .map(({ key, version, reason }) => ({ type: SECRET_UNREADABLE, data: { key, version, reason }, keys: [key] }));
+      .map(({ key, version, reason }) => ({ type: StoredEventType.SecretUnreadable, data: { key, version, reason }, keys: [key] }));
   }
 
   recordedAll(sightings: readonly UnreadableSighting[]): void {

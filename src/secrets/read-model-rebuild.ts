@@ -1,7 +1,8 @@
 import { EventStore } from '../event-store/event-store';
+import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
 import type { Storage } from '../storage/sql';
 import { evolve } from './domain/decider';
-import { SECRET_EVENT_TYPES, SecretFact } from './domain/events';
+import { SecretFact } from './domain/events';
 import { ABSENT, SecretState } from './domain/secret-state';
 import { SecretsReadModel } from './secrets-read-model';
 

@@ -42,7 +42,8 @@ export class SecretsReadModel {
    * What a resolve needs of many keys, in one statement: the version and value event of each
    * active key that has a value (keys never stored, removed or without a value are left out).
    * One statement instead of one per key; only these three columns, as arrays, because the
-   * driver pays per value it hands over.
+   * driver pays per value it hands over (whole rows as objects took over twice as long on
+   * SQLite: docs/BENCHMARKS.md, Figures behind design choices).
    */
   async resolvable(s: SqlSession, keys: readonly string[]): Promise<Map<string, { version: number; valueEventId: string }>> {
     const rows = await s.values<[string, number, string]>(

@@ -3,6 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { NotFoundError } from '../common/errors';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
+import { StoredEventType } from '../event-store/stored-event-types';
 import { STORAGE, Storage, WriteTransaction } from '../storage/sql';
 import type { SecretCommand } from './domain/commands';
 import { decide, evolve } from './domain/decider';
@@ -89,7 +90,7 @@ export class SecretsService implements OnModuleInit {
       type: event.type,
       at: event.at,
       actor: event.actor,
-      ...(event.type !== 'SecretRemoved' && event.data.description !== undefined ? { description: event.data.description } : {}),
+      ...(event.type !== StoredEventType.SecretRemoved && event.data.description !== undefined ? { description: event.data.description } : {}),
     }));
   }
 }

@@ -1,5 +1,6 @@
 import { AuditLog } from '../../src/audit/audit-log';
 import { ANY_VERSION } from '../../src/event-store/event-store';
+import { StoredEventType } from '../../src/event-store/stored-event-types';
 import { openEventStore } from '../support/event-store';
 import { tempDataDir } from '../support/test-app';
 
@@ -13,7 +14,7 @@ describe('time in the log never goes backwards', () => {
     const { storage, store, close } = await openEventStore(data.dir, { now: () => new Date(times[tick++]) });
     try {
       for (let i = 0; i < times.length; i++) {
-        await storage.transact((tx) => store.appendToStream(tx, 's', ANY_VERSION, [{ type: 'Tick', data: { i } }], { id: 'a', name: 'a', role: 'system' }));
+        await storage.transact((tx) => store.appendToStream(tx, 's', ANY_VERSION, [{ type: StoredEventType.AccessDenied, data: { action: `tick ${i}` } }], { id: 'a', name: 'a', role: 'system' }));
       }
       const log = new AuditLog(storage.reader);
       expect((await log.page({}, 0, 10)).items.map((e) => e.at)).toEqual([times[0], times[1], times[1], times[3]]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { SecretsClient, SecretsServiceUnreachableError } from '../../src/client';
-import { SecretValue } from '../../src/secrets/domain/secret-value';
+import { SecretValue } from '../../src/crypto/secret-value';
 import { SecretsService } from '../../src/secrets/secrets.service';
 import { makeTestPki, TestPki } from '../support/certificates';
 import { runCliToEnd } from '../support/cli';

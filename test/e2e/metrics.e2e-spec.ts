@@ -89,7 +89,7 @@ describe('Prometheus metrics on their own listener', () => {
     expect(total(after, 'secrets_ledger_http_requests_total', 'route="/api/v1/secrets/:key",status="200"')).toBe(2);
     expect(total(after, 'secrets_ledger_audit_chain_ok')).toBe(1);
     // No commit failed: the counter is there, at zero (the writer's failure path is tested in
-    // sqlite-writer.spec.ts and the disk-full test).
+    // sqlite-storage.spec.ts and the disk-full test).
     expect(after).toMatch(/^secrets_ledger_rate_limited_requests_total 0$/m);
     expect(after).toMatch(/^secrets_ledger_writer_failed_batches_total 0$/m);
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DecryptionError, freshRandom, newDataKey, open, seal, valueAad } from '../../src/crypto/envelope';
 import { MasterKeyring } from '../../src/crypto/master-keyring';
-import { SecretValue } from '../../src/secrets/domain/secret-value';
+import { SecretValue } from '../../src/crypto/secret-value';
 import { inspect } from 'node:util';
 
 describe('envelope encryption', () => {

@@ -1,5 +1,5 @@
 import { OpenedValueCache } from '../../src/crypto/opened-value-cache';
-import { SecretValue } from '../../src/secrets/domain/secret-value';
+import { SecretValue } from '../../src/crypto/secret-value';
 
 describe('OpenedValueCache', () => {
   const value = (bytes: number) => new SecretValue('x'.repeat(bytes));

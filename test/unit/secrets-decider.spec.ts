@@ -1,10 +1,10 @@
 import { AlreadyExistsError, NotFoundError, ValidationError, VersionMismatchError } from '../../src/common/errors';
+import { SecretValue } from '../../src/crypto/secret-value';
 import type { Actor } from '../../src/event-store/event';
 import type { SecretCommand } from '../../src/secrets/domain/commands';
 import { decide, evolve, fold } from '../../src/secrets/domain/decider';
 import type { RecordedSecretEvent, SecretEvent } from '../../src/secrets/domain/events';
 import { ABSENT, SecretState } from '../../src/secrets/domain/secret-state';
-import { SecretValue } from '../../src/secrets/domain/secret-value';
 
 // Given / when / then over the pure decider: past events in, new events (or an error) out.
 

@@ -1,4 +1,4 @@
-import type { SecretValue } from './secret-value';
+import type { SecretValue } from '../../crypto/secret-value';
 
 export interface AddSecret {
   type: 'AddSecret';

@@ -1,5 +1,6 @@
 import { AlreadyExistsError, NotFoundError, ValidationError, VersionMismatchError } from '../../common/errors';
 import type { SecretCommand } from './commands';
+import { StoredEventType } from '../../event-store/stored-event-types';
 import { SecretEvent, SecretFact, secretStream } from './events';
 import { ABSENT, SecretState } from './secret-state';
 import { assertValidSecretFields } from './validation';
@@ -16,7 +17,7 @@ export function decide(command: SecretCommand, state: SecretState): SecretEvent[
       if (state.status === 'active') throw new AlreadyExistsError(`Secret ${command.key} already exists.`);
       return [
         {
-          type: 'SecretAdded',
+          type: StoredEventType.SecretAdded,
           data: { key: command.key, description: command.description ?? '' },
           value: command.value,
         },
@@ -35,7 +36,7 @@ export function decide(command: SecretCommand, state: SecretState): SecretEvent[
       if (command.value === undefined && !descriptionChanged) return [];
       return [
         {
-          type: 'SecretUpdated',
+          type: StoredEventType.SecretUpdated,
           data: {
             key: command.key,
             ...(descriptionChanged ? { description: command.description } : {}),
@@ -47,7 +48,7 @@ export function decide(command: SecretCommand, state: SecretState): SecretEvent[
     }
     case 'RemoveSecret': {
       requireActive(command.key, state, command.expectedVersion);
-      return [{ type: 'SecretRemoved', data: { key: command.key } }];
+      return [{ type: StoredEventType.SecretRemoved, data: { key: command.key } }];
     }
   }
 }
@@ -62,7 +63,7 @@ function requireActive(key: string, state: SecretState, expectedVersion: number 
 
 export function evolve(state: SecretState, event: SecretFact): SecretState {
   switch (event.type) {
-    case 'SecretAdded':
+    case StoredEventType.SecretAdded:
       return {
         status: 'active',
         key: event.data.key,
@@ -74,7 +75,7 @@ export function evolve(state: SecretState, event: SecretFact): SecretState {
         updatedBy: event.actor.name,
         valueEventId: event.id,
       };
-    case 'SecretUpdated': {
+    case StoredEventType.SecretUpdated: {
       if (state.status !== 'active') return state;
       return {
         ...state,
@@ -85,7 +86,7 @@ export function evolve(state: SecretState, event: SecretFact): SecretState {
         valueEventId: event.data.valueChanged ? event.id : state.valueEventId,
       };
     }
-    case 'SecretRemoved': {
+    case StoredEventType.SecretRemoved: {
       if (state.status !== 'active') return state;
       return { ...state, status: 'removed', version: event.version, updatedAt: event.at, updatedBy: event.actor.name, valueEventId: null };
     }

@@ -1,17 +1,9 @@
 import type { NewEvent, RecordedEvent, ReplayedEvent } from '../../event-store/event';
+import { StoredEventType, isSecretEventType } from '../../event-store/stored-event-types';
 
-/**
- * Stable wire names. They are stored in the log and published on NATS: never rename one;
- * add a new type instead.
- */
-export const SecretEventType = {
-  SecretAdded: 'SecretAdded',
-  SecretUpdated: 'SecretUpdated',
-  SecretRemoved: 'SecretRemoved',
-} as const;
-export type SecretEventType = (typeof SecretEventType)[keyof typeof SecretEventType];
-
-export const SECRET_EVENT_TYPES: readonly string[] = Object.values(SecretEventType);
+type Added = typeof StoredEventType.SecretAdded;
+type Updated = typeof StoredEventType.SecretUpdated;
+type Removed = typeof StoredEventType.SecretRemoved;
 
 /** `revision` is the store-wide count of secret-state events, stamped when the event is appended. */
 export interface SecretAddedData {
@@ -31,24 +23,24 @@ export interface SecretRemovedData {
   revision?: number;
 }
 
-export type SecretAdded = NewEvent<'SecretAdded', SecretAddedData>;
-export type SecretUpdated = NewEvent<'SecretUpdated', SecretUpdatedData>;
-export type SecretRemoved = NewEvent<'SecretRemoved', SecretRemovedData>;
+export type SecretAdded = NewEvent<Added, SecretAddedData>;
+export type SecretUpdated = NewEvent<Updated, SecretUpdatedData>;
+export type SecretRemoved = NewEvent<Removed, SecretRemovedData>;
 export type SecretEvent = SecretAdded | SecretUpdated | SecretRemoved;
 
 export type RecordedSecretEvent =
-  | RecordedEvent<'SecretAdded', SecretAddedData>
-  | RecordedEvent<'SecretUpdated', SecretUpdatedData>
-  | RecordedEvent<'SecretRemoved', SecretRemovedData>;
+  | RecordedEvent<Added, SecretAddedData>
+  | RecordedEvent<Updated, SecretUpdatedData>
+  | RecordedEvent<Removed, SecretRemovedData>;
 
 /** The facts `evolve` folds: a recorded secret event, with or without its chain hashes. */
 export type SecretFact =
-  | ReplayedEvent<'SecretAdded', SecretAddedData>
-  | ReplayedEvent<'SecretUpdated', SecretUpdatedData>
-  | ReplayedEvent<'SecretRemoved', SecretRemovedData>;
+  | ReplayedEvent<Added, SecretAddedData>
+  | ReplayedEvent<Updated, SecretUpdatedData>
+  | ReplayedEvent<Removed, SecretRemovedData>;
 
 export function isSecretEvent(event: RecordedEvent): event is RecordedSecretEvent {
-  return SECRET_EVENT_TYPES.includes(event.type);
+  return isSecretEventType(event.type);
 }
 
 export function secretStream(key: string): string {

@@ -5,7 +5,7 @@ import {
   SECRET_VALUE_MAX_BYTES,
   isValidSecretKey,
 } from './secret-key';
-import type { SecretValue } from './secret-value';
+import type { SecretValue } from '../../crypto/secret-value';
 
 /**
  * The rules of SPEC §1, in one place. Every problem is reported, field by field; messages

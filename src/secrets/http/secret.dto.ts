@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECRET_VALUE_MAX_BYTES } from '../domain/secret-key';
 import type { Actor } from '../../event-store/event';
+import { SECRET_EVENT_TYPES } from '../../event-store/stored-event-types';
 import type { PresentSecretState } from '../domain/secret-state';
 
 // DTOs check shapes (types, unknown fields); the rules of SPEC §1 live in the domain
@@ -72,7 +73,7 @@ export class ActorDto {
 
 export class SecretHistoryEntryDto {
   @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
-  @ApiProperty({ enum: ['SecretAdded', 'SecretUpdated', 'SecretRemoved'] }) type!: string;
+  @ApiProperty({ enum: SECRET_EVENT_TYPES }) type!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ type: ActorDto }) actor!: Actor;
   @ApiPropertyOptional() description?: string;

@@ -1,3 +1,4 @@
+import { STORED_EVENT_TYPES } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
 import { copyText } from '../clipboard';
 import { h, time } from '../dom';
@@ -6,14 +7,13 @@ import { announce } from '../status';
 import type { Context, View } from './view';
 
 const PAGE_SIZE = 50;
-const EVENT_TYPES = ['SecretAdded', 'SecretUpdated', 'SecretRemoved', 'SecretsResolved', 'SecretUnreadable', 'AccessDenied', 'TokenIssued', 'TokenRevoked', 'MasterKeyRotated'];
 
 /**
  * The audit trail for reviewers: filtered, paged through the API's cursor, exported with the
  * same filters, and the chain verified with its head ready to pin elsewhere.
  */
 export function auditView(context: Context): View {
-  const type = field('Type', h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), ...EVENT_TYPES.map((t) => h('option', { value: t }, t))));
+  const type = field('Type', h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), ...STORED_EVENT_TYPES.map((t) => h('option', { value: t }, t))));
   const key = field('Key', h('input', { name: 'key', autocomplete: 'off', spellcheck: 'false' }), 'A secret key: its changes and the resolves that asked for it.');
   const actor = field('Actor id', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'tok_… or system, as in the Actor column.');
   const from = field('From', h('input', { name: 'from', type: 'datetime-local', step: 1 }), 'UTC, inclusive.');
