@@ -105,12 +105,23 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
+export interface FreshDatabaseOptions {
+  /**
+   * An ICU locale (e.g. 'en') to make the database's default collation a natural-language one,
+   * as managed servers' databases often have, instead of the server's default (PostgreSQL 15+).
+   */
+  icuLocale?: string;
+}
+
 /** A new, empty database of its own for one test (or one describe block), named after `label`. */
-export async function freshDatabase(label: string): Promise<FreshDatabase> {
+export async function freshDatabase(label: string, options: FreshDatabaseOptions = {}): Promise<FreshDatabase> {
   const { url: serverUrl } = await postgresServer();
   const name = databaseName(label);
-  // Identifiers cannot be bound as parameters; `name` is made of [a-z0-9_] only.
-  await onServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const locale = options.icuLocale;
+  if (locale !== undefined && !/^[A-Za-z0-9_-]+$/.test(locale)) throw new Error(`not an ICU locale name: ${locale}`);
+  // Identifiers cannot be bound as parameters; `name` is made of [a-z0-9_] only, `locale` checked above.
+  const withLocale = locale === undefined ? '' : ` TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE '${locale}' LOCALE 'C.UTF-8'`;
+  await onServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${withLocale}`));
   return {
     name,
     url: withDatabase(serverUrl, name),
