@@ -1,7 +1,25 @@
 import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/storage/migrations';
 import { openPostgres, PostgresStorage } from '../../src/storage/postgres/open-postgres';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
+
+/** The SQLite schema its migrations build: each table's columns in order, and the named indexes. */
+async function sqliteSchema(): Promise<{ tables: Record<string, string[]>; indexes: string[] }> {
+  const dataSource = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: SQLITE_MIGRATIONS, migrationsRun: true }).initialize();
+  try {
+    const names: Array<{ name: string }> = await dataSource.query(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'migrations' ORDER BY name",
+    );
+    const tables: Record<string, string[]> = {};
+    for (const { name } of names) tables[name] = (await dataSource.query(`SELECT name FROM pragma_table_info('${name}') ORDER BY cid`)).map((c: { name: string }) => c.name);
+    const indexes: Array<{ name: string }> = await dataSource.query("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+    return { tables, indexes: indexes.map((index) => index.name) };
+  } finally {
+    await dataSource.destroy();
+  }
+}
 
 const appendSql = `
   INSERT INTO events (seq, id, stream, version, type, data, ciphertext, actor, at, prev_hash, hash)
@@ -41,11 +59,24 @@ describe('the PostgreSQL schema', () => {
     expect(after[0].n).toBe(POSTGRES_MIGRATIONS.length);
   });
 
-  it('has every table the SQLite schema has', async () => {
-    const { rows } = await storage.pool.query<{ table_name: string }>(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'migrations' ORDER BY table_name",
+  it('has one migration per SQLite migration, of the same date', () => {
+    const timestamp = (name: string) => name.slice(-13);
+    expect(POSTGRES_MIGRATIONS.map((m) => timestamp(new m().name))).toEqual(SQLITE_MIGRATIONS.map((m) => timestamp(new m().name!)));
+  });
+
+  it('has the tables, columns and named indexes of the SQLite schema', async () => {
+    const sqlite = await sqliteSchema();
+    const { rows: columns } = await storage.pool.query<{ table_name: string; column_name: string }>(
+      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name <> 'migrations' ORDER BY table_name, ordinal_position",
     );
-    expect(rows.map((row) => row.table_name)).toEqual(['data_keys', 'event_keys', 'events', 'ledger_counters', 'relay_checkpoints', 'secrets', 'storage_probe', 'tokens']);
+    const tables: Record<string, string[]> = {};
+    for (const { table_name, column_name } of columns) (tables[table_name] ??= []).push(column_name);
+    expect(tables).toEqual(sqlite.tables);
+    // Indexes PostgreSQL names after a constraint (…_pkey, …_key) are SQLite's automatic ones.
+    const { rows: indexes } = await storage.pool.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename <> 'migrations' AND indexname !~ '_(pkey|key)$' ORDER BY indexname",
+    );
+    expect(indexes.map((row) => row.indexname)).toEqual(sqlite.indexes);
   });
 
   it('keeps data and actor as the exact text written, blobs as bytes, and seq as a number', async () => {
