@@ -21,9 +21,10 @@ export interface PostgresStorage {
 /**
  * BIGINT (and so COUNT(*), and `seq`) as a JS number, as better-sqlite3 returns INTEGER, for this
  * pool only: pg's global parser (`types.setTypeParser`) would change every other pool in the
- * process. A value past 2^53 fails loudly rather than comes back rounded.
+ * process. A value past 2^53 fails loudly rather than comes back rounded. A connection of its own
+ * (for LISTEN, say) passes these too: `new Client({ connectionString, types: POSTGRES_TYPES })`.
  */
-const NUMBERS: CustomTypesConfig = {
+export const POSTGRES_TYPES: CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === types.builtins.INT8 && format !== 'binary' ? parseSafeInteger : types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
 };
@@ -50,7 +51,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     migrationsRun: false,
     migrationsTransactionMode: 'all',
     synchronize: false,
-    extra: { types: NUMBERS },
+    extra: { types: POSTGRES_TYPES },
   });
   await dataSource.initialize();
   try {
