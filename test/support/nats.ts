@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 const CANDIDATES = ['nats-server', '/usr/sbin/nats-server', '/usr/local/bin/nats-server'];
 
-function findBinary(): string {
+export function findBinary(): string {
   for (const candidate of CANDIDATES) {
     if (candidate.includes('/') ? existsSync(candidate) : spawnSync(candidate, ['--version']).status === 0) return candidate;
   }

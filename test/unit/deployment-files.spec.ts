@@ -6,12 +6,16 @@ import { parse } from 'yaml';
 // checked here instead: a service that would not find NATS or would lose its data fails this.
 const root = join(__dirname, '../..');
 
+// Merge keys (`<<: *anchor`), as Docker Compose reads them: the `ha` profile writes its NATS
+// nodes and service instances once.
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
+
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
   const ledger = compose.services['secrets-ledger'];
 
   it('runs the service beside a NATS server with JetStream, and points one at the other', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['example-executor', 'nats', 'secrets-ledger']);
+    const byDefault = Object.keys(compose.services).filter((name) => compose.services[name].profiles === undefined);
+    expect(byDefault.sort()).toEqual(['nats', 'secrets-ledger']);
     expect(compose.services.nats.command).toContain('-js');
     expect(ledger.environment.NATS_URL).toBe('nats://nats:4222');
     expect(ledger.depends_on).toContain('nats');
@@ -51,6 +55,71 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/CMD \["node", "dist\/cli.js", "serve"\]/);
     expect(dockerfile).toMatch(/SECRETS_DATA_DIR=\/data/);
+  });
+});
+
+describe("docker-compose.yml's `ha` profile", () => {
+  const services: Record<string, any> = compose.services;
+  const ha = Object.keys(services).filter((name) => services[name].profiles?.includes('ha'));
+  const instances = ['secrets-ledger-a', 'secrets-ledger-b'].map((name) => services[name]);
+  const natsNodes = ['nats-1', 'nats-2', 'nats-3'];
+  const clusterConf = readFileSync(join(root, 'deploy/nats/cluster.conf'), 'utf8');
+  const caddyfile = readFileSync(join(root, 'deploy/caddy/Caddyfile'), 'utf8');
+
+  it('holds PostgreSQL, three NATS nodes, two service instances and a proxy, and only in that profile', () => {
+    expect(ha.sort()).toEqual(['ledger-proxy', 'nats-1', 'nats-2', 'nats-3', 'postgres', 'secrets-ledger-a', 'secrets-ledger-b']);
+    for (const name of ha) expect(services[name].profiles).toEqual(['ha']);
+  });
+
+  it('gives both instances one database, the same keys and every NATS node, secrets from the environment', () => {
+    const [a, b] = instances.map((instance) => instance.environment);
+    expect(a).toEqual(b);
+    const url = new URL(a.DATABASE_URL.replace(/\$\{POSTGRES_PASSWORD[^}]*\}/, 'password'));
+    expect(url.protocol).toBe('postgres:');
+    expect(url.hostname).toBe('postgres');
+    expect(url.username).toBe(services.postgres.environment.POSTGRES_USER);
+    expect(url.pathname).toBe(`/${services.postgres.environment.POSTGRES_DB}`);
+    expect(a.DATABASE_URL).toMatch(/:\$\{POSTGRES_PASSWORD:\?[^}]*\}@/);
+    expect(services.postgres.environment.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+    expect(a.NATS_URL.split(',')).toEqual(natsNodes.map((node) => `nats://${node}:4222`));
+    expect(a.NODE_ENV).toBe('production');
+    expect(a.SECRETS_MASTER_KEYS).toMatch(/^\$\{SECRETS_MASTER_KEYS:\?/);
+    expect(a.SECRETS_ADMIN_TOKEN).toMatch(/^\$\{SECRETS_ADMIN_TOKEN:\?/);
+    expect(a.NATS_USER).toBe('ledger');
+    for (const instance of instances) {
+      expect(instance.depends_on.postgres).toEqual({ condition: 'service_healthy' });
+      expect(Object.keys(instance.depends_on)).toEqual(expect.arrayContaining(natsNodes));
+      expect(instance.ports).toBeUndefined(); // reached through the proxy only
+    }
+    expect(services.postgres.volumes).toContain('postgres-data:/var/lib/postgresql/data');
+    expect(Object.keys(compose.volumes)).toContain('postgres-data');
+  });
+
+  it('clusters the NATS nodes with the committed authorization, each routing to all three', () => {
+    const names = natsNodes.map((node) => services[node].environment.NATS_SERVER_NAME);
+    expect(new Set(names).size).toBe(3);
+    expect(clusterConf).toMatch(/^include \.\/nats-server\.conf$/m);
+    expect(clusterConf).toMatch(/server_name: \$NATS_SERVER_NAME/);
+    for (const node of natsNodes) {
+      const { command, volumes, environment } = services[node];
+      expect(command.join(' ')).toBe('-c /etc/nats/cluster.conf');
+      expect(volumes).toEqual(['./deploy/nats/nats-server.conf:/etc/nats/nats-server.conf:ro', './deploy/nats/cluster.conf:/etc/nats/cluster.conf:ro']);
+      const routes = [...clusterConf.matchAll(/^\s*\$(NATS_ROUTE_\d)$/gm)].map((m) => environment[m[1]]);
+      expect(routes).toEqual(natsNodes.map((peer) => `nats-route://route:\${NATS_ROUTE_PASSWORD}@${peer}:6222`));
+      expect(environment.NATS_ROUTE_PASSWORD).toMatch(/^\$\{NATS_ROUTE_PASSWORD:\?/);
+      expect(environment.LEDGER_NATS_PASSWORD).toMatch(/^\$\{LEDGER_NATS_PASSWORD:\?/);
+    }
+  });
+
+  it('puts both instances behind one address, leaving out one that is not ready', () => {
+    const proxy = services['ledger-proxy'];
+    expect(proxy.volumes).toContain('./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro');
+    expect(proxy.ports).toEqual(['127.0.0.1:3001:3000']);
+    expect(proxy.depends_on.sort()).toEqual(['secrets-ledger-a', 'secrets-ledger-b']);
+    const upstreams = caddyfile.match(/^\s*reverse_proxy (.+) \{$/m)![1].split(/\s+/);
+    expect(upstreams).toEqual(['secrets-ledger-a', 'secrets-ledger-b'].map((name) => `${name}:${services[name].environment.PORT}`));
+    expect(caddyfile).toMatch(/^:3000 \{$/m);
+    expect(caddyfile).toMatch(/^\s*health_uri \/health\/ready$/m);
   });
 });
 
