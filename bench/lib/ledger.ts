@@ -7,7 +7,7 @@ import { EventStore } from '../../src/event-store/event-store';
 import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { applySecretCommand } from '../../src/secrets/secrets.service';
 import type { Storage } from '../../src/storage/sql';
-import { openSqliteStorage } from '../../src/storage/sqlite/open-sqlite';
+import { openSqlite } from '../../src/storage/database.module';
 import { progress } from './report';
 
 export interface Ledger {
@@ -20,7 +20,7 @@ export interface Ledger {
 
 /** The storage layer of a data dir, opened in-process (migrations included), for seeding. */
 export async function openLedger(databasePath: string, masterKeys: string): Promise<Ledger> {
-  const { storage, db, close } = await openSqliteStorage(databasePath);
+  const { storage, sqlite: db, close } = await openSqlite(databasePath);
   const [kid, key] = masterKeys.split(':');
   const store = new EventStore(new MasterKeyring([{ kid, key: Buffer.from(key, 'base64') }]));
   return { db, store, readModel: new SecretsReadModel(), storage, close };

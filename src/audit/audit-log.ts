@@ -52,7 +52,7 @@ export class AuditLog {
     if (!range) return [];
     const params: SqlValue[] = [range.afterSeq, range.untilSeq];
     // A key's events (its changes and every resolve that asked for it) are found through
-    // event_keys, walked in seq order; CROSS JOIN keeps SQLite from starting at another index.
+    // event_keys, walked in seq order, starting there (SQLite would otherwise pick another index).
     const { key } = filter;
     const byKey = key !== undefined;
     const seq = byKey ? 'k.seq' : 'seq';
@@ -71,7 +71,7 @@ export class AuditLog {
       params.push(filter.actor);
     }
     params.push(limit);
-    const from = byKey ? 'event_keys k CROSS JOIN events e ON e.seq = k.seq' : 'events';
+    const from = byKey ? `event_keys k ${this.session.dialect.joinInThisOrder} events e ON e.seq = k.seq` : 'events';
     const sql = `SELECT ${byKey ? 'e.*' : '*'} FROM ${from} WHERE ${clauses.join(' AND ')} ORDER BY ${seq} LIMIT ?`;
     return this.session.all<EventRow>(sql, params);
   }

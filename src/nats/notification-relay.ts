@@ -6,7 +6,7 @@ import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
 import { ListensToSecretChanges, SecretChangeListener } from '../secrets/secret-change-listener';
-import { STORAGE, Storage, placeholders } from '../storage/sql';
+import { Leadership, STORAGE, Storage, placeholders } from '../storage/sql';
 import { ChangeNotification, changedSubject } from './contract';
 import { NatsLink } from './nats-link';
 import { RelayCheckpoints } from './relay-checkpoints';
@@ -24,8 +24,13 @@ const PAGE_SIZE = 500;
  * next; a crash loses at most this much position, and the events are published again.
  */
 const CHECKPOINT_DELAY_MS = 1_000;
-/** The backstop only: commits and reconnects wake the relay at once. */
+/** The backstop only: commits (any instance's) and reconnects wake the relay at once. */
 const SAFETY_INTERVAL_MS = 30_000;
+/**
+ * How often an instance that does not publish asks for the role: the one that does may have
+ * died (SPEC §8: another takes over within 5 s).
+ */
+const LEADERSHIP_POLL_MS = 1_000;
 
 /**
  * Publishes secret-state events from the log to `<prefix>.changed.<KEY>`, at least once and in
@@ -34,6 +39,11 @@ const SAFETY_INTERVAL_MS = 30_000;
  * position; the position is stored at most once a second (and at shutdown). A crash before it is
  * stored means those events are published again: duplicates, never losses; clients drop them
  * by version.
+ *
+ * With several instances on one database exactly one relay publishes: the one holding the
+ * `notificationRelay` leadership. Every instance's commits wake it (the storage announces them),
+ * and when it dies another takes the role, starts from the stored position, and publishes again
+ * what the dead one may not have stored: duplicates again, never a gap.
  */
 @Injectable()
 @ListensToSecretChanges()
@@ -43,6 +53,9 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   private readonly drainer = new CoalescedTask(() => this.drain());
   private stopped = false;
   private safetyTimer: NodeJS.Timeout | undefined;
+  private leadershipTimer: NodeJS.Timeout | undefined;
+  private leadership!: Leadership;
+  private leading = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private savedCheckpoint = 0;
   private readonly prefix: string;
@@ -61,6 +74,10 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   async onModuleInit(): Promise<void> {
     this.checkpoint = await this.checkpoints.get(this.storage.reader, RELAY_NAME);
     this.savedCheckpoint = this.checkpoint;
+    this.leadership = this.storage.leadership('notificationRelay');
+    this.storage.onAnnounced('secret_changes', () => this.wake());
+    this.leadershipTimer = setInterval(() => !this.leading && this.wake(), LEADERSHIP_POLL_MS);
+    this.leadershipTimer.unref();
     // A (re)connection is when NATS may have missed something: catch up at once.
     this.link.onStatus((status) => status === 'connected' && this.wake());
     this.safetyTimer = setInterval(() => this.wake(), SAFETY_INTERVAL_MS);
@@ -97,13 +114,33 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.safetyTimer);
+    clearInterval(this.leadershipTimer);
     await this.drainer.idle();
     clearTimeout(this.checkpointTimer);
     await this.saveCheckpoint();
   }
 
+  /** Whether this instance publishes; on taking the role, it starts from the stored position. */
+  private async lead(): Promise<boolean> {
+    const holds = await this.leadership.holds();
+    if (holds && !this.leading) {
+      const stored = await this.checkpoints.get(this.storage.reader, RELAY_NAME);
+      this.checkpoint = Math.max(this.checkpoint, stored);
+      this.savedCheckpoint = Math.max(this.savedCheckpoint, stored);
+      this.logger.log(`this instance publishes the notifications now, from seq ${this.checkpoint}`);
+    }
+    this.leading = holds;
+    return holds;
+  }
+
+  /** Whether this instance is the one that publishes (the others wait to take over). */
+  isPublishing(): boolean {
+    return this.leading;
+  }
+
   private async drain(): Promise<void> {
     try {
+      if (!this.link.connected || !(await this.lead())) return;
       while (!this.stopped && this.link.connected) {
         const page = await this.nextPage();
         if (page.length === 0) return;

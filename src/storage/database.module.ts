@@ -1,10 +1,11 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { Database } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { MIGRATIONS } from './migrations';
+import { openPostgres } from './postgres/open-postgres';
+import { PostgresStorage } from './postgres/postgres-storage';
 import { STORAGE, Storage } from './sql';
 import { SqliteStorage, applyPragmas } from './sqlite/sqlite-storage';
 import { SQLITE } from './sqlite-token';
@@ -27,26 +28,64 @@ export function rawConnection(dataSource: DataSource): Database {
   return (dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection;
 }
 
-/** Waits for queued writes and closes the storage's own connections before TypeORM's go. */
+/** The storage the configuration names, migrated, with what closes it. */
+export interface OpenedStorage {
+  storage: Storage;
+  /** SQLite only: the writer's raw connection (maintenance tools and tests). */
+  sqlite?: Database;
+  close(): Promise<void>;
+}
+
+/** SQLite file in the data dir: TypeORM runs the migrations on the connection the writer then uses. */
+export async function openSqlite(databasePath: string): Promise<OpenedStorage & { storage: SqliteStorage; sqlite: Database }> {
+  const dataSource = await new DataSource(dataSourceOptions(databasePath)).initialize();
+  const db = rawConnection(dataSource);
+  const storage = new SqliteStorage(db);
+  return {
+    storage,
+    sqlite: db,
+    close: async () => {
+      await storage.close();
+      await dataSource.destroy();
+    },
+  };
+}
+
+/** PostgreSQL at `url`, migrated once however many instances start together. */
+export async function openPostgresStorage(url: string): Promise<OpenedStorage & { storage: PostgresStorage }> {
+  const opened = await openPostgres(url);
+  const storage = new PostgresStorage(opened.pool, url);
+  return {
+    storage,
+    close: async () => {
+      await storage.close();
+      await opened.close();
+    },
+  };
+}
+
+/** SPEC §8: DATABASE_URL unset is SQLite in the data dir; a postgres:// URL is PostgreSQL. */
+export function openStorage(config: AppConfig): Promise<OpenedStorage> {
+  return config.databaseUrl === undefined ? openSqlite(config.databasePath) : openPostgresStorage(config.databaseUrl);
+}
+
+const OPENED_STORAGE = Symbol('OPENED_STORAGE');
+
+/** Waits for queued writes and closes the connections at shutdown. */
 class StorageShutdown implements OnApplicationShutdown {
-  constructor(@Inject(STORAGE) private readonly storage: Storage) {}
+  constructor(@Inject(OPENED_STORAGE) private readonly opened: OpenedStorage) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.storage.close();
+    await this.opened.close();
   }
 }
 
 @Global()
 @Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => dataSourceOptions(config.databasePath),
-    }),
-  ],
   providers: [
-    { provide: SQLITE, inject: [getDataSourceToken()], useFactory: rawConnection },
-    { provide: STORAGE, inject: [SQLITE], useFactory: (db: Database) => new SqliteStorage(db) },
+    { provide: OPENED_STORAGE, inject: [APP_CONFIG], useFactory: openStorage },
+    { provide: STORAGE, inject: [OPENED_STORAGE], useFactory: (opened: OpenedStorage) => opened.storage },
+    { provide: SQLITE, inject: [OPENED_STORAGE], useFactory: (opened: OpenedStorage) => opened.sqlite ?? null },
     StorageShutdown,
     StorageReadiness,
   ],

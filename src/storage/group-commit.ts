@@ -1,4 +1,4 @@
-import type { Dialect, SqlSession, SqlValue, Storage, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
+import type { AnnouncedChannel, Dialect, Leadership, LeadershipRole, SqlSession, SqlValue, Storage, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
 import { StorageUnavailableError } from './storage-fault';
 
 type Job = {
@@ -10,6 +10,7 @@ type Job = {
 /** A job's view of the batch's transaction; unusable once the job is over. */
 class JobTransaction implements WriteTransaction {
   readonly deferred: ((tx: SqlSession) => Promise<void>)[] = [];
+  readonly announced = new Set<AnnouncedChannel>();
   private open = true;
 
   constructor(private readonly session: SqlSession) {}
@@ -39,6 +40,11 @@ class JobTransaction implements WriteTransaction {
     this.deferred.push(work);
   }
 
+  announce(channel: AnnouncedChannel): void {
+    this.live();
+    this.announced.add(channel);
+  }
+
   close(): void {
     this.open = false;
   }
@@ -61,6 +67,8 @@ export interface BatchTransaction {
   rollback(): Promise<void>;
   /** False when the engine has rolled the whole transaction back on its own (SQLite on SQLITE_FULL). */
   stillOpen(): boolean;
+  /** Before COMMIT: tells the other instances, at commit, of these channels (PostgreSQL's NOTIFY). */
+  announce(channels: readonly AnnouncedChannel[]): Promise<void>;
 }
 
 /** What an engine brings to the queue: a way to begin a transaction, and its storage faults. */
@@ -96,6 +104,8 @@ export class GroupCommitQueue {
   constructor(
     private readonly engine: BatchEngine,
     private readonly maxBatch = 512,
+    /** After each commit, with the channels its jobs announced: this instance's own listeners. */
+    private readonly committed: (channels: readonly AnnouncedChannel[]) => void = () => undefined,
   ) {}
 
   observe(observer: WriterObserver): void {
@@ -141,7 +151,7 @@ export class GroupCommitQueue {
 
   private async runBatch(jobs: Job[]): Promise<void> {
     const started = process.hrtime.bigint();
-    let outcome: { results: unknown[]; errors: unknown[] };
+    let outcome: { results: unknown[]; errors: unknown[]; announced: AnnouncedChannel[] };
     try {
       outcome = await this.inOneTransaction(jobs);
     } catch (error) {
@@ -153,6 +163,7 @@ export class GroupCommitQueue {
       return;
     }
     this.observer?.batchCommitted(jobs.length, Number(process.hrtime.bigint() - started) / 1e9);
+    if (outcome.announced.length > 0) this.committed(outcome.announced);
     // Over the jobs, not `errors`: that array has holes where jobs succeeded, which map() skips.
     const failures = jobs.map((_, i) => (outcome.errors[i] === undefined ? undefined : this.noteFailure(outcome.errors[i])));
     if (failures.includes(undefined)) this.currentFault = undefined;
@@ -162,12 +173,13 @@ export class GroupCommitQueue {
     });
   }
 
-  private async inOneTransaction(jobs: Job[]): Promise<{ results: unknown[]; errors: unknown[] }> {
+  private async inOneTransaction(jobs: Job[]): Promise<{ results: unknown[]; errors: unknown[]; announced: AnnouncedChannel[] }> {
     const batch = await this.engine.begin();
     try {
       const results: unknown[] = new Array(jobs.length);
       const errors: unknown[] = new Array(jobs.length);
       const deferred: ((tx: SqlSession) => Promise<void>)[] = [];
+      const announced = new Set<AnnouncedChannel>();
       for (let i = 0; i < jobs.length; i++) {
         const tx = new JobTransaction(batch.session);
         await batch.savepoint();
@@ -175,6 +187,7 @@ export class GroupCommitQueue {
           results[i] = await jobs[i].work(tx);
           await batch.release();
           deferred.push(...tx.deferred);
+          tx.announced.forEach((channel) => announced.add(channel));
         } catch (error) {
           errors[i] = error ?? new Error('write failed');
           // An engine that rolled the whole transaction back itself (SQLite on SQLITE_FULL, a
@@ -187,8 +200,9 @@ export class GroupCommitQueue {
       }
       // If deferred work throws, the whole batch rolls back and every job is rejected.
       for (const work of deferred) await work(batch.session);
+      if (announced.size > 0) await batch.announce([...announced]);
       await batch.commit();
-      return { results, errors };
+      return { results, errors, announced: [...announced] };
     } catch (error) {
       await batch.rollback().catch(() => undefined);
       throw error;
@@ -210,9 +224,21 @@ export abstract class QueuedStorage implements Storage {
   abstract readonly dialect: Dialect;
   abstract readonly reader: SqlSession;
   private readonly queue: GroupCommitQueue;
+  private readonly listeners = new Map<AnnouncedChannel, (() => void)[]>();
 
   protected constructor(engine: BatchEngine, maxBatch?: number) {
-    this.queue = new GroupCommitQueue(engine, maxBatch);
+    this.queue = new GroupCommitQueue(engine, maxBatch, (channels) => channels.forEach((channel) => this.announced(channel)));
+  }
+
+  abstract leadership(name: LeadershipRole): Leadership;
+
+  onAnnounced(channel: AnnouncedChannel, listener: () => void): void {
+    this.listeners.set(channel, [...(this.listeners.get(channel) ?? []), listener]);
+  }
+
+  /** Calls this instance's listeners of `channel`: after its own commits, and (PostgreSQL) on another's NOTIFY. */
+  protected announced(channel: AnnouncedChannel): void {
+    for (const listener of this.listeners.get(channel) ?? []) listener();
   }
 
   get fault(): StorageFaultState | undefined {

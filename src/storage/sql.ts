@@ -25,6 +25,11 @@ export interface Dialect {
    * type index and sorts each call in a temporary B-tree (`+type` disables that index).
    */
   readonly typeColumnInSeqOrder: string;
+  /**
+   * An inner join whose left table the planner must start from: SQLite's CROSS JOIN pins the
+   * order (PostgreSQL's planner chooses well on its own, and has no CROSS JOIN … ON).
+   */
+  readonly joinInThisOrder: string;
 }
 
 /** A connection, or a transaction on one: what a repository runs its statements through. */
@@ -46,6 +51,27 @@ export interface WriteTransaction extends SqlSession {
    * only if this job succeeded: for rows that many jobs write to the same few index pages.
    */
   defer(work: (tx: SqlSession) => Promise<void>): void;
+  /**
+   * Tells every instance on this database, once this transaction has committed, that something
+   * happened on `channel` (a hint only, never data): PostgreSQL's NOTIFY; in-process on SQLite.
+   */
+  announce(channel: AnnouncedChannel): void;
+}
+
+/** The roles one instance holds at a time. */
+export type LeadershipRole = 'notificationRelay';
+
+/** The channels commits are announced on. */
+export type AnnouncedChannel = 'secret_changes';
+
+/**
+ * One role that exactly one instance on a database holds at a time (the notification relay). An
+ * instance that dies loses it with its connection, and another takes it over.
+ */
+export interface Leadership {
+  /** Whether this instance holds the role now, taking it if nobody does. */
+  holds(): Promise<boolean>;
+  release(): Promise<void>;
 }
 
 /** Told about every batch (metrics): how many jobs it held and how long its transaction took. */
@@ -72,6 +98,10 @@ export interface Storage {
   transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   readonly fault: StorageFaultState | undefined;
   observe(observer: WriterObserver): void;
+  /** Calls `listener` after any instance's commit that announced on `channel`. */
+  onAnnounced(channel: AnnouncedChannel, listener: () => void): void;
+  /** The role `name`, held by one instance on the database at a time. */
+  leadership(name: LeadershipRole): Leadership;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { Client, Pool } from 'pg';
 import { postgresFault } from '../../src/storage/postgres/postgres-faults';
-import { openPostgres, PostgresStorage } from '../../src/storage/postgres/open-postgres';
+import { openPostgres, OpenedPostgres } from '../../src/storage/postgres/open-postgres';
 import { freePort } from '../support/nats';
 import { FreshDatabase, freshDatabase, postgresServer } from '../support/postgres';
 
@@ -22,7 +22,7 @@ const insertEvent = (pool: Pool, seq: number, version: number) =>
 
 describe('postgresFault, on errors of a real server', () => {
   let db: FreshDatabase;
-  let storage: PostgresStorage;
+  let storage: OpenedPostgres;
 
   beforeAll(async () => {
     db = await freshDatabase('faults');

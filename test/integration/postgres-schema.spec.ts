@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/storage/migrations';
-import { openPostgres, PostgresStorage } from '../../src/storage/postgres/open-postgres';
+import { openPostgres, OpenedPostgres } from '../../src/storage/postgres/open-postgres';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
 
@@ -33,7 +33,7 @@ function append(pool: Pool, seq: number, stream: string, version: number) {
 
 describe('the PostgreSQL schema', () => {
   let db: FreshDatabase;
-  let storage: PostgresStorage;
+  let storage: OpenedPostgres;
 
   beforeAll(async () => {
     // English collation, as on many managed servers, where text does not sort in byte order.

@@ -6,4 +6,13 @@
 export const ADVISORY_LOCKS = {
   /** Held (session level) while one instance runs the migrations; the others wait, then find none pending. */
   migrations: 0x534c_0000_0001,
+  /**
+   * Taken (transaction level) by every append transaction before it reads the log's head, and
+   * held until COMMIT: appends are serialised across every instance on the database, so `seq` is
+   * gap-free in commit order (the holder's commit is visible before the next holder reads the
+   * head) and the hash chain is one line.
+   */
+  logAppend: 0x534c_0000_0002,
+  /** Held (session level) by the one instance whose relay publishes notifications. */
+  notificationRelay: 0x534c_0000_0003,
 } as const;

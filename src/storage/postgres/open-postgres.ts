@@ -11,7 +11,7 @@ export interface PostgresOptions {
   applicationName?: string;
 }
 
-export interface PostgresStorage {
+export interface OpenedPostgres {
   readonly dataSource: DataSource;
   /** The driver's own pool, for the adapter's queries and transactions. */
   readonly pool: Pool;
@@ -41,7 +41,7 @@ function parseSafeInteger(text: string): number {
  * held on the connection the migrations run on: the first migrates, the others then find
  * nothing pending. TypeORM runs them in one transaction, so a failed start leaves no half schema.
  */
-export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresStorage> {
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<OpenedPostgres> {
   const dataSource = new DataSource({
     type: 'postgres',
     url,

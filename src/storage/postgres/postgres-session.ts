@@ -4,9 +4,11 @@ import type { Dialect, SqlSession, SqlValue } from '../sql';
 export const POSTGRES_DIALECT: Dialect = {
   engine: 'postgres',
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
-  // The expression of the events_by_actor index in the PostgreSQL migrations.
-  actorId: "((actor)::json ->> 'id')",
+  // The PostgreSQL migrations define json_extract for `$.a.b` paths, so the expression (and the
+  // events_by_actor index on it) reads the same on both engines.
+  actorId: "json_extract(actor, '$.id')",
   typeColumnInSeqOrder: 'type',
+  joinInThisOrder: 'JOIN',
 };
 
 /** A pg Pool or one of its clients: what runs a statement. */

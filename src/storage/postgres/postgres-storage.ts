@@ -1,18 +1,14 @@
-import type { Pool, PoolClient } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 import { BatchEngine, BatchTransaction, QueuedStorage } from '../group-commit';
-import type { SqlSession } from '../sql';
-import { asStorageUnavailable } from '../storage-fault';
+import type { AnnouncedChannel, Leadership, LeadershipRole, SqlSession } from '../sql';
+import { StorageUnavailableError } from '../storage-fault';
+import { ADVISORY_LOCKS } from './advisory-locks';
+import { postgresFault } from './postgres-faults';
+import { PostgresLeadership } from './postgres-leadership';
+import { POSTGRES_TYPES } from './open-postgres';
 import { POSTGRES_DIALECT, PostgresSession } from './postgres-session';
 
-/**
- * The advisory lock every append transaction takes before it reads the log's head. Held until
- * COMMIT, it serialises appends across every instance on the database: `seq` is then gap-free in
- * commit order (the holder's commit is visible before the next holder can read the head), and
- * the hash chain is one line. Its number is arbitrary but fixed: every instance must use it.
- */
-export const LOG_APPEND_LOCK = 0x5ec7e75;
-
-/** Batches on a pooled connection, each one transaction that first takes LOG_APPEND_LOCK. */
+/** Batches on a pooled connection, each one transaction that first takes the log's append lock. */
 class PostgresBatchEngine implements BatchEngine {
   constructor(private readonly pool: Pool) {}
 
@@ -33,13 +29,13 @@ class PostgresBatchEngine implements BatchEngine {
       try {
         await client.query(text);
       } catch (error) {
-        if (asStorageUnavailable(error)) lost = true;
+        if (postgresFault(error)) lost = true;
         throw error;
       }
     };
     try {
       await q('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [LOG_APPEND_LOCK]);
+      await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.logAppend]);
     } catch (error) {
       release(error instanceof Error ? error : new Error(String(error)));
       throw error;
@@ -47,8 +43,10 @@ class PostgresBatchEngine implements BatchEngine {
     return batchOn(client, q, release, () => !lost);
   }
 
-  asFault(error: unknown) {
-    return asStorageUnavailable(error);
+  asFault(error: unknown): StorageUnavailableError | undefined {
+    if (error instanceof StorageUnavailableError) return error;
+    const fault = postgresFault(error);
+    return fault && new StorageUnavailableError(fault.reason, fault.code);
   }
 }
 
@@ -73,6 +71,10 @@ function batchOn(client: PoolClient, q: (text: string) => Promise<void>, release
       }
     },
     stillOpen: open,
+    announce: async (channels) => {
+      // Delivered to every LISTENing instance when, and only if, this transaction commits.
+      for (const channel of channels) await client.query('SELECT pg_notify($1, $2)', [channel, '']);
+    },
   };
 }
 
@@ -84,12 +86,66 @@ function batchOn(client: PoolClient, q: (text: string) => Promise<void>, release
 export class PostgresStorage extends QueuedStorage {
   readonly dialect = POSTGRES_DIALECT;
   readonly reader: SqlSession;
+  private listener: Client | undefined;
+  private readonly channels = new Set<AnnouncedChannel>();
+  private readonly roles: PostgresLeadership[] = [];
+  private closed = false;
 
   constructor(
     readonly pool: Pool,
+    /** The database's URL, for the connections that live outside the pool (LISTEN, leadership). */
+    private readonly url: string,
     maxBatch?: number,
   ) {
     super(new PostgresBatchEngine(pool), maxBatch);
     this.reader = new PostgresSession(pool);
+  }
+
+  override onAnnounced(channel: AnnouncedChannel, listener: () => void): void {
+    super.onAnnounced(channel, listener);
+    this.channels.add(channel);
+    void this.listen();
+  }
+
+  leadership(name: LeadershipRole): Leadership {
+    const role = new PostgresLeadership(this.url, ADVISORY_LOCKS[name]);
+    this.roles.push(role);
+    return role;
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    await super.close();
+    await Promise.all(this.roles.map((role) => role.release()));
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
+  }
+
+  /**
+   * One connection outside the pool LISTENs on every channel a listener wants; NOTIFY from any
+   * instance's commit (this one's too) calls them. Lost, it reconnects a second later; the relay's
+   * own timers cover what was announced meanwhile.
+   */
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    if (!this.listener) {
+      const client = new Client({ connectionString: this.url, types: POSTGRES_TYPES, application_name: 'secrets-ledger listener' });
+      this.listener = client;
+      const reconnect = () => {
+        if (this.listener !== client) return;
+        this.listener = undefined;
+        setTimeout(() => void this.listen(), 1_000).unref();
+      };
+      client.on('error', reconnect);
+      client.on('end', reconnect);
+      client.on('notification', (message) => this.announced(message.channel as AnnouncedChannel));
+      try {
+        await client.connect();
+      } catch {
+        reconnect();
+        return;
+      }
+    }
+    for (const channel of this.channels) await this.listener?.query(`LISTEN ${channel}`).catch(() => undefined);
   }
 }

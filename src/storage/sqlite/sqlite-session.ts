@@ -6,6 +6,7 @@ export const SQLITE_DIALECT: Dialect = {
   greatest: (a, b) => `MAX(${a}, ${b})`,
   actorId: "json_extract(actor, '$.id')",
   typeColumnInSeqOrder: '+type',
+  joinInThisOrder: 'CROSS JOIN',
 };
 
 /**

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { BatchEngine, BatchTransaction, QueuedStorage } from '../group-commit';
-import type { SqlSession } from '../sql';
+import type { Leadership, SqlSession } from '../sql';
 import { asStorageUnavailable } from '../storage-fault';
 import { SQLITE_DIALECT, SqliteSession } from './sqlite-session';
 
@@ -49,6 +49,8 @@ class SqliteBatchEngine implements BatchEngine {
         if (db.inTransaction) stmt.rollback.run();
       },
       stillOpen: () => db.inTransaction,
+      // One process per data dir (DataDirLock): its own listeners are told after the commit.
+      announce: async () => undefined,
     };
   }
 
@@ -77,6 +79,11 @@ export class SqliteStorage extends QueuedStorage {
     applyPragmas(this.readerDb);
     this.readerDb.pragma('query_only = ON');
     this.reader = new SqliteSession(this.readerDb);
+  }
+
+  /** One service process per data dir (DataDirLock): it holds every role. */
+  leadership(): Leadership {
+    return { holds: async () => true, release: async () => undefined };
   }
 
   override async close(): Promise<void> {
