@@ -28,6 +28,6 @@ export class NotificationsReadiness implements ReadinessIndicator {
   constructor(private readonly relay: NotificationRelay) {}
 
   async check(indicators: HealthIndicatorService) {
-    return indicators.check('notifications').up({ lag: await this.relay.lag(), publishedSeq: this.relay.publishedSeq() });
+    return indicators.check('notifications').up({ lag: await this.relay.lag(), publishedSeq: this.relay.publishedSeq(), publishing: this.relay.isPublishing() });
   }
 }

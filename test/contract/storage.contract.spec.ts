@@ -54,14 +54,16 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
       t.storage.transact((tx) =>
         tx.run("INSERT INTO events (seq, id, stream, version, type, data, ciphertext, actor, at, prev_hash, hash) VALUES (99, 'x', 's-1', 1, 't', '{}', NULL, '{}', 'now', '', '')"),
       ),
-    ).rejects.toThrow(/unique|UNIQUE/);
+    ).rejects.toMatchObject({ message: expect.stringMatching(/unique/i) });
     expect(await store.streamVersion(t.storage.reader, 's-1')).toBe(1);
   });
 
   it('UPDATE and DELETE on the log are refused by the database itself', async () => {
     await command('KEY_A', 'value-a');
-    await expect(t.storage.transact((tx) => tx.run("UPDATE events SET type = 'Forged'"))).rejects.toThrow(/append-only/);
-    await expect(t.storage.transact((tx) => tx.run('DELETE FROM events'))).rejects.toThrow(/append-only/);
+    // Matched on the message: better-sqlite3's errors come from the realm of the first test file
+    // that loaded it, so in later files they are no `instanceof Error` for toThrow.
+    await expect(t.storage.transact((tx) => tx.run("UPDATE events SET type = 'Forged'"))).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
+    await expect(t.storage.transact((tx) => tx.run('DELETE FROM events'))).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
     expect((await events()).map((event) => event.type)).toEqual([StoredEventType.SecretAdded]);
   });
 
