@@ -11,7 +11,7 @@ import { newMasterKeys } from './lib/ledger';
 import { progress } from './lib/report';
 import { startService } from './lib/service-process';
 import { measureHttpResolves, prepareResolves } from './scenarios/resolves';
-import { measureWrites, prepareWrites } from './scenarios/writes';
+import { committedSqliteWrites, measureWrites, prepareWrites } from './scenarios/writes';
 import { measurePropagation } from './scenarios/propagation';
 import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
   if (load === 'writes') {
     await prepareWrites(service, adminToken);
-    await measureWrites(service, join(dataDir, 'secrets.db'), adminToken, Number(seconds));
+    await measureWrites(service, () => committedSqliteWrites(join(dataDir, 'secrets.db')), adminToken, Number(seconds));
   }
   else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {

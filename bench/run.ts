@@ -15,7 +15,8 @@ import { PrivateNatsServer } from '../test/support/nats';
 import { measurePropagation, propagationResult } from './scenarios/propagation';
 import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit';
 import { KEYS_PER_REQUEST, measureHttpResolves, prepareResolves } from './scenarios/resolves';
-import { measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
+import { committedSqliteWrites, measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
+import { measurePostgres } from './scenarios/postgres';
 
 /** Each throughput figure is the median of this many rounds (see runBenchmarks). */
 const ROUNDS = 3;
@@ -37,6 +38,9 @@ const TARGETS: [string, (r: Result) => number, '<=' | '>=', number][] = [
   ['replay.events_per_s', (r) => r.replay.events_per_s, '>=', 200_000],
   ['audit_query.p95_ms', (r) => r.audit_query.p95_ms, '<=', 20],
   ['memory.idle_rss_mb', (r) => r.memory.idle_rss_mb, '<=', 150],
+  // SPEC §8: on PostgreSQL, group commit must keep at least half of what one raw transaction per write does.
+  ['postgres.writes.ratio', (r) => r.postgres.writes.ratio, '>=', 0.5],
+  ['postgres.writes.durable', (r) => Number(r.postgres.writes.durable), '>=', 1],
 ];
 
 type Result = Awaited<ReturnType<typeof runBenchmarks>>;
@@ -69,7 +73,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     await prepareWrites(service, adminToken);
     for (let pass = 1; pass <= ROUNDS; pass++) {
       floorRounds.push(await measureWriteFloor(dir, masterKeys, Math.ceil(size.floorWrites / ROUNDS), pass));
-      writeRounds.push(await measureWrites(service, join(liveDir, 'secrets.db'), adminToken, size.loadSeconds / ROUNDS, pass));
+      writeRounds.push(await measureWrites(service, () => committedSqliteWrites(join(liveDir, 'secrets.db')), adminToken, size.loadSeconds / ROUNDS, pass));
     }
 
     const { keys, executorToken } = await prepareResolves(service, adminToken);
@@ -91,6 +95,8 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     progress(`memory: RSS with 10k secrets ${rss10k.toFixed(1)} MB`);
     await seeded.stop();
 
+    const postgres = await measurePostgres(size, ROUNDS, env, dir, adminToken, natsUrl);
+
     return {
       propagation: propagationResult(propagation),
       writes: writesResult(writeRounds, median(floorRounds)),
@@ -98,6 +104,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
       replay,
       audit_query: auditQuery,
       memory: { idle_rss_mb: round(idleRss, 1), rss_mb_10k_secrets: round(rss10k, 1) },
+      postgres,
     };
   } finally {
     await Promise.all(running.map((service) => service.stop()));

@@ -28,9 +28,11 @@ export async function measurePropagation(
   natsUrl: string,
   adminToken: string,
   samples: number,
+  /** Where the admin writes; the executor resolves from `service` (several instances: another one). */
+  writer: ServiceProcess = service,
 ): Promise<{ latencies: number[]; floor: number[] }> {
   const key = 'PROPAGATION_PROBE';
-  await apiJson(service.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key, value: 'sample-0-initial' } });
+  await apiJson(writer.url, adminToken, '/api/v1/secrets', { method: 'POST', json: { key, value: 'sample-0-initial' } });
   const { token } = await apiJson<{ token: string }>(service.url, adminToken, '/api/v1/tokens', {
     method: 'POST',
     json: { name: 'bench-propagation', role: 'executor' },
@@ -53,7 +55,7 @@ export async function measurePropagation(
   for (let i = 1; i <= WARMUP + samples; i++) {
     const arrived = new Promise<void>((resolve) => (waiting = { sample: i, resolve }));
     const timeout = setTimeout(() => waiting?.resolve(), 5_000);
-    const res = await api(service.url, adminToken, `/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: `sample-${i}-${randomBytes(6).toString('hex')}` } });
+    const res = await api(writer.url, adminToken, `/api/v1/secrets/${key}`, { method: 'PATCH', json: { value: `sample-${i}-${randomBytes(6).toString('hex')}` } });
     const acknowledged = nowMs();
     if (!res.ok) throw new Error(`propagation: PATCH ${res.status}`);
     await arrived;

@@ -27,8 +27,8 @@ export async function prepareWrites(service: ServiceProcess, adminToken: string)
  * Returns the acknowledged writes per second, and whether the log held every acknowledged write
  * when the round ended (see committedWrites).
  */
-export async function measureWrites(service: ServiceProcess, databasePath: string, adminToken: string, seconds: number, pass = 1) {
-  const before = committedWrites(databasePath);
+export async function measureWrites(service: ServiceProcess, committedWrites: () => Promise<number>, adminToken: string, seconds: number, pass = 1) {
+  const before = await committedWrites();
   let n = 0;
   progress(`writes: ${WRITE_CONCURRENCY} connections for ${seconds}s`);
   const result = await autocannon({
@@ -54,7 +54,7 @@ export async function measureWrites(service: ServiceProcess, databasePath: strin
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`writes: ${result.non2xx} non-2xx responses and ${result.errors} errors`);
   // Each acknowledged write is one event. Requests still in flight when the round stopped may
   // add a few more, never fewer.
-  const committed = committedWrites(databasePath) - before;
+  const committed = (await committedWrites()) - before;
   const durable = committed >= ok;
   progress(`writes: the log holds ${committed} new secret events for ${ok} acknowledged writes${durable ? '' : ' — ACKNOWLEDGED WRITES MISSING'}`);
   return { perS, durable };
@@ -67,7 +67,7 @@ export async function measureWrites(service: ServiceProcess, databasePath: strin
  * each commit was synced before the answer is what `applyPragmas` (WAL, synchronous=FULL)
  * guarantees and test/integration/sqlite-storage.spec.ts asserts; a timing-free bench cannot.
  */
-function committedWrites(databasePath: string): number {
+export async function committedSqliteWrites(databasePath: string): Promise<number> {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
   try {
     if (db.pragma('journal_mode', { simple: true }) !== 'wal') throw new Error(`writes: ${databasePath} is not in WAL mode`);

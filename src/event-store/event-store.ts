@@ -41,9 +41,8 @@ export class EventStore {
    * exist; ANY_VERSION: no check).
    */
   async appendToStream(tx: WriteTransaction, stream: string, expectedVersion: number, events: NewEvent[], actor: Actor): Promise<RecordedEvent[]> {
-    const current = await logRows.streamVersion(tx, stream);
+    const { head, version: current } = await logRows.headAndStreamVersion(tx, stream);
     checkExpectedVersion(stream, expectedVersion, current);
-    const head = await logRows.head(tx);
     let seq = head?.seq ?? 0;
     let prevHash = head?.hash ?? GENESIS_HASH;
     let version = current;

@@ -16,6 +16,16 @@ const EVENT_COLUMNS = 'seq, id, stream, version, type, data, ciphertext, actor, 
 export const logRows = {
   head: (s: SqlSession) => s.get<{ seq: number; hash: string; at: string }>('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1'),
 
+  /** The head of the log and the stream's version, in one statement: an append needs both. */
+  headAndStreamVersion: async (s: SqlSession, stream: string) => {
+    const row = await s.get<{ seq: number; hash: string; at: string; version: number | null }>(
+      'SELECT seq, hash, at, (SELECT MAX(version) FROM events WHERE stream = ?) AS version FROM events ORDER BY seq DESC LIMIT 1',
+      [stream],
+    );
+    // An empty log has no head, and no stream in it has a version.
+    return { head: row && { seq: row.seq, hash: row.hash, at: row.at }, version: row?.version ?? 0 };
+  },
+
   streamVersion: async (s: SqlSession, stream: string) =>
     (await s.get<{ version: number | null }>('SELECT MAX(version) AS version FROM events WHERE stream = ?', [stream]))?.version ?? 0,
 
