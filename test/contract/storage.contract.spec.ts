@@ -94,6 +94,25 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(await readModel.revision(t.storage.reader)).toBe(0);
   });
 
+  it('jobs that arrive together share one commit, and a job that fails rolls back alone, its SQL error included', async () => {
+    const batches: number[] = [];
+    t.storage.observe({ batchCommitted: (jobs) => batches.push(jobs), batchFailed: () => batches.push(-1) });
+    const outcomes = await Promise.allSettled([
+      command('KEY_FIRST', 'one'),
+      t.storage.transact(async (tx) => {
+        await applySecretCommand(tx, store, readModel, { type: 'AddSecret', key: 'KEY_FAILING', value: new SecretValue('v'), description: '' }, ACTOR);
+        await tx.run('INSERT INTO no_such_table VALUES (1)');
+      }),
+      command('KEY_THIRD', 'three'),
+      command('KEY_FOURTH', 'four'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(batches).toEqual([4]);
+    expect((await readModel.snapshot(t.storage.reader)).map((s) => s.key)).toEqual(['KEY_FIRST', 'KEY_FOURTH', 'KEY_THIRD']);
+    expect((await events()).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(await verifyChain(new AuditLog(t.storage.reader))).toMatchObject({ ok: true, checked: 3 });
+  });
+
   it('the reader sees committed state only, never a batch still open', async () => {
     let seenDuringJob: number | undefined;
     await t.storage.transact(async (tx) => {

@@ -34,8 +34,9 @@ class PostgresBatchEngine implements BatchEngine {
       }
     };
     try {
-      await q('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.logAppend]);
+      // One round trip: statements without parameters may share a simple query. The lock key is
+      // our constant, never input.
+      await q(`BEGIN; SELECT pg_advisory_xact_lock(${Number(ADVISORY_LOCKS.logAppend)})`);
     } catch (error) {
       release(error instanceof Error ? error : new Error(String(error)));
       throw error;
@@ -50,14 +51,26 @@ class PostgresBatchEngine implements BatchEngine {
   }
 }
 
+/**
+ * Every statement here is a round trip, and a batch runs its jobs one after another on one
+ * connection, so the savepoints are folded into as few as can be: a job's RELEASE travels with
+ * the next job's SAVEPOINT, and COMMIT releases the last one itself.
+ */
 function batchOn(client: PoolClient, q: (text: string) => Promise<void>, release: (error?: Error) => void, open: () => boolean): BatchTransaction {
+  let releaseDue = false;
   return {
     session: new PostgresSession(client),
-    savepoint: () => q('SAVEPOINT job'),
-    release: () => q('RELEASE SAVEPOINT job'),
-    rollbackToSavepoint: async () => {
-      await q('ROLLBACK TO SAVEPOINT job');
-      await q('RELEASE SAVEPOINT job');
+    savepoint: () => {
+      const text = releaseDue ? 'RELEASE SAVEPOINT job; SAVEPOINT job' : 'SAVEPOINT job';
+      releaseDue = false;
+      return q(text);
+    },
+    release: async () => {
+      releaseDue = true;
+    },
+    rollbackToSavepoint: () => {
+      releaseDue = false;
+      return q('ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job');
     },
     commit: async () => {
       await q('COMMIT');
