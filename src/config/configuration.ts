@@ -174,6 +174,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const http = parseHttpLimits(env, problems);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
+  if (databaseUrl !== undefined && !env.SECRETS_MASTER_KEYS) {
+    // A development key file lives in one instance's data dir: another instance on the same
+    // database would seal with a key of its own, and neither could open the other's values.
+    problems.push('DATABASE_URL needs SECRETS_MASTER_KEYS: every instance on the database must seal and open values with the same master keys');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {

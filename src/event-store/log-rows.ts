@@ -1,4 +1,4 @@
-import { SqlSession, SqlValue, placeholders } from '../storage/sql';
+import { SqlSession, placeholders } from '../storage/sql';
 import type { EventRow } from './event';
 
 export type SealedValueRow = { id: string; stream: string; version: number; ciphertext: Buffer | null; kid: string; wrapped: Buffer };
@@ -46,12 +46,6 @@ export const logRows = {
 
   insertDataKey: (s: SqlSession, eventId: string, kid: string, wrapped: Buffer) =>
     s.run('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (?, ?, ?)', [eventId, kid, wrapped]),
-
-  insertKeys: async (s: SqlSession, keys: readonly string[], seq: number) => {
-    const params: SqlValue[] = [];
-    keys.forEach((key) => params.push(key, seq));
-    await s.run(`INSERT INTO event_keys (key, seq) VALUES ${keys.map(() => '(?, ?)').join(', ')}`, params);
-  },
 
   sealedValues: (s: SqlSession, ids: readonly string[]) =>
     s.all<SealedValueRow>(

@@ -38,6 +38,17 @@ export class SecretsReadModel {
     return row ? toState(row) : ABSENT;
   }
 
+  /** A key's state and the store-wide revision, in one statement: a command needs both. */
+  async loadWithRevision(s: SqlSession, key: string): Promise<{ state: SecretState; revision: number }> {
+    const row = await s.get<Partial<SecretRow> & { revision: number | null }>(
+      `SELECT (SELECT value FROM ledger_counters WHERE name = 'revision') AS revision, s.*
+         FROM (SELECT 1 AS one) AS one LEFT JOIN secrets s ON s.key = ?`,
+      [key],
+    );
+    const state = row?.key === undefined || row.key === null ? ABSENT : toState(row as SecretRow);
+    return { state, revision: row?.revision ?? 0 };
+  }
+
   /**
    * What a resolve needs of many keys, in one statement: the version and value event of each
    * active key that has a value (keys never stored, removed or without a value are left out).

@@ -23,12 +23,12 @@ export async function applySecretCommand(
   command: SecretCommand,
   actor: Actor,
 ): Promise<{ state: SecretState; recorded: RecordedSecretEvent[] }> {
-  const current = await readModel.load(tx, command.key);
+  const { state: current, revision: storedRevision } = await readModel.loadWithRevision(tx, command.key);
   const events = decide(command, current);
   if (events.length === 0) return { state: current, recorded: [] };
   // Wakes the notification relay, whichever instance runs it, once this commits.
   tx.announce('secret_changes');
-  let revision = await readModel.revision(tx);
+  let revision = storedRevision;
   const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision }, keys: [command.key] }));
   const recorded = (await store.appendToStream(tx, secretStream(command.key), current.version, stamped, actor)) as unknown as RecordedSecretEvent[];
   const next = recorded.reduce(evolve, current);

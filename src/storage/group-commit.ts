@@ -1,3 +1,4 @@
+import { placeholders } from './sql';
 import type { AnnouncedChannel, Dialect, Leadership, LeadershipRole, SqlSession, SqlValue, Storage, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
 import { StorageUnavailableError } from './storage-fault';
 
@@ -7,9 +8,37 @@ type Job = {
   reject: (error: unknown) => void;
 };
 
+interface DeferredRows {
+  table: string;
+  columns: readonly string[];
+  rows: readonly (readonly SqlValue[])[];
+}
+
+/** Rows per INSERT of deferred rows: far below either engine's limit on parameters. */
+const DEFERRED_ROWS_PER_STATEMENT = 500;
+
+/** Every job's deferred rows, one INSERT per table and chunk. */
+async function insertDeferredRows(session: SqlSession, batches: readonly DeferredRows[]): Promise<void> {
+  const byTarget = new Map<string, { table: string; columns: readonly string[]; rows: (readonly SqlValue[])[] }>();
+  for (const { table, columns, rows } of batches) {
+    const target = `${table}(${columns.join(',')})`;
+    const entry = byTarget.get(target) ?? { table, columns, rows: [] };
+    entry.rows.push(...rows);
+    byTarget.set(target, entry);
+  }
+  for (const { table, columns, rows } of byTarget.values()) {
+    const tuple = `(${placeholders(columns.length)})`;
+    for (let i = 0; i < rows.length; i += DEFERRED_ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + DEFERRED_ROWS_PER_STATEMENT);
+      await session.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`, chunk.flat());
+    }
+  }
+}
+
 /** A job's view of the batch's transaction; unusable once the job is over. */
 class JobTransaction implements WriteTransaction {
   readonly deferred: ((tx: SqlSession) => Promise<void>)[] = [];
+  readonly deferredRows: DeferredRows[] = [];
   readonly announced = new Set<AnnouncedChannel>();
   private open = true;
 
@@ -38,6 +67,11 @@ class JobTransaction implements WriteTransaction {
   defer(work: (tx: SqlSession) => Promise<void>): void {
     this.live();
     this.deferred.push(work);
+  }
+
+  deferInsert(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
+    this.live();
+    if (rows.length > 0) this.deferredRows.push({ table, columns, rows });
   }
 
   announce(channel: AnnouncedChannel): void {
@@ -179,6 +213,7 @@ export class GroupCommitQueue {
       const results: unknown[] = new Array(jobs.length);
       const errors: unknown[] = new Array(jobs.length);
       const deferred: ((tx: SqlSession) => Promise<void>)[] = [];
+      const deferredRows: DeferredRows[] = [];
       const announced = new Set<AnnouncedChannel>();
       // A job alone in its batch needs no savepoint: if it fails, the whole transaction goes, which
       // is the same thing. (On PostgreSQL a savepoint is two round trips.)
@@ -190,6 +225,7 @@ export class GroupCommitQueue {
           results[i] = await jobs[i].work(tx);
           if (!alone) await batch.release();
           deferred.push(...tx.deferred);
+          deferredRows.push(...tx.deferredRows);
           tx.announced.forEach((channel) => announced.add(channel));
         } catch (error) {
           errors[i] = error ?? new Error('write failed');
@@ -207,6 +243,7 @@ export class GroupCommitQueue {
       }
       // If deferred work throws, the whole batch rolls back and every job is rejected.
       for (const work of deferred) await work(batch.session);
+      await insertDeferredRows(batch.session, deferredRows);
       if (announced.size > 0) await batch.announce([...announced]);
       await batch.commit();
       return { results, errors, announced: [...announced] };

@@ -52,6 +52,12 @@ export interface WriteTransaction extends SqlSession {
    */
   defer(work: (tx: SqlSession) => Promise<void>): void;
   /**
+   * Rows to insert into `table` at the end of the batch, outside the savepoints, if this job
+   * succeeds: the rows of every job of the batch go in together, a few statements in all (on
+   * PostgreSQL each statement is a round trip).
+   */
+  deferInsert(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void;
+  /**
    * Tells every instance on this database, once this transaction has committed, that something
    * happened on `channel` (a hint only, never data): PostgreSQL's NOTIFY; in-process on SQLite.
    */

@@ -134,6 +134,37 @@ describe('two service instances on one PostgreSQL database', () => {
     expect((await call(services[1], '/api/v1/audit/head', { token: issued.token })).status).toBe(401);
   });
 
+  /** Writes through `service` until `writing()` is false or the service is gone; the keys acknowledged. */
+  const writeLoad = (service: Service, name: string, writing: () => boolean, acknowledged: string[]) =>
+    (async () => {
+      for (let i = 0; writing(); i++) {
+        const key = `HA_${name}_${i}`;
+        const answer = await call(service, '/api/v1/secrets', { method: 'POST', json: { key, value: `k-${i}` } }).catch(() => undefined);
+        if (!answer) return; // its instance is gone
+        if (answer.status === 201) acknowledged.push(key);
+      }
+    })();
+  const storedKeys = async (prefix: string) => new Set((await sql.query<{ key: string }>('SELECT key FROM secrets WHERE key LIKE $1', [`${prefix}%`])).rows.map((row) => row.key));
+
+  it('SIGKILL of the instance that does not publish, under write load through both: no acknowledged write lost; it starts again on the same database', async () => {
+    const [publisher] = await publisherIndex();
+    const victim = 1 - publisher;
+    const acknowledged: string[] = [];
+    let writing = true;
+    const writers = [writeLoad(services[0], 'VICTIM_A', () => writing, acknowledged), writeLoad(services[1], 'VICTIM_B', () => writing, acknowledged)];
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    services[victim].child.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    writing = false;
+    await Promise.all(writers);
+    const stored = await storedKeys('HA_VICTIM_');
+    expect({ acknowledged: acknowledged.length > 0 }).toEqual({ acknowledged: true });
+    expect(acknowledged.filter((key) => !stored.has(key))).toEqual([]);
+    expect(await (await call(services[publisher], '/api/v1/audit/verify')).json()).toMatchObject({ ok: true });
+    services[victim] = await start(victim);
+    expect((await call(services[victim], '/api/v1/secrets/' + acknowledged[0])).status).toBe(200);
+  }, 60_000);
+
   it('SIGKILL of the publishing instance under write load: no acknowledged write lost, no notification lost, another relay publishes within 5 s', async () => {
     const [publisher] = await publisherIndex();
     const survivor = 1 - publisher;
@@ -147,15 +178,7 @@ describe('two service instances on one PostgreSQL database', () => {
 
     const acknowledged: string[] = [];
     let writing = true;
-    const writer = async (service: Service, name: string) => {
-      for (let i = 0; writing; i++) {
-        const key = `HA_KILL_${name}_${i}`;
-        const answer = await call(service, '/api/v1/secrets', { method: 'POST', json: { key, value: `k-${i}` } }).catch(() => undefined);
-        if (answer?.status === 201) acknowledged.push(key);
-        if (!answer) return; // its instance is gone
-      }
-    };
-    const writers = [writer(services[0], 'A'), writer(services[1], 'B')];
+    const writers = [writeLoad(services[0], 'KILL_A', () => writing, acknowledged), writeLoad(services[1], 'KILL_B', () => writing, acknowledged)];
     await new Promise((resolve) => setTimeout(resolve, 500));
     const killedAt = Date.now();
     services[publisher].child.kill('SIGKILL');
@@ -165,7 +188,7 @@ describe('two service instances on one PostgreSQL database', () => {
     const lastRevision = await revisionNow();
 
     // Every acknowledged write is in the log, whichever instance took it.
-    const stored = new Set((await sql.query<{ key: string }>("SELECT key FROM secrets WHERE key LIKE 'HA_KILL_%'")).rows.map((row) => row.key));
+    const stored = await storedKeys('HA_KILL_');
     expect({ acknowledged: acknowledged.length > 0 }).toEqual({ acknowledged: true });
     expect(acknowledged.filter((key) => !stored.has(key))).toEqual([]);
     // The survivor took over, and every revision since the test began was published (duplicates allowed).

@@ -26,13 +26,19 @@ describe('configuration (SPEC §7)', () => {
 
   it('DATABASE_URL: unset is SQLite in the data dir; a postgres:// URL is PostgreSQL; anything else is a problem that does not repeat the URL', () => {
     expect(loadConfig({}).databaseUrl).toBeUndefined();
-    expect(loadConfig({ DATABASE_URL: 'postgres://ledger@db.internal:5432/secrets' }).databaseUrl).toBe('postgres://ledger@db.internal:5432/secrets');
-    expect(loadConfig({ DATABASE_URL: 'postgresql:///secrets?host=/run/postgresql' }).databaseUrl).toBe('postgresql:///secrets?host=/run/postgresql');
+    const keys = { SECRETS_MASTER_KEYS: `k1:${key()}` };
+    expect(loadConfig({ ...keys, DATABASE_URL: 'postgres://ledger@db.internal:5432/secrets' }).databaseUrl).toBe('postgres://ledger@db.internal:5432/secrets');
+    expect(loadConfig({ ...keys, DATABASE_URL: 'postgresql:///secrets?host=/run/postgresql' }).databaseUrl).toBe('postgresql:///secrets?host=/run/postgresql');
     for (const bad of ['mysql://root:pw-0451@db/secrets', 'postgres:/pw-0451', 'pw-0451']) {
-      const problems = problemsOf({ DATABASE_URL: bad });
+      const problems = problemsOf({ DATABASE_URL: bad, SECRETS_MASTER_KEYS: `k1:${key()}` });
       expect(problems).toEqual([expect.stringMatching(/^DATABASE_URL must be a PostgreSQL URL/)]);
       expect(problems.join('\n')).not.toContain('pw-0451');
     }
+  });
+
+  it('DATABASE_URL without SECRETS_MASTER_KEYS is refused: instances sharing a database must share their keys', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets' })).toEqual([expect.stringMatching(/^DATABASE_URL needs SECRETS_MASTER_KEYS/)]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets', SECRETS_MASTER_KEYS: `k1:${key()}` })).toEqual([]);
   });
 
   it('METRICS_PORT=0 turns the metrics listener off; a port that is not one is a problem', () => {
