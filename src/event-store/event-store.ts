@@ -68,9 +68,7 @@ export class EventStore {
         prev_hash: prevHash,
       };
       const row: EventRow = { ...unhashed, hash: hashRow(unhashed) };
-      await logRows.insert(tx, row);
-      // After the event row: the data key row references it.
-      if (sealed) await logRows.insertDataKey(tx, id, sealed.dataKey.kid, sealed.dataKey.wrapped);
+      await logRows.insert(tx, row, sealed?.dataKey);
       indexEventKeys(tx, event.keys, seq);
       prevHash = row.hash;
       recorded.push(toRecordedEvent(row));

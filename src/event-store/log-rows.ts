@@ -29,23 +29,18 @@ export const logRows = {
   streamVersion: async (s: SqlSession, stream: string) =>
     (await s.get<{ version: number | null }>('SELECT MAX(version) AS version FROM events WHERE stream = ?', [stream]))?.version ?? 0,
 
-  insert: (s: SqlSession, row: EventRow) =>
-    s.run(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (${placeholders(11)})`, [
-      row.seq,
-      row.id,
-      row.stream,
-      row.version,
-      row.type,
-      row.data,
-      row.ciphertext,
-      row.actor,
-      row.at,
-      row.prev_hash,
-      row.hash,
-    ]),
-
-  insertDataKey: (s: SqlSession, eventId: string, kid: string, wrapped: Buffer) =>
-    s.run('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (?, ?, ?)', [eventId, kid, wrapped]),
+  /** The event row and, for a value, its wrapped data key (which references it). */
+  insert: async (s: SqlSession, row: EventRow, dataKey?: { kid: string; wrapped: Buffer }) => {
+    const values = [row.seq, row.id, row.stream, row.version, row.type, row.data, row.ciphertext, row.actor, row.at, row.prev_hash, row.hash];
+    const insertEvent = `INSERT INTO events (${EVENT_COLUMNS}) VALUES (${placeholders(11)})`;
+    if (!dataKey) return void (await s.run(insertEvent, values));
+    if (s.dialect.writesInOneStatement) {
+      await s.run(`WITH event AS (${insertEvent} RETURNING id) INSERT INTO data_keys (event_id, kid, wrapped) SELECT id, ?, ? FROM event`, [...values, dataKey.kid, dataKey.wrapped]);
+      return;
+    }
+    await s.run(insertEvent, values);
+    await s.run('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (?, ?, ?)', [row.id, dataKey.kid, dataKey.wrapped]);
+  },
 
   sealedValues: (s: SqlSession, ids: readonly string[]) =>
     s.all<SealedValueRow>(

@@ -1,4 +1,4 @@
-import { SqlSession, placeholders } from '../storage/sql';
+import { SqlSession, SqlValue, placeholders } from '../storage/sql';
 import { ABSENT, PresentSecretState, SecretState } from './domain/secret-state';
 
 interface SecretRow {
@@ -25,6 +25,18 @@ function toState(row: SecretRow): PresentSecretState {
     updatedBy: row.updated_by,
     valueEventId: row.value_event_id,
   };
+}
+
+const UPSERT_SECRET = `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (key) DO UPDATE SET status = excluded.status, version = excluded.version,
+    description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
+    updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`;
+
+const SET_REVISION = "INSERT INTO ledger_counters (name, value) VALUES ('revision', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+function upsertValues(state: PresentSecretState): SqlValue[] {
+  return [state.key, state.status, state.version, state.description, state.createdAt, state.createdBy, state.updatedAt, state.updatedBy, state.valueEventId];
 }
 
 /**
@@ -77,14 +89,17 @@ export class SecretsReadModel {
 
   async save(s: SqlSession, state: SecretState): Promise<void> {
     if (state.status === 'absent') return;
-    await s.run(
-      `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET status = excluded.status, version = excluded.version,
-         description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
-         updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`,
-      [state.key, state.status, state.version, state.description, state.createdAt, state.createdBy, state.updatedAt, state.updatedBy, state.valueEventId],
-    );
+    await s.run(UPSERT_SECRET, upsertValues(state));
+  }
+
+  /** What a command leaves: the key's new state and the new revision, in one statement where the engine allows. */
+  async saveWithRevision(s: SqlSession, state: SecretState, revision: number): Promise<void> {
+    if (state.status === 'absent' || !s.dialect.writesInOneStatement) {
+      await this.save(s, state);
+      await this.setRevision(s, revision);
+      return;
+    }
+    await s.run(`WITH saved AS (${UPSERT_SECRET} RETURNING key) ${SET_REVISION}`, [...upsertValues(state), revision]);
   }
 
   async revision(s: SqlSession): Promise<number> {
@@ -92,7 +107,7 @@ export class SecretsReadModel {
   }
 
   async setRevision(s: SqlSession, revision: number): Promise<void> {
-    await s.run("INSERT INTO ledger_counters (name, value) VALUES ('revision', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [revision]);
+    await s.run(SET_REVISION, [revision]);
   }
 
   async clear(s: SqlSession): Promise<void> {

@@ -32,8 +32,7 @@ export async function applySecretCommand(
   const stamped = events.map((event) => ({ ...event, data: { ...event.data, revision: ++revision }, keys: [command.key] }));
   const recorded = (await store.appendToStream(tx, secretStream(command.key), current.version, stamped, actor)) as unknown as RecordedSecretEvent[];
   const next = recorded.reduce(evolve, current);
-  await readModel.save(tx, next);
-  await readModel.setRevision(tx, revision);
+  await readModel.saveWithRevision(tx, next, revision);
   return { state: next, recorded };
 }
 

@@ -30,6 +30,11 @@ export interface Dialect {
    * order (PostgreSQL's planner chooses well on its own, and has no CROSS JOIN … ON).
    */
   readonly joinInThisOrder: string;
+  /**
+   * Whether one statement may write two tables (PostgreSQL's `WITH … INSERT … RETURNING`): there
+   * a statement is a round trip of the batch's one connection, so two writes become one.
+   */
+  readonly writesInOneStatement: boolean;
 }
 
 /** A connection, or a transaction on one: what a repository runs its statements through. */

@@ -9,6 +9,7 @@ export const POSTGRES_DIALECT: Dialect = {
   actorId: "json_extract(actor, '$.id')",
   typeColumnInSeqOrder: 'type',
   joinInThisOrder: 'JOIN',
+  writesInOneStatement: true,
 };
 
 /** A pg Pool or one of its clients: what runs a statement. */
