@@ -7,7 +7,7 @@ import { checkExpectedVersion } from './expected-version';
 import { GENESIS_HASH, hashRow } from './hash-chain';
 import { Clock, nextStamp, systemClock } from './log-clock';
 import { logRows } from './log-rows';
-import { replayEvents } from './replay';
+import { replayPages } from './replay';
 import { OpenedValues, ValueEnvelopes } from './value-envelopes';
 
 export { ANY_VERSION } from './expected-version';
@@ -94,8 +94,9 @@ export class EventStore {
     return (await logRows.readStream(session, stream)).map(toRecordedEvent);
   }
 
-  replay(session: SqlSession, types: readonly string[], afterSeq = 0, pageSize = 5_000): AsyncGenerator<ReplayedEvent> {
-    return replayEvents(session, types, afterSeq, pageSize);
+  /** The events of these types after `afterSeq`, in seq order, `pageSize` at a time. */
+  replay(session: SqlSession, types: readonly string[], afterSeq = 0, pageSize = 5_000): AsyncGenerator<ReplayedEvent[]> {
+    return replayPages(session, types, afterSeq, pageSize);
   }
 
   openValues(session: SqlSession, eventIds: readonly string[]): Promise<OpenedValues> {

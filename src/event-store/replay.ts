@@ -3,17 +3,26 @@ import type { ReplayedEvent } from './event';
 import { logRows } from './log-rows';
 
 /**
- * Events of the given types in `seq` order, as facts for a replay (see ReplayedEvent), read a
- * page at a time so that a million-row replay never holds the log.
+ * Events of the given types in `seq` order, as facts for a replay (see ReplayedEvent), a page at
+ * a time so that a million-row replay never holds the log. Pages, not events: each step of an
+ * async iterator is a promise, and one per row cost a replay a tenth of its speed.
  */
-export async function* replayEvents(session: SqlSession, types: readonly string[], afterSeq = 0, pageSize = 5_000): AsyncGenerator<ReplayedEvent> {
+export async function* replayPages(session: SqlSession, types: readonly string[], afterSeq = 0, pageSize = 5_000): AsyncGenerator<ReplayedEvent[]> {
   let cursor = afterSeq;
   for (;;) {
-    const page = await logRows.replayPage(session, types, cursor, pageSize);
-    if (page.length === 0) return;
-    for (const [seq, id, stream, version, type, data, actor, at, hasValue] of page) {
-      yield { seq, id, stream, version, type, data: JSON.parse(data), actor: JSON.parse(actor), at, hasValue: Boolean(hasValue) };
-    }
-    cursor = page[page.length - 1][0];
+    const rows = await logRows.replayPage(session, types, cursor, pageSize);
+    if (rows.length === 0) return;
+    yield rows.map(([seq, id, stream, version, type, data, actor, at, hasValue]) => ({
+      seq,
+      id,
+      stream,
+      version,
+      type,
+      data: JSON.parse(data),
+      actor: JSON.parse(actor),
+      at,
+      hasValue: Boolean(hasValue),
+    }));
+    cursor = rows[rows.length - 1][0];
   }
 }

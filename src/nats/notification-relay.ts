@@ -182,12 +182,8 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
 
   /** The next secret events after the position; the log's other events are not even read. */
   private async nextPage(): Promise<ReplayedEvent[]> {
-    const page: ReplayedEvent[] = [];
-    for await (const event of this.store.replay(this.storage.reader, SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE)) {
-      page.push(event);
-      if (page.length === PAGE_SIZE) break;
-    }
-    return page;
+    for await (const page of this.store.replay(this.storage.reader, SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE)) return page;
+    return [];
   }
 }
 

@@ -28,13 +28,15 @@ export async function rebuildReadModel(
     const states = new Map<string, SecretState>();
     let events = 0;
     let revision = 0;
-    for await (const replayed of store.replay(tx, SECRET_EVENT_TYPES)) {
-      const event = replayed as SecretFact;
-      events += 1;
-      if (events % 10_000 === 0) onProgress(events);
-      const key = event.data.key;
-      states.set(key, evolve(states.get(key) ?? ABSENT, event));
-      revision = Math.max(revision, event.data.revision ?? 0);
+    for await (const page of store.replay(tx, SECRET_EVENT_TYPES)) {
+      for (const replayed of page) {
+        const event = replayed as SecretFact;
+        const key = event.data.key;
+        states.set(key, evolve(states.get(key) ?? ABSENT, event));
+        revision = Math.max(revision, event.data.revision ?? 0);
+      }
+      events += page.length;
+      onProgress(events);
     }
     onProgress(events);
     await readModel.clear(tx);

@@ -133,7 +133,12 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
       [2, StoredEventType.SecretUpdated],
     ]);
     const replayed: number[] = [];
-    for await (const event of store.replay(t.storage.reader, [StoredEventType.SecretAdded, StoredEventType.SecretUpdated], 0, 2)) replayed.push(event.seq);
+    const pages: number[] = [];
+    for await (const page of store.replay(t.storage.reader, [StoredEventType.SecretAdded, StoredEventType.SecretUpdated], 0, 2)) {
+      pages.push(page.length);
+      replayed.push(...page.map((event) => event.seq));
+    }
+    expect(pages).toEqual([2, 1]);
     expect(replayed).toEqual([1, 3, 4]);
     const live = { rows: await readModel.snapshot(t.storage.reader), revision: await readModel.revision(t.storage.reader) };
     expect(live.rows).toHaveLength(2);
