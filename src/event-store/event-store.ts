@@ -7,7 +7,7 @@ import { checkExpectedVersion } from './expected-version';
 import { GENESIS_HASH, hashRow } from './hash-chain';
 import { Clock, nextStamp, systemClock } from './log-clock';
 import { logRows } from './log-rows';
-import { replayPages } from './replay';
+import { readReplayPage, replayPages } from './replay';
 import { OpenedValues, ValueEnvelopes } from './value-envelopes';
 
 export { ANY_VERSION } from './expected-version';
@@ -92,6 +92,11 @@ export class EventStore {
 
   async readStream(session: SqlSession, stream: string): Promise<RecordedEvent[]> {
     return (await logRows.readStream(session, stream)).map(toRecordedEvent);
+  }
+
+  /** One page of `replay`: at most `limit` events of these types after `afterSeq`. */
+  replayPage(session: SqlSession, types: readonly string[], afterSeq: number, limit: number): Promise<ReplayedEvent[]> {
+    return readReplayPage(session, types, afterSeq, limit);
   }
 
   /** The events of these types after `afterSeq`, in seq order, `pageSize` at a time. */

@@ -10,19 +10,25 @@ import { logRows } from './log-rows';
 export async function* replayPages(session: SqlSession, types: readonly string[], afterSeq = 0, pageSize = 5_000): AsyncGenerator<ReplayedEvent[]> {
   let cursor = afterSeq;
   for (;;) {
-    const rows = await logRows.replayPage(session, types, cursor, pageSize);
-    if (rows.length === 0) return;
-    yield rows.map(([seq, id, stream, version, type, data, actor, at, hasValue]) => ({
-      seq,
-      id,
-      stream,
-      version,
-      type,
-      data: JSON.parse(data),
-      actor: JSON.parse(actor),
-      at,
-      hasValue: Boolean(hasValue),
-    }));
-    cursor = rows[rows.length - 1][0];
+    const page = await readReplayPage(session, types, cursor, pageSize);
+    if (page.length === 0) return;
+    yield page;
+    cursor = page[page.length - 1].seq;
   }
+}
+
+/** At most `limit` events of these types after `afterSeq`, in seq order. */
+export async function readReplayPage(session: SqlSession, types: readonly string[], afterSeq: number, limit: number): Promise<ReplayedEvent[]> {
+  const rows = await logRows.replayPage(session, types, afterSeq, limit);
+  return rows.map(([seq, id, stream, version, type, data, actor, at, hasValue]) => ({
+    seq,
+    id,
+    stream,
+    version,
+    type,
+    data: JSON.parse(data),
+    actor: JSON.parse(actor),
+    at,
+    hasValue: Boolean(hasValue),
+  }));
 }

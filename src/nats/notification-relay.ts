@@ -5,7 +5,6 @@ import { CoalescedTask } from '../common/coalesced-task';
 import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
-import { ListensToSecretChanges, SecretChangeListener } from '../secrets/secret-change-listener';
 import { Leadership, STORAGE, Storage, placeholders } from '../storage/sql';
 import { ChangeNotification, changedSubject } from './contract';
 import { NatsLink } from './nats-link';
@@ -46,8 +45,7 @@ const LEADERSHIP_POLL_MS = 1_000;
  * what the dead one may not have stored: duplicates again, never a gap.
  */
 @Injectable()
-@ListensToSecretChanges()
-export class NotificationRelay implements SecretChangeListener, OnModuleInit, BeforeApplicationShutdown {
+export class NotificationRelay implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('NotificationRelay');
   private checkpoint = 0;
   private readonly drainer = new CoalescedTask(() => this.drain());
@@ -82,11 +80,6 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
     this.link.onStatus((status) => status === 'connected' && this.wake());
     this.safetyTimer = setInterval(() => this.wake(), SAFETY_INTERVAL_MS);
     this.safetyTimer.unref();
-  }
-
-  /** After each commit. Only a wake-up call: what is published is read from the log. */
-  secretsChanged(): void {
-    this.wake();
   }
 
   /** Secret-state events committed but not yet published (head revision − published revision). */
@@ -140,7 +133,10 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
 
   private async drain(): Promise<void> {
     try {
-      if (!this.link.connected || !(await this.lead())) return;
+      // Checked without a round of awaits when the role is known to be ours: the sooner the
+      // page is read, the sooner executors hear of the commit that woke us.
+      if (!this.link.connected) return;
+      if (!(this.leading && this.leadership.held) && !(await this.lead())) return;
       while (!this.stopped && this.link.connected) {
         const page = await this.nextPage();
         if (page.length === 0) return;
@@ -181,9 +177,8 @@ export class NotificationRelay implements SecretChangeListener, OnModuleInit, Be
   }
 
   /** The next secret events after the position; the log's other events are not even read. */
-  private async nextPage(): Promise<ReplayedEvent[]> {
-    for await (const page of this.store.replay(this.storage.reader, SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE)) return page;
-    return [];
+  private nextPage(): Promise<ReplayedEvent[]> {
+    return this.store.replayPage(this.storage.reader, SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE);
   }
 }
 

@@ -1,16 +1,11 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { SecretsController } from './http/secrets.controller';
 import { SecretsReadModel } from './secrets-read-model';
 import { SecretsService } from './secrets.service';
 
 @Module({
-  imports: [DiscoveryModule],
   controllers: [SecretsController],
-  providers: [
-    SecretsService,
-    SecretsReadModel,
-  ],
+  providers: [SecretsService, SecretsReadModel],
   exports: [SecretsService, SecretsReadModel],
 })
 export class SecretsModule {}

@@ -1,5 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
@@ -10,7 +9,6 @@ import { decide, evolve } from './domain/decider';
 import { RecordedSecretEvent, isSecretEvent, secretStream } from './domain/events';
 import type { PresentSecretState, SecretState } from './domain/secret-state';
 import { SecretsReadModel } from './secrets-read-model';
-import { ListensToSecretChanges, SecretChangeListener } from './secret-change-listener';
 
 /**
  * One command, start to finish, inside the caller's write transaction: load state, decide,
@@ -46,28 +44,19 @@ export interface SecretHistoryEntry {
 
 /**
  * The application service of the secrets feature: runs a command through the decider inside one
- * write transaction — load state, decide, append, project — and tells listeners after commit.
+ * write transaction — load state, decide, append, project. The commit announces itself
+ * (`secret_changes`), which wakes the notification relay on every instance.
  */
 @Injectable()
-export class SecretsService implements OnModuleInit {
-  private listeners: SecretChangeListener[] = [];
-
+export class SecretsService {
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
-    private readonly discovery: DiscoveryService,
   ) {}
 
-  onModuleInit(): void {
-    this.listeners = this.discovery
-      .getProviders({ metadataKey: ListensToSecretChanges.KEY })
-      .map((wrapper) => wrapper.instance as SecretChangeListener);
-  }
-
   async execute(command: SecretCommand, actor: Actor): Promise<SecretState> {
-    const { state, recorded } = await this.storage.transact((tx) => applySecretCommand(tx, this.store, this.readModel, command, actor));
-    if (recorded.length > 0) this.listeners.forEach((listener) => listener.secretsChanged(recorded));
+    const { state } = await this.storage.transact((tx) => applySecretCommand(tx, this.store, this.readModel, command, actor));
     return state;
   }
 

@@ -82,6 +82,8 @@ export type AnnouncedChannel = 'secret_changes';
 export interface Leadership {
   /** Whether this instance holds the role now, taking it if nobody does. */
   holds(): Promise<boolean>;
+  /** Whether it is known to hold the role, without asking anyone (false once its connection is lost). */
+  readonly held: boolean;
   release(): Promise<void>;
 }
 

@@ -10,7 +10,7 @@ import { POSTGRES_TYPES } from './open-postgres';
  */
 export class PostgresLeadership implements Leadership {
   private client: Client | undefined;
-  private held = false;
+  private holding = false;
   private pending: Promise<boolean> | undefined;
 
   constructor(
@@ -18,8 +18,12 @@ export class PostgresLeadership implements Leadership {
     private readonly lockKey: number,
   ) {}
 
+  get held(): boolean {
+    return this.holding;
+  }
+
   holds(): Promise<boolean> {
-    if (this.held) return Promise.resolve(true);
+    if (this.holding) return Promise.resolve(true);
     // One attempt at a time: a second caller waits for the first's answer.
     this.pending ??= this.tryTake().finally(() => (this.pending = undefined));
     return this.pending;
@@ -28,7 +32,7 @@ export class PostgresLeadership implements Leadership {
   async release(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    this.held = false;
+    this.holding = false;
     await client?.end().catch(() => undefined);
   }
 
@@ -36,8 +40,8 @@ export class PostgresLeadership implements Leadership {
     try {
       const client = this.client ?? (await this.connect());
       const { rows } = await client.query<{ taken: boolean }>('SELECT pg_try_advisory_lock($1) AS taken', [this.lockKey]);
-      this.held = rows[0]?.taken === true;
-      return this.held;
+      this.holding = rows[0]?.taken === true;
+      return this.holding;
     } catch {
       // No connection, no role: another instance (or this one, later) takes it.
       await this.release();
@@ -51,7 +55,7 @@ export class PostgresLeadership implements Leadership {
     const lost = () => {
       if (this.client === client) {
         this.client = undefined;
-        this.held = false;
+        this.holding = false;
       }
     };
     client.on('error', lost);

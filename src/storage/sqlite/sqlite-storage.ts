@@ -83,7 +83,7 @@ export class SqliteStorage extends QueuedStorage {
 
   /** One service process per data dir (DataDirLock): it holds every role. */
   leadership(): Leadership {
-    return { holds: async () => true, release: async () => undefined };
+    return { holds: async () => true, held: true, release: async () => undefined };
   }
 
   override async close(): Promise<void> {
