@@ -1,8 +1,20 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two projects, both in `npm test` (`jest --runInBand`):
+ * - "sqlite": every test, the apps of the e2e suites on a SQLite file in their data dir;
+ * - "postgres": the e2e suites that are engine-neutral, again, each app on a fresh PostgreSQL
+ *   database of its own (test/support/test-app.ts reads SECRETS_TEST_ENGINE, set by the setup file).
+ * The storage contract runs on both engines inside the sqlite project, so it is not listed here.
+ * Suites left out of "postgres" test what only SQLite has (its file, its page limits, the CLI
+ * and `serve` on a data dir).
+ */
+const POSTGRES_SUITES = [
+  'test/e2e/postgres-engine.e2e-spec.ts',
+  'test/e2e/secrets-api.e2e-spec.ts',
+];
+
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/src'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.browser-spec.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // content-disposition 3 (under @fastify/static 10, which serves /docs) ships only ESM, and
@@ -10,5 +22,24 @@ module.exports = {
     '/node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 30000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'sqlite',
+      testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.browser-spec.ts'],
+      // It asserts that it runs on PostgreSQL: the check that the postgres project's setup works.
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/postgres-engine\\.e2e-spec\\.ts$'],
+    },
+    {
+      ...shared,
+      displayName: 'postgres',
+      testMatch: POSTGRES_SUITES.map((path) => `<rootDir>/${path}`),
+      setupFiles: ['<rootDir>/test/support/postgres-engine.setup.ts'],
+    },
+  ],
 };
