@@ -10,6 +10,12 @@
 const POSTGRES_SUITES = [
   'test/e2e/postgres-engine.e2e-spec.ts',
   'test/e2e/secrets-api.e2e-spec.ts',
+  'test/e2e/tokens-api.e2e-spec.ts',
+  'test/e2e/resolve.e2e-spec.ts',
+  'test/e2e/roles-by-route.e2e-spec.ts',
+  'test/e2e/rate-limits.e2e-spec.ts',
+  'test/e2e/audit-api.e2e-spec.ts',
+  'test/e2e/value-integrity.e2e-spec.ts',
 ];
 
 const shared = {

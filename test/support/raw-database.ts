@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import type { AppConfig } from '../../src/config/configuration';
 import { POSTGRES_TYPES } from '../../src/storage/postgres/open-postgres';
 import { PostgresSession } from '../../src/storage/postgres/postgres-session';
-import type { Engine, SqlSession } from '../../src/storage/sql';
+import type { Engine, SqlSession, SqlValue } from '../../src/storage/sql';
 import { SqliteSession } from '../../src/storage/sqlite/sqlite-session';
 import { filesContaining } from './data-dir';
 import { engineOf } from './test-app';
@@ -57,20 +57,66 @@ function withCounting(session: SqlSession): Pick<RawDatabase, 'countRows'> {
   };
 }
 
+/**
+ * better-sqlite3 waits for a lock by blocking the thread, which is also the app's: the app could
+ * never finish the transaction it is waited for. So this connection does not wait (timeout 0);
+ * it gives the event loop a turn and tries again.
+ */
+class PatientSqliteSession extends SqliteSession {
+  override all<R extends object>(sql: string, params?: readonly SqlValue[]) {
+    return whenUnlocked(() => super.all<R>(sql, params));
+  }
+
+  override values<R extends unknown[]>(sql: string, params?: readonly SqlValue[]) {
+    return whenUnlocked(() => super.values<R>(sql, params));
+  }
+
+  override get<R extends object>(sql: string, params?: readonly SqlValue[]) {
+    return whenUnlocked(() => super.get<R>(sql, params));
+  }
+
+  override run(sql: string, params?: readonly SqlValue[]) {
+    return whenUnlocked(() => super.run(sql, params));
+  }
+}
+
+async function whenUnlocked<T>(work: () => Promise<T>, patienceMs = 10_000): Promise<T> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw asError(error);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/**
+ * better-sqlite3's native part throws the SqliteError of the first test file that loaded it in
+ * this process, which is no `Error` of a later file's realm: `rejects.toThrow` would then report
+ * "did not throw". The same error, as an Error of this file.
+ */
+function asError(error: unknown): unknown {
+  if (error instanceof Error || typeof (error as { message?: unknown })?.message !== 'string') return error;
+  const { message, code } = error as { message: string; code?: string };
+  return Object.assign(new Error(message, { cause: error }), { code });
+}
+
 function rawSqlite(config: AppConfig): RawDatabase {
-  const db = new Database(config.databasePath);
-  const session = new SqliteSession(db);
+  const db = new Database(config.databasePath, { timeout: 0, fileMustExist: true });
+  const session = new PatientSqliteSession(db);
   return Object.assign(session, withCounting(session), {
     engine: 'sqlite' as const,
     placesHolding: async (needle: string) => filesContaining(config.dataDir, needle),
     transaction: async <T>(work: (tx: SqlSession) => Promise<T>): Promise<T> => {
-      db.exec('BEGIN IMMEDIATE');
+      await session.run('BEGIN IMMEDIATE');
       try {
         const result = await work(session);
-        db.exec('COMMIT');
+        await session.run('COMMIT');
         return result;
       } catch (error) {
-        db.exec('ROLLBACK');
+        await session.run('ROLLBACK');
         throw error;
       }
     },
