@@ -16,6 +16,11 @@ const POSTGRES_SUITES = [
   'test/e2e/rate-limits.e2e-spec.ts',
   'test/e2e/audit-api.e2e-spec.ts',
   'test/e2e/value-integrity.e2e-spec.ts',
+  'test/e2e/whoami.e2e-spec.ts',
+  'test/e2e/sdk.e2e-spec.ts',
+  'test/e2e/nats-notifications.e2e-spec.ts',
+  'test/e2e/admin-cli.e2e-spec.ts',
+  'test/browser/console.browser-spec.ts',
 ];
 
 const shared = {
