@@ -20,6 +20,8 @@ const POSTGRES_SUITES = [
   'test/e2e/sdk.e2e-spec.ts',
   'test/e2e/nats-notifications.e2e-spec.ts',
   'test/e2e/admin-cli.e2e-spec.ts',
+  'test/e2e/http-edge.e2e-spec.ts',
+  'test/e2e/nats-bus-secrecy.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 
