@@ -24,6 +24,9 @@ const POSTGRES_SUITES = [
   'test/e2e/nats-bus-secrecy.e2e-spec.ts',
   'test/e2e/nats-outage.e2e-spec.ts',
   'test/e2e/nats-auth-tls.e2e-spec.ts',
+  'test/e2e/example-plugin.e2e-spec.ts',
+  'test/e2e/https.e2e-spec.ts',
+  'test/e2e/cli-run.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 
