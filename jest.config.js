@@ -4,8 +4,11 @@
  * - "postgres": the e2e suites that are engine-neutral, again, each app on a fresh PostgreSQL
  *   database of its own (test/support/test-app.ts reads SECRETS_TEST_ENGINE, set by the setup file).
  * The storage contract runs on both engines inside the sqlite project, so it is not listed here.
- * Suites left out of "postgres" test what only SQLite has (its file, its page limits, the CLI
- * and `serve` on a data dir).
+ * Suites left out of "postgres" test what only SQLite has: its file and page limits (crash,
+ * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
+ * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation,
+ * online-rotation, http-fuzz, slow-clients), the event store opened on a file (event-time,
+ * access-denied-bound); openapi-lint stores nothing; postgres-instances is PostgreSQL's own.
  */
 const POSTGRES_SUITES = [
   'test/e2e/postgres-engine.e2e-spec.ts',
