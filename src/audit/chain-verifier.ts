@@ -24,6 +24,7 @@ export interface VerifyResult {
 export class ChainVerifier {
   private last = { seq: 0, hash: GENESIS_HASH };
   private failure: ChainBreak | undefined;
+  private previousTurn: Promise<unknown> = Promise.resolve();
   checked = 0;
 
   get verifiedSeq(): number {
@@ -52,8 +53,18 @@ export class ChainVerifier {
     return false;
   }
 
-  /** Feeds rows after what has been verified, at most `maxRows`; returns how many were read. */
-  async advance(log: AuditLog, maxRows = Number.POSITIVE_INFINITY): Promise<number> {
+  /**
+   * Feeds rows after what has been verified, at most `maxRows`; returns how many were read.
+   * Callers take turns: a second walk started from the same verified seq would feed the rows the
+   * first one accepts meanwhile again, and report an intact log broken.
+   */
+  advance(log: AuditLog, maxRows = Number.POSITIVE_INFINITY): Promise<number> {
+    const turn = this.previousTurn.then(() => this.walk(log, maxRows));
+    this.previousTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async walk(log: AuditLog, maxRows: number): Promise<number> {
     let read = 0;
     for await (const page of log.pages({}, undefined, this.last.seq)) {
       for (const row of page) {

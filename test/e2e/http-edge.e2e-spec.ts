@@ -1,6 +1,6 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { openDatabase } from '../support/data-dir';
+import { countRows } from '../support/raw-database';
 import { expectEventually } from '../support/expect-eventually';
 import { rawRequest } from '../support/raw-http';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig, useTestApp } from '../support/test-app';
@@ -21,14 +21,7 @@ async function expectProblem(res: Response, status: number, mustNotContain: stri
 
 describe('the HTTP edge', () => {
   const t = useTestApp();
-  const secretCount = () => {
-    const db = openDatabase(t.config.databasePath);
-    try {
-      return (db.prepare('SELECT COUNT(*) AS n FROM secrets').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
+  const secretCount = () => countRows(t.config, 'secrets');
   const post = (body: string | Buffer, contentType?: string, token: string | null = ADMIN_TOKEN) =>
     fetch(`${t.baseUrl}/api/v1/secrets`, {
       method: 'POST',
@@ -44,10 +37,10 @@ describe('the HTTP edge', () => {
       ['a JSON-like type', 'application/merge-patch+json'],
       ['multipart', 'multipart/form-data; boundary=x'],
     ])('%s: 415, nothing created, nothing echoed', async (_name, contentType) => {
-      const before = secretCount();
+      const before = await secretCount();
       const body = '{"key":"FORM_KEY","value":"form-value-9a7c1e"}';
       await expectProblem(await post(body, contentType), 415, ['form-value-9a7c1e', 'FORM_KEY']);
-      expect(secretCount()).toBe(before);
+      expect(await secretCount()).toBe(before);
     });
 
     it('a body without a content type: 415', async () => {
@@ -79,9 +72,9 @@ describe('the HTTP edge', () => {
       ['bytes that are not UTF-8', Buffer.concat([Buffer.from('{"key":"BAD_UTF8","value":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])],
       ['a prototype-poisoning member', '{"key":"PROTO","value":"v","__proto__":{"x":1}}'],
     ])('%s: 400, nothing created', async (_name, body) => {
-      const before = secretCount();
+      const before = await secretCount();
       await expectProblem(await post(body, 'application/json'), 400, ['malformed-9c2e', '9b1f']);
-      expect(secretCount()).toBe(before);
+      expect(await secretCount()).toBe(before);
     });
 
     it('nesting at the limit is parsed (and then validated as usual)', async () => {

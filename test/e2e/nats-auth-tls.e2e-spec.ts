@@ -7,7 +7,7 @@ import { SecretsClient, SecretsClientOptions } from '../../src/client';
 import type { NatsOptions } from '../../src/nats/nats-options';
 import { makeTestPki, TestPki } from '../support/certificates';
 import { watchPluginRun } from '../support/cli';
-import { openDatabase } from '../support/data-dir';
+import { withRawDatabase } from '../support/raw-database';
 import { expectEventually } from '../support/expect-eventually';
 import { PrivateNatsServer, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -188,21 +188,15 @@ describe('two ledgers with different prefixes on one NATS server', () => {
     const subjects: string[] = [];
     spy.subscribe('>', { callback: (_e, message) => subjects.push(message.subject) });
     await spy.flush();
-    const resolvesOf = (service: Ledger) => {
-      const db = openDatabase(service.t.config.databasePath);
-      try {
-        return (db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'SecretsResolved'").get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
+    const resolvesOf = async (service: Ledger) =>
+      (await withRawDatabase(service.t.config, (db) => db.get<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE type = 'SecretsResolved'")))!.n;
     try {
-      const alphaResolves = resolvesOf(alpha);
+      const alphaResolves = await resolvesOf(alpha);
       expect((await beta.put(key, 'beta-v2')).status).toBe(200);
       await expectEventually(() => expect(b.ctx.secrets.get(key)).toBe('beta-v2'));
       await expectEventually(() => expect(subjects).toContain(`beta.ledger.changed.${key}`));
       // Beta's notification did not reach alpha's client: it did not even ask alpha.
-      expect(resolvesOf(alpha)).toBe(alphaResolves);
+      expect(await resolvesOf(alpha)).toBe(alphaResolves);
       expect(a.ctx.secrets.get(key)).toBe('alpha-v1');
 
       expect((await alpha.put(key, 'alpha-v2')).status).toBe(200);

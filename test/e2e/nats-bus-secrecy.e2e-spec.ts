@@ -6,7 +6,7 @@ import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { SecretsClient } from '../../src/client';
 import { watchPluginRun } from '../support/cli';
-import { openDatabase } from '../support/data-dir';
+import { withRawDatabase } from '../support/raw-database';
 import { expectEventually } from '../support/expect-eventually';
 import { PrivateNatsServer, uniqueKey } from '../support/nats';
 import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -64,14 +64,8 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
     clients.push(client);
     return client;
   };
-  const resolvesBy = (tokenName: string) => {
-    const db = openDatabase(t.config.databasePath);
-    try {
-      return (db.prepare("SELECT actor FROM events WHERE type = 'SecretsResolved'").all() as { actor: string }[]).filter((row) => JSON.parse(row.actor).name === tokenName).length;
-    } finally {
-      db.close();
-    }
-  };
+  const resolvesBy = async (tokenName: string) =>
+    (await withRawDatabase(t.config, (db) => db.all<{ actor: string }>("SELECT actor FROM events WHERE type = 'SecretsResolved'"))).filter((row) => JSON.parse(row.actor).name === tokenName).length;
 
   beforeAll(async () => {
     nats = await PrivateNatsServer.start();
@@ -116,12 +110,10 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
     }
     await spy.flush();
 
-    const db = openDatabase(t.config.databasePath);
-    const ciphertexts = [
-      ...(db.prepare('SELECT ciphertext FROM events WHERE ciphertext IS NOT NULL').all() as { ciphertext: Buffer }[]).map((row) => row.ciphertext),
-      ...(db.prepare('SELECT * FROM data_keys').all() as Record<string, unknown>[]).flatMap((row) => Object.values(row).filter((v): v is Buffer => Buffer.isBuffer(v))),
-    ];
-    db.close();
+    const ciphertexts = await withRawDatabase(t.config, async (db) => [
+      ...(await db.all<{ ciphertext: Buffer }>('SELECT ciphertext FROM events WHERE ciphertext IS NOT NULL')).map((row) => row.ciphertext),
+      ...(await db.all<Record<string, unknown>>('SELECT * FROM data_keys')).flatMap((row) => Object.values(row).filter((v): v is Buffer => Buffer.isBuffer(v))),
+    ]);
     expect(ciphertexts.length).toBeGreaterThanOrEqual(10);
     const secrets = [...values, executor, ADMIN_TOKEN, ...ciphertexts];
     // The bus did carry the scenario: notifications for each of our keys.
@@ -146,7 +138,7 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
     const token = (await t.app.get(TokensService).issue({ name: 'forged-executor', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
     const ctx = await (await connectClient(token)).hydrate({ name: '@acme/forged', secrets: [key] });
     expect(ctx.secrets.get(key)).toBe('forged-test-true-v1');
-    const before = resolvesBy('forged-executor');
+    const before = await resolvesBy('forged-executor');
     const firstArrival = arrivals.length;
 
     // Another process, a plain NATS client, as an intruder on the bus would be.
@@ -185,7 +177,7 @@ describe('NATS on an open server: nothing secret on the bus, and forged notifica
     expect(ctx.stale).toBe(false);
     // Two resolves for a burst (one for its first message, one for the rest), plus one per
     // 250 ms hold while it lasted: a handful, where one resolve per message would be thousands.
-    const cost = resolvesBy('forged-executor') - before;
+    const cost = (await resolvesBy('forged-executor')) - before;
     expect(cost).toBeGreaterThanOrEqual(1);
     expect(cost).toBeLessThanOrEqual(2 + Math.ceil(burstMs / 250));
 

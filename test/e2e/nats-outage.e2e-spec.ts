@@ -2,7 +2,7 @@ import { connect, NatsConnection } from 'nats';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { SecretsClient } from '../../src/client';
-import { countRows } from '../support/data-dir';
+import { countRows } from '../support/raw-database';
 import { expectEventually } from '../support/expect-eventually';
 import { PrivateNatsServer, sharedNats, uniqueKey } from '../support/nats';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
@@ -100,16 +100,15 @@ describe('NATS outages', () => {
       const first = await startTestApp(config);
       for (let i = 0; i < 3; i++) await write(first, i);
       await expectEventually(() => expect(revisionsSeen()).toEqual([1, 2, 3]));
-      await first.close();
 
       // Another instance writes while it cannot reach NATS: the events wait in the log.
-      const offline = await startTestApp({ ...config, nats: { url: 'nats://127.0.0.1:1' } });
+      const offline = await first.restart({ nats: { url: 'nats://127.0.0.1:1' } });
       for (let i = 3; i < 7; i++) await write(offline, i);
       expect((await readiness(offline)).body.details.notifications.lag).toBe(4);
-      await offline.close();
+      await offline.stop();
       expect(revisionsSeen()).toEqual([1, 2, 3]);
 
-      const again = await startTestApp(config);
+      const again = await offline.restart({ nats: config.nats });
       await expectEventually(() => expect(revisionsSeen()).toEqual([1, 2, 3, 4, 5, 6, 7]));
       // In revision order: the first time each revision was seen follows the previous one.
       const firstSeen = revisionsSeen().map((revision) => seen.findIndex((n) => keys.includes(n.key) && n.revision === revision));
@@ -132,9 +131,10 @@ describe('NATS outages', () => {
       expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: uniqueKey('SHUTDOWN'), value: 'b' } })).status).toBe(201);
       // Neither the relay's flush nor the connection's drain may wait for the server to return
       // (a hang here fails the test on Jest's timeout).
-      await t.close();
-      expect(countRows(t.config.databasePath, 'secrets')).toBe(2);
+      await t.stop();
+      expect(await countRows(t.config, 'secrets')).toBe(2);
     } finally {
+      await t.close();
       await server.resume();
       data.cleanup();
     }

@@ -1,6 +1,6 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { openDatabase } from '../support/data-dir';
+import { withRawDatabase } from '../support/raw-database';
 import { startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 /**
@@ -17,17 +17,11 @@ describe('rate limits', () => {
     const data = tempDataDir();
     const base = testConfig(data.dir);
     const t = await startTestApp({ ...base, http: { ...base.http, rateLimitPerMinute: PER_MINUTE, authFailuresPerMinute: FAILURES_PER_MINUTE } });
-    const events = (type: string) => {
-      const db = openDatabase(t.config.databasePath);
-      try {
-        return (db.prepare('SELECT data, actor FROM events WHERE type = ? ORDER BY seq').all(type) as { data: string; actor: string }[]).map((row) => ({
-          data: JSON.parse(row.data) as { suppressed: number; clientAddress?: string },
-          actor: JSON.parse(row.actor) as { id: string },
-        }));
-      } finally {
-        db.close();
-      }
-    };
+    const events = async (type: string) =>
+      (await withRawDatabase(t.config, (db) => db.all<{ data: string; actor: string }>('SELECT data, actor FROM events WHERE type = ? ORDER BY seq', [type]))).map((row) => ({
+        data: JSON.parse(row.data) as { suppressed: number; clientAddress?: string },
+        actor: JSON.parse(row.actor) as { id: string },
+      }));
     // A recorded refusal counts itself and what was held back before it; a flushed count (no
     // action: it stands for no request of its own) only what was held back.
     const refusalsCounted = (rows: { data: { suppressed: number } }[]) => rows.reduce((sum, row) => sum + row.data.suppressed + ('action' in row.data ? 1 : 0), 0);
@@ -54,7 +48,7 @@ describe('rate limits', () => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(PER_MINUTE);
       expect(statuses.filter((s) => s === 429)).toHaveLength(FLOOD - PER_MINUTE);
       // Nothing written for a refused request: one SecretsResolved per answered one.
-      const resolved = events('SecretsResolved');
+      const resolved = await events('SecretsResolved');
       expect(resolved.filter((e) => e.actor.id === flooder.id)).toHaveLength(PER_MINUTE);
 
       // Unauthenticated: 401 up to the address's failure limit, then 429; a valid token still passes.
@@ -70,21 +64,25 @@ describe('rate limits', () => {
       expect((await t.request('/api/v1/secrets')).status).toBe(200);
 
       // While running: at most 10 of each kind recorded (the bound), the rest only counted.
-      expect(events('AuthenticationFailed').length).toBeLessThanOrEqual(10);
-      expect(events('RateLimited').length).toBeLessThanOrEqual(10);
-      expect(JSON.stringify(events('AuthenticationFailed'))).not.toContain('slt_guess');
+      expect((await events('AuthenticationFailed')).length).toBeLessThanOrEqual(10);
+      expect((await events('RateLimited')).length).toBeLessThanOrEqual(10);
+      expect(JSON.stringify(await events('AuthenticationFailed'))).not.toContain('slt_guess');
     } finally {
-      // Stopping flushes what the bound held back.
-      await t.close();
+      // Stopping flushes what the bound held back (the database stays until close()).
+      await t.stop();
     }
-    const failures = events('AuthenticationFailed');
-    expect(failures.length).toBeLessThanOrEqual(11);
-    expect(failures.every((e) => e.data.clientAddress === '127.0.0.1')).toBe(true);
-    expect(refusalsCounted(failures)).toBe(FLOOD);
-    const limited = events('RateLimited');
-    expect(limited.length).toBeLessThanOrEqual(11);
-    expect(refusalsCounted(limited)).toBe(FLOOD - PER_MINUTE);
-    expect(limited.every((e) => e.actor.id === flooderId)).toBe(true);
-    data.cleanup();
+    try {
+      const failures = await events('AuthenticationFailed');
+      expect(failures.length).toBeLessThanOrEqual(11);
+      expect(failures.every((e) => e.data.clientAddress === '127.0.0.1')).toBe(true);
+      expect(refusalsCounted(failures)).toBe(FLOOD);
+      const limited = await events('RateLimited');
+      expect(limited.length).toBeLessThanOrEqual(11);
+      expect(refusalsCounted(limited)).toBe(FLOOD - PER_MINUTE);
+      expect(limited.every((e) => e.actor.id === flooderId)).toBe(true);
+    } finally {
+      await t.close();
+      data.cleanup();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { Role } from '../../src/auth/principal';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
-import { openDatabase } from '../support/data-dir';
+import { withRawDatabase } from '../support/raw-database';
 import { useTestApp } from '../support/test-app';
 
 interface Route {
@@ -87,17 +87,12 @@ describe('every /api/v1 route × every kind of caller', () => {
         return;
       }
       expect(res.status).toBe(403);
-      const db = openDatabase(t.config.databasePath);
-      try {
-        const denials = db
-          .prepare("SELECT data, actor, at FROM events WHERE type = 'AccessDenied' AND json_extract(actor, '$.id') = ?")
-          .all(principal.id) as { data: string; actor: string; at: string }[];
-        expect(denials).toHaveLength(1);
-        expect(JSON.parse(denials[0].actor)).toEqual({ id: principal.id, name: principal.name, role });
-        expect(JSON.parse(denials[0].data)).toEqual({ action: `${route.method} ${route.path.replace(/\{(\w+)\}/g, ':$1')}`, suppressed: 0 });
-      } finally {
-        db.close();
-      }
+      const denials = await withRawDatabase(t.config, (db) =>
+        db.all<{ data: string; actor: string; at: string }>(`SELECT data, actor, at FROM events WHERE type = 'AccessDenied' AND ${db.dialect.actorId} = ?`, [principal.id]),
+      );
+      expect(denials).toHaveLength(1);
+      expect(JSON.parse(denials[0].actor)).toEqual({ id: principal.id, name: principal.name, role });
+      expect(JSON.parse(denials[0].data)).toEqual({ action: `${route.method} ${route.path.replace(/\{(\w+)\}/g, ':$1')}`, suppressed: 0 });
     });
   });
 });

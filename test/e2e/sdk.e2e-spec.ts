@@ -235,6 +235,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
       expect(ctx.stale).toBe(true);
       expect(ctx.secrets.get(key)).toBe('last-known-value');
     } finally {
+      await service.close();
       own.cleanup();
     }
   });

@@ -5,13 +5,13 @@ import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
 import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { EventStore } from '../../src/event-store/event-store';
 import { STORAGE, Storage } from '../../src/storage/sql';
-import { countRows, filesContaining, openDatabase } from '../support/data-dir';
+import { countRows, placesHolding, withRawDatabase } from '../support/raw-database';
 import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 // A value no test would produce by accident, so finding it anywhere means it leaked.
 const plaintext = (label: string) => `plaintext-${label}-${randomBytes(12).toString('hex')}`;
 
-describe('admin secrets API (real SQLite file)', () => {
+describe('admin secrets API (on a real database)', () => {
   const data = tempDataDir();
   const config = testConfig(data.dir);
   let t: TestApp;
@@ -27,7 +27,7 @@ describe('admin secrets API (real SQLite file)', () => {
   const create = (key: string, value: string, description?: string) =>
     t.request('/api/v1/secrets', { method: 'POST', json: description === undefined ? { key, value } : { key, value, description } });
 
-  const snapshot = () => ({ events: countRows(config.databasePath, 'events'), secrets: countRows(config.databasePath, 'secrets') });
+  const snapshot = async () => ({ events: await countRows(config, 'events'), secrets: await countRows(config, 'secrets') });
 
   it('adds a secret: 201 with metadata, Location and ETag, and never echoes the value', async () => {
     const value = plaintext('create');
@@ -69,13 +69,13 @@ describe('admin secrets API (real SQLite file)', () => {
     ];
 
     it.each(cases)('POST with %s: 400', async (_label, body) => {
-      const before = snapshot();
+      const before = await snapshot();
       const res = await t.request('/api/v1/secrets', { method: 'POST', json: body });
       expect(res.status).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       const problem = await res.json();
       expect(problem).toMatchObject({ type: expect.any(String), title: 'Bad Request', status: 400, detail: expect.any(String) });
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('names each offending field', async () => {
@@ -84,11 +84,11 @@ describe('admin secrets API (real SQLite file)', () => {
     });
 
     it('a body over 256 KiB: 413', async () => {
-      const before = snapshot();
+      const before = await snapshot();
       const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'HUGE', value: 'x'.repeat(300 * 1024) } });
       expect(res.status).toBe(413);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('malformed JSON: 400 without echoing the body', async () => {
@@ -104,7 +104,7 @@ describe('admin secrets API (real SQLite file)', () => {
 
     it('PATCH with nothing to change, or an unknown field, or a bad If-Match: 400', async () => {
       await create('PATCH_RULES', 'v1');
-      const before = snapshot();
+      const before = await snapshot();
       for (const [json, headers] of [
         [{}, {}],
         [{ value: 'x', colour: 'red' }, {}],
@@ -114,7 +114,7 @@ describe('admin secrets API (real SQLite file)', () => {
         const res = await t.request('/api/v1/secrets/PATCH_RULES', { method: 'PATCH', json, headers });
         expect(res.status).toBe(400);
       }
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('an invalid key in the path: 400', async () => {
@@ -124,11 +124,11 @@ describe('admin secrets API (real SQLite file)', () => {
 
   it('a duplicate add: 409, and the first value stays', async () => {
     expect((await create('DUPLICATE', 'first')).status).toBe(201);
-    const before = snapshot();
+    const before = await snapshot();
     const res = await create('DUPLICATE', 'second');
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ status: 409, title: 'Conflict' });
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('unknown keys: 404 on get, patch, delete and history', async () => {
@@ -143,13 +143,13 @@ describe('admin secrets API (real SQLite file)', () => {
     const ok = await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'PATCH', json: { value: 'v2' }, headers: { 'if-match': '"1"' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('etag')).toBe('"2"');
-    const before = snapshot();
+    const before = await snapshot();
     const stale = await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'PATCH', json: { value: 'v3' }, headers: { 'if-match': '"1"' } });
     expect(stale.status).toBe(412);
     // In plain words, never the internal stream name (secret-OPTIMISTIC).
     expect(((await stale.json()) as { detail: string }).detail).toBe('Secret OPTIMISTIC is at version 2, not version 1 as expected; read it again and retry.');
     expect((await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'DELETE', headers: { 'if-match': '"1"' } })).status).toBe(412);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     expect((await t.request('/api/v1/secrets/OPTIMISTIC', { method: 'DELETE', headers: { 'if-match': '"2"' } })).status).toBe(204);
   });
 
@@ -204,9 +204,7 @@ describe('admin secrets API (real SQLite file)', () => {
     const listed = list.items.map((s: { key: string }) => s.key);
     expect(listed).toEqual(expect.arrayContaining(keys));
     expect(listed).toEqual([...listed].sort());
-    const db = openDatabase(config.databasePath);
-    const seqs = db.prepare('SELECT seq FROM events ORDER BY seq').all() as { seq: number }[];
-    db.close();
+    const seqs = await withRawDatabase(config, (db) => db.all<{ seq: number }>('SELECT seq FROM events ORDER BY seq'));
     expect(seqs.map((r) => r.seq)).toEqual(seqs.map((_, i) => i + 1));
   });
 
@@ -228,29 +226,27 @@ describe('admin secrets API (real SQLite file)', () => {
     expect(history.items[1]).toMatchObject({ description: 'second', actor: { name: 'bootstrap-admin', role: 'admin' } });
   });
 
-  it('the database itself refuses UPDATE and DELETE on the events table', () => {
-    const db = openDatabase(config.databasePath);
-    try {
-      expect(() => db.prepare("UPDATE events SET type = 'Forged' WHERE seq = 1").run()).toThrow(/append-only: UPDATE refused/);
-      expect(() => db.prepare('DELETE FROM events WHERE seq = 1').run()).toThrow(/append-only: DELETE refused/);
-    } finally {
-      db.close();
-    }
+  it('the database itself refuses UPDATE and DELETE on the events table', async () => {
+    await withRawDatabase(config, async (db) => {
+      // Positive control: the row is there, so a refusal is the trigger's and not an empty match.
+      expect(await db.countRows('events')).toBeGreaterThan(0);
+      await expect(db.run("UPDATE events SET type = 'Forged' WHERE seq = 1")).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(db.run('DELETE FROM events WHERE seq = 1')).rejects.toThrow(/append-only: DELETE refused/);
+      expect(await db.get('SELECT type FROM events WHERE seq = 1')).not.toEqual({ type: 'Forged' });
+    });
   });
 
-  it('no plaintext value anywhere in the data dir, WAL included', async () => {
+  it('no plaintext value anywhere in the database (on SQLite: in the data dir, WAL included)', async () => {
     const values = [plaintext('scan-a'), plaintext('scan-b')];
     await create('SCAN_ME', values[0]);
     await t.request('/api/v1/secrets/SCAN_ME', { method: 'PATCH', json: { value: values[1] } });
-    for (const value of values) expect(filesContaining(data.dir, value)).toEqual([]);
+    for (const value of values) expect(await placesHolding(config, value)).toEqual([]);
     // The search would find it if it were there: the key name is stored in plaintext.
-    expect(filesContaining(data.dir, 'SCAN_ME').length).toBeGreaterThan(0);
+    expect((await placesHolding(config, 'SCAN_ME')).length).toBeGreaterThan(0);
   });
 
-  it('every row hash recomputes and chains to the one before', () => {
-    const db = openDatabase(config.databasePath);
-    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as EventRow[];
-    db.close();
+  it('every row hash recomputes and chains to the one before', async () => {
+    const rows = await withRawDatabase(config, (db) => db.all<EventRow>('SELECT * FROM events ORDER BY seq'));
     expect(rows.length).toBeGreaterThan(50);
     rows.forEach((row, i) => {
       const { hash, ...rest } = row;
@@ -271,8 +267,7 @@ describe('admin secrets API (real SQLite file)', () => {
 
   it('a restart keeps every secret and version', async () => {
     const before = await (await t.request('/api/v1/secrets')).json();
-    await t.close();
-    t = await startTestApp(config);
+    t = await t.restart();
     const after = await (await t.request('/api/v1/secrets')).json();
     expect(after).toEqual(before);
     expect(after.items.length).toBeGreaterThan(50);

@@ -1,4 +1,4 @@
-import { countRows, openDatabase } from '../support/data-dir';
+import { countRows, withRawDatabase } from '../support/raw-database';
 import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
 
 describe('tokens API', () => {
@@ -26,13 +26,8 @@ describe('tokens API', () => {
     expect(items).toContainEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'], createdAt: issued.createdAt, revokedAt: null });
     for (const item of items) expect(Object.keys(item).sort()).toEqual(['createdAt', 'id', 'name', 'plugins', 'revokedAt', 'role']);
 
-    const db = openDatabase(config.databasePath);
-    try {
-      const event = db.prepare("SELECT data FROM events WHERE type = 'TokenIssued' AND stream = ?").get(`token-${issued.id}`) as { data: string };
-      expect(JSON.parse(event.data)).toEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'] });
-    } finally {
-      db.close();
-    }
+    const event = await withRawDatabase(config, (db) => db.get<{ data: string }>("SELECT data FROM events WHERE type = 'TokenIssued' AND stream = ?", [`token-${issued.id}`]));
+    expect(JSON.parse(event!.data)).toEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'] });
   });
 
   it('revocation takes effect on the very next request', async () => {
@@ -77,12 +72,13 @@ describe('tokens API', () => {
     ['a non-string plugin', { name: 'x', role: 'executor', plugins: [7] }],
     ['an unknown field', { name: 'x', role: 'auditor', expires: '2030-01-01' }],
   ])('%s: 400 problem+json, nothing issued', async (_label, body) => {
-    const before = { events: countRows(config.databasePath, 'events'), tokens: countRows(config.databasePath, 'tokens') };
+    const rows = async () => ({ events: await countRows(config, 'events'), tokens: await countRows(config, 'tokens') });
+    const before = await rows();
     const res = await issue(body);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await res.json()).toMatchObject({ status: 400, title: 'Bad Request' });
-    expect({ events: countRows(config.databasePath, 'events'), tokens: countRows(config.databasePath, 'tokens') }).toEqual(before);
+    expect(await rows()).toEqual(before);
   });
 
   it('an executor token may omit plugins (any plugin) and the bootstrap admin is listed', async () => {

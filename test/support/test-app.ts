@@ -2,9 +2,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/configuration';
+import type { Engine } from '../../src/storage/sql';
+import { FreshDatabase, freshDatabase } from './postgres';
 
 export const ADMIN_TOKEN = 'slt_test-admin-token-0123456789abcdefghijklmnop';
 
@@ -33,25 +35,70 @@ export function testConfig(dataDir: string, overrides: Partial<AppConfig> = {}):
   };
 }
 
+/**
+ * The engine test apps run on: SECRETS_TEST_ENGINE=postgres (set by the jest project "postgres")
+ * gives each app a fresh PostgreSQL database of its own; unset, the app's SQLite file in its data dir.
+ */
+export function testEngine(): Engine {
+  const engine = process.env.SECRETS_TEST_ENGINE ?? 'sqlite';
+  if (engine !== 'sqlite' && engine !== 'postgres') throw new Error(`SECRETS_TEST_ENGINE must be sqlite or postgres, not ${engine}`);
+  return engine;
+}
+
+/** The engine an app on `config` runs on, as openStorage chooses it. */
+export const engineOf = (config: AppConfig): Engine => (config.databaseUrl === undefined ? 'sqlite' : 'postgres');
+
 export interface TestApp {
   app: NestFastifyApplication;
   config: AppConfig;
+  engine: Engine;
   baseUrl: string;
   /** fetch against the app with the admin token unless another is given. */
   request: (path: string, init?: RequestInit & { token?: string | null; json?: unknown }) => Promise<Response>;
+  /** Stops the app and keeps its database, to look at what it left behind; `close()` still drops it. */
+  stop: () => Promise<void>;
+  /** Stops the app and drops the database the builder made for it (PostgreSQL). */
   close: () => Promise<void>;
+  /** Stops this app and starts another on the same database, with `overrides`; the new one drops it on close. */
+  restart: (overrides?: Partial<AppConfig>) => Promise<TestApp>;
 }
 
-/** The one builder e2e tests use: the real app (createApp), listening on a free port. */
+/**
+ * The one builder e2e tests use: the real app (createApp), listening on a free port. On the
+ * PostgreSQL engine, a config without `databaseUrl` gets a fresh database, written into `config`
+ * itself so that whoever holds the config sees where the app's data is.
+ */
 export async function startTestApp(config: AppConfig): Promise<TestApp> {
-  const app = await createApp(config);
-  await app.listen(0, '127.0.0.1');
+  let database: FreshDatabase | undefined;
+  if (config.databaseUrl === undefined && testEngine() === 'postgres') {
+    database = await freshDatabase(basename(expect.getState().testPath ?? 'e2e').replace(/\..*$/, ''));
+    config.databaseUrl = database.url;
+  }
+  return launch(config, database);
+}
+
+async function launch(config: AppConfig, database: FreshDatabase | undefined): Promise<TestApp> {
+  let app: NestFastifyApplication;
+  try {
+    app = await createApp(config);
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   const baseUrl = `${config.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
+  let running = true;
+  const stop = async () => {
+    if (!running) return;
+    running = false;
+    await app.close();
+  };
   return {
     app,
     config,
+    engine: engineOf(config),
     baseUrl,
     request: (path, init = {}) => {
       const { token = ADMIN_TOKEN, json, headers, ...rest } = init;
@@ -60,13 +107,21 @@ export async function startTestApp(config: AppConfig): Promise<TestApp> {
       if (json !== undefined) allHeaders['content-type'] = 'application/json';
       return fetch(baseUrl + path, { ...rest, headers: allHeaders, body: json !== undefined ? JSON.stringify(json) : rest.body });
     },
-    close: () => app.close(),
+    stop,
+    close: async () => {
+      await stop();
+      await database?.drop();
+    },
+    restart: async (overrides = {}) => {
+      await stop();
+      return launch({ ...config, ...overrides }, database);
+    },
   };
 }
 
 /**
- * A suite's app: started on a fresh data dir before the suite's tests (and before its own
- * beforeAll hooks declared later), closed and removed after them.
+ * A suite's app: started on a fresh data dir (and, on PostgreSQL, a fresh database) before the
+ * suite's tests (and before its own beforeAll hooks declared later), closed and removed after them.
  */
 export function useTestApp(overrides: Partial<AppConfig> = {}): TestApp & { dir: string } {
   const data = tempDataDir();
@@ -89,10 +144,18 @@ export function useTestApp(overrides: Partial<AppConfig> = {}): TestApp & { dir:
     get app() {
       return current().app;
     },
+    get engine() {
+      return current().engine;
+    },
     get baseUrl() {
       return current().baseUrl;
     },
     request: (path, init) => current().request(path, init),
+    stop: () => current().stop(),
     close: () => current().close(),
+    restart: async (restartOverrides) => {
+      started = await current().restart(restartOverrides);
+      return started;
+    },
   };
 }
