@@ -26,7 +26,9 @@ class LedgerModule {
 }
 
 export async function withLedger<T>(config: AppConfig, work: (ledger: INestApplicationContext) => Promise<T>): Promise<T> {
-  existingDatabase(config.databasePath);
+  // On SQLite the file must be there already (a typo must not create an empty ledger); a
+  // PostgreSQL database is whatever DATABASE_URL names, migrated like the service's.
+  if (config.databaseUrl === undefined) existingDatabase(config.databasePath);
   const ledger = await NestFactory.createApplicationContext(LedgerModule.forRoot(config), { logger: ['error', 'warn'] });
   try {
     return await work(ledger);

@@ -24,6 +24,9 @@ import { progressReporter } from './progress';
  * service with it); without it (development) a new key is generated and put first in the key file.
  */
 export async function rotateMasterKeyCommand(config: AppConfig, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // PostgreSQL: no process owns the database, the rewrap batches take the log's lock like every
+  // instance's writes, and every instance already has the active key (SECRETS_MASTER_KEYS).
+  if (config.databaseUrl !== undefined) return report(await rotateOffline(config), config);
   existingDatabase(config.databasePath);
   const lock = DataDirLock.tryAcquire(config.dataDir);
   if (!lock) return report(await rotateThroughService(config, env), config);
