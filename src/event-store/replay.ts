@@ -1,5 +1,5 @@
 import type { SqlSession } from '../storage/sql';
-import type { ReplayedEvent } from './event';
+import type { Actor, ReplayedEvent } from './event';
 import { logRows } from './log-rows';
 
 /**
@@ -20,6 +20,13 @@ export async function* replayPages(session: SqlSession, types: readonly string[]
 /** At most `limit` events of these types after `afterSeq`, in seq order. */
 export async function readReplayPage(session: SqlSession, types: readonly string[], afterSeq: number, limit: number): Promise<ReplayedEvent[]> {
   const rows = await logRows.replayPage(session, types, afterSeq, limit);
+  // A log has few actors and many events: each actor's text is parsed once a page.
+  const actors = new Map<string, Actor>();
+  const actorOf = (text: string) => {
+    let actor = actors.get(text);
+    if (!actor) actors.set(text, (actor = Object.freeze(JSON.parse(text) as Actor)));
+    return actor;
+  };
   return rows.map(([seq, id, stream, version, type, data, actor, at, hasValue]) => ({
     seq,
     id,
@@ -27,7 +34,7 @@ export async function readReplayPage(session: SqlSession, types: readonly string
     version,
     type,
     data: JSON.parse(data),
-    actor: JSON.parse(actor),
+    actor: actorOf(actor),
     at,
     hasValue: Boolean(hasValue),
   }));
