@@ -37,7 +37,6 @@ async function insertDeferredRows(session: SqlSession, batches: readonly Deferre
 
 /** A job's view of the batch's transaction; unusable once the job is over. */
 class JobTransaction implements WriteTransaction {
-  readonly deferred: ((tx: SqlSession) => Promise<void>)[] = [];
   readonly deferredRows: DeferredRows[] = [];
   readonly announced = new Set<AnnouncedChannel>();
   private open = true;
@@ -62,11 +61,6 @@ class JobTransaction implements WriteTransaction {
 
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
     return this.live().run(sql, params);
-  }
-
-  defer(work: (tx: SqlSession) => Promise<void>): void {
-    this.live();
-    this.deferred.push(work);
   }
 
   deferInsert(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
@@ -212,7 +206,6 @@ export class GroupCommitQueue {
     try {
       const results: unknown[] = new Array(jobs.length);
       const errors: unknown[] = new Array(jobs.length);
-      const deferred: ((tx: SqlSession) => Promise<void>)[] = [];
       const deferredRows: DeferredRows[] = [];
       const announced = new Set<AnnouncedChannel>();
       // A job alone in its batch needs no savepoint: if it fails, the whole transaction goes, which
@@ -224,7 +217,6 @@ export class GroupCommitQueue {
         try {
           results[i] = await jobs[i].work(tx);
           if (!alone) await batch.release();
-          deferred.push(...tx.deferred);
           deferredRows.push(...tx.deferredRows);
           tx.announced.forEach((channel) => announced.add(channel));
         } catch (error) {
@@ -241,8 +233,7 @@ export class GroupCommitQueue {
           tx.close();
         }
       }
-      // If deferred work throws, the whole batch rolls back and every job is rejected.
-      for (const work of deferred) await work(batch.session);
+      // If the deferred rows fail, the whole batch rolls back and every job is rejected.
       await insertDeferredRows(batch.session, deferredRows);
       if (announced.size > 0) await batch.announce([...announced]);
       await batch.commit();

@@ -52,11 +52,6 @@ export interface SqlSession {
 /** The transaction a write job runs in: its statements commit together with the batch's. */
 export interface WriteTransaction extends SqlSession {
   /**
-   * Runs `work` in this transaction after every job of the batch, outside their savepoints, and
-   * only if this job succeeded: for rows that many jobs write to the same few index pages.
-   */
-  defer(work: (tx: SqlSession) => Promise<void>): void;
-  /**
    * Rows to insert into `table` at the end of the batch, outside the savepoints, if this job
    * succeeds: the rows of every job of the batch go in together, a few statements in all (on
    * PostgreSQL each statement is a round trip).

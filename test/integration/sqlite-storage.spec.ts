@@ -105,38 +105,35 @@ describe('SqliteStorage', () => {
     expect(committedRows()).toBe(1);
   });
 
-  it('runs deferred work after every job of the batch, outside their savepoints, only for jobs that succeeded', async () => {
-    const seen: { name: string; rows: string[] }[] = [];
+  it('inserts deferred rows after every job of the batch, together, only for jobs that succeeded', async () => {
     let kept: WriteTransaction | undefined;
+    let seenByLastJob: string[] | undefined;
     const deferring = (name: string, fail = false) => async (tx: WriteTransaction) => {
       kept = tx;
       await insert(name)(tx);
-      tx.defer(async (session) => {
-        seen.push({ name, rows: (await session.all<{ name: string }>('SELECT name FROM items ORDER BY id')).map((row) => row.name) });
-        await session.run('INSERT INTO items (name) VALUES (?)', [`${name}-deferred`]);
-      });
+      tx.deferInsert('items', ['name'], [[`${name}-deferred-1`], [`${name}-deferred-2`]]);
+      // Still inside the jobs: nothing deferred by the earlier job is there yet.
+      seenByLastJob = names();
       if (fail) throw new Error('this job fails after deferring');
     };
     const outcomes = await Promise.allSettled([storage.transact(deferring('a')), storage.transact(deferring('b', true)), storage.transact(deferring('c'))]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    // Both ran after the last job (so after a's savepoint was released: c's row is there), in
-    // job order, and none for the failed job b.
-    expect(seen).toEqual([
-      { name: 'a', rows: ['a', 'c'] },
-      { name: 'c', rows: ['a', 'c', 'a-deferred'] },
-    ]);
-    expect(committedRows()).toBe(4);
+    expect(seenByLastJob).toEqual(['a', 'c']);
+    // After the last job (their ids follow c's row), in job order, and none for the failed job b.
+    expect(names()).toEqual(['a', 'c', 'a-deferred-1', 'a-deferred-2', 'c-deferred-1', 'c-deferred-2']);
+    expect(committedRows()).toBe(6);
+    expect(batches).toEqual([3]);
     // A job's transaction is of no use once the job is over.
-    expect(() => kept!.defer(async () => undefined)).toThrow(/has ended/);
+    expect(() => kept!.deferInsert('items', ['name'], [['late']])).toThrow(/has ended/);
     await expect(kept!.run('SELECT 1')).rejects.toThrow(/has ended/);
   });
 
-  it('deferred work that fails rolls the whole batch back and rejects every job', async () => {
+  it('deferred rows that fail roll the whole batch back and reject every job', async () => {
     const outcomes = await Promise.allSettled([
       storage.transact(insert('p')),
       storage.transact(async (tx) => {
         await insert('q')(tx);
-        tx.defer(async (session) => void (await insert('p')(session as WriteTransaction))); // UNIQUE violation, found only at the end of the batch
+        tx.deferInsert('items', ['name'], [['p']]); // UNIQUE violation, found only at the end of the batch
       }),
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
