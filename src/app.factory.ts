@@ -21,7 +21,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // `http` options to plain HTTP only: hand them over with the certificate.
   const https = config.tls ? { https: { ...(edge as { http?: object }).http, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {};
   const adapter = new FastifyAdapter({ ...edge, ...https } as ConstructorParameters<typeof FastifyAdapter>[0]);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
+  // abortOnError off: a failed start (storage unreachable, say) reaches the CLI as an error it
+  // prints in one line and exits 1 on, instead of Nest printing a stack and aborting.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false, abortOnError: false });
   app.useLogger(new PinoNestLogger(adapter.getInstance().log));
   await installHttpEdge(app, config);
 

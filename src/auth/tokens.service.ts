@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/configuration';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { StoredEventType } from '../event-store/stored-event-types';
-import { STORAGE, Storage, WriteTransaction } from '../storage/sql';
+import { STORAGE, SqlSession, Storage, WriteTransaction } from '../storage/sql';
 import { Principal, Role, SYSTEM_ACTOR } from './principal';
 import { generateToken, hashToken, hashesEqual } from './token-secret';
 import { TokenRecord, TokensRepository } from './tokens-repository';
@@ -40,12 +40,15 @@ export class TokensService implements OnApplicationBootstrap {
   async bootstrapAdmin(): Promise<void> {
     const configured = this.config.adminToken;
     const token = configured ?? generateToken();
-    // Checked and issued in one write transaction, under the writer's lock: instances that
+    const needed = async (session: SqlSession) =>
+      configured !== undefined ? !(await this.tokens.findByHash(session, hashToken(configured))) : (await this.tokens.list(session)).length === 0;
+    // Every start but the first finds the token on a read, with no write transaction to commit.
+    if (!(await needed(this.storage.reader))) return;
+    // Checked again and issued in one write transaction, under the writer's lock: instances that
     // start together on one database issue it once.
-    const issued = await this.storage.transact(async (tx) => {
-      const needed = configured !== undefined ? !(await this.tokens.findByHash(tx, hashToken(configured))) : (await this.tokens.list(tx)).length === 0;
-      return needed ? this.issueIn(tx, { name: 'bootstrap-admin', role: 'admin', plugins: null }, SYSTEM_ACTOR, hashToken(token)) : undefined;
-    });
+    const issued = await this.storage.transact(async (tx) =>
+      (await needed(tx)) ? this.issueIn(tx, { name: 'bootstrap-admin', role: 'admin', plugins: null }, SYSTEM_ACTOR, hashToken(token)) : undefined,
+    );
     if (!issued || configured !== undefined) return;
     this.announce(
       [

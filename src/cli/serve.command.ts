@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { AppConfig } from '../config/configuration';
+import { AppConfig, describeDatabaseUrl } from '../config/configuration';
 import { createApp } from '../app.factory';
 import { DataDirLock } from '../storage/data-dir-lock';
 
@@ -10,7 +10,8 @@ export async function serve(config: AppConfig): Promise<void> {
   // The one command that creates a data dir (SPEC §6); the absolute path goes first, so that an
   // operator sees at once which store a relative SECRETS_DATA_DIR turned into.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  process.stdout.write(`secrets-ledger data dir ${config.dataDir} (database ${config.databasePath})\n`);
+  const database = config.databaseUrl === undefined ? config.databasePath : describeDatabaseUrl(config.databaseUrl);
+  process.stdout.write(`secrets-ledger data dir ${config.dataDir} (database ${database})\n`);
   // Held for the life of the process: one service per SQLite data dir (SPEC §8), and the CLI
   // knows a service is running (rotate-master-key then goes through it). Dropped by the kernel
   // however the process ends.

@@ -200,6 +200,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
+/** A database URL as logs and errors may show it: without its user and password. */
+export function describeDatabaseUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    return url.toString();
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
 /** The URL itself is never repeated in a problem: it may hold a password. */
 function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | undefined {
   if (raw === undefined || raw === '') return undefined;

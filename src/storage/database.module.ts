@@ -2,7 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
-import type { AppConfig } from '../config/configuration';
+import { AppConfig, describeDatabaseUrl } from '../config/configuration';
 import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres/open-postgres';
 import { PostgresStorage } from './postgres/postgres-storage';
@@ -53,7 +53,11 @@ export async function openSqlite(databasePath: string): Promise<OpenedStorage & 
 
 /** PostgreSQL at `url`, migrated once however many instances start together. */
 export async function openPostgresStorage(url: string): Promise<OpenedStorage & { storage: PostgresStorage }> {
-  const opened = await openPostgres(url);
+  const opened = await openPostgres(url).catch((error: unknown) => {
+    // One line that names the server, never the credentials (the driver's message names neither).
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open the PostgreSQL database ${describeDatabaseUrl(url)}: ${reason}`);
+  });
   const storage = new PostgresStorage(opened.pool, url);
   return {
     storage,

@@ -16,6 +16,28 @@ describe('secrets-ledger CLI', () => {
     ]);
   });
 
+  it('a PostgreSQL it cannot reach stops the start with one clear last line naming the server, never the password', () => {
+    const data = tempDataDir();
+    try {
+      const result = runCli(['serve'], {
+        SECRETS_DATA_DIR: data.dir,
+        // Port 1: nothing listens there.
+        DATABASE_URL: 'postgres://ledger:pw-unreachable-0451@127.0.0.1:1/secrets',
+        SECRETS_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+        PORT: '0',
+        METRICS_PORT: '0',
+      });
+      expect(result.status).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines[lines.length - 1]).toMatch(/^secrets-ledger: cannot open the PostgreSQL database postgres:\/\/127\.0\.0\.1:1\/secrets: .*ECONNREFUSED/);
+      expect(result.stdout).toContain('(database postgres://127.0.0.1:1/secrets)');
+      // The URL is printed (above), without its user and password.
+      expect(`${result.stdout}${result.stderr}`).not.toMatch(/pw-unreachable-0451|\/\/ledger[:@]/);
+    } finally {
+      data.cleanup();
+    }
+  });
+
   it('on first start prints a generated admin token once, stores only its hash, and rebuilds the read model', async () => {
     const data = tempDataDir();
     // The most talkative log level: even then no value may appear in the output.
