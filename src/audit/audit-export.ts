@@ -13,12 +13,13 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
 const CSV_COLUMNS = ['seq', 'id', 'type', 'key', 'version', 'actor_id', 'actor_name', 'actor_role', 'at', 'data', 'prev_hash', 'hash'];
 
 /**
- * OWASP's rule against CSV (formula) injection: a cell that starts with `=`, `+`, `-`, `@`, a
- * tab or a carriage return is read by spreadsheets as a formula (a token named
- * `=HYPERLINK(…)`), so it gets a leading single quote and is shown as the text it is.
- * csv-stringify quotes and escapes the rest.
+ * OWASP's rule against CSV (formula) injection: a cell a spreadsheet may read as a formula (a
+ * token named `=HYPERLINK(…)`) gets a leading single quote and is shown as the text it is. That is
+ * a cell starting with `=`, `+`, `-`, `@` or `|` — also after leading whitespace or line breaks,
+ * which spreadsheets skip, and in their fullwidth forms (`＝＋－＠｜`), which some fold to ASCII —
+ * or with a tab or a carriage return. csv-stringify quotes and escapes the rest.
  */
-const FORMULA_START = /^[=+\-@\t\r]/;
+const FORMULA_START = /^(?:[\t\r]|\s*[=+\-@|\uFF1D\uFF0B\uFF0D\uFF20\uFF5C])/;
 
 export function neutraliseFormula(cell: unknown): unknown {
   return typeof cell === 'string' && FORMULA_START.test(cell) ? `'${cell}` : cell;

@@ -3,7 +3,17 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../storage/storage-fault';
 import { TooManyRequestsError } from './errors';
-import { PROBLEM_CONTENT_TYPE, ProblemDetails, problem, toProblem } from './problem-details';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS, ProblemDetails, frameworkProblem, problem, toProblem } from './problem-details';
+
+/** Node's codes for a connection the client closed or reset while its request was being read. */
+const CLIENT_ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** A request body cut off by the client (Node's `aborted` error, or a reset); checked by shape, as it may come from another realm. */
+export function isClientAbort(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (typeof code === 'string' && CLIENT_ABORT_CODES.has(code)) || message === 'aborted';
+}
 
 /**
  * Turns an error into a problem+json response, or, for an error nobody anticipated, a generic
@@ -13,6 +23,11 @@ import { PROBLEM_CONTENT_TYPE, ProblemDetails, problem, toProblem } from './prob
 export function problemFor(error: unknown, logger: Logger): ProblemDetails {
   const known = toProblem(error);
   if (known) return known;
+  if (isClientAbort(error)) {
+    // Nobody is left to read the answer, and nothing of ours broke: not an operator's concern.
+    logger.debug('the client closed the connection before its request was read');
+    return frameworkProblem(400);
+  }
   const errorId = randomUUID();
   // Stack and message of our own code only: values are never carried in error messages.
   logger.error({ errorId, err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'unexpected error');
@@ -22,7 +37,7 @@ export function problemFor(error: unknown, logger: Logger): ProblemDetails {
 export function sendProblem(reply: FastifyReply, body: ProblemDetails): void {
   if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="secrets-ledger"');
   if (body.status === 503) reply.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
-  void reply.status(body.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(body);
+  void reply.status(body.status).headers(PROBLEM_HEADERS).header('Content-Type', PROBLEM_CONTENT_TYPE).send(body);
 }
 
 @Catch()

@@ -5,10 +5,8 @@ import { TokensService } from '../auth/tokens.service';
 import { problem } from '../common/problem-details';
 import { sendProblem } from '../common/problem-details.filter';
 import type { HttpLimits } from '../config/configuration';
+import { isApiRequest } from './api-scope';
 import { lingerWhenClosed } from './lingering-close';
-
-/** Every route under this prefix needs a token; the rest (/, /health, /docs) is public. */
-export const API_PREFIX = '/api/v1/';
 
 const MINUTE_MS = 60_000;
 
@@ -60,7 +58,7 @@ export function authenticateBeforeBody(fastify: FastifyInstance, limits: HttpLim
   });
 
   fastify.addHook('onRequest', async (request: AuthenticatedRequest, reply) => {
-    if (!request.url.startsWith(API_PREFIX)) return;
+    if (!isApiRequest(request)) return;
     const token = bearerToken(request.headers.authorization);
     const principal = token === undefined ? undefined : await refusals.tokens.authenticate(token);
 

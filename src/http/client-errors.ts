@@ -1,11 +1,8 @@
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, ProblemDetails, frameworkProblem, problem } from '../common/problem-details';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS, ProblemDetails, frameworkProblem, problem } from '../common/problem-details';
 import { sendProblem } from '../common/problem-details.filter';
 import { closeAfterLinger } from './lingering-close';
-
-/** Headers every answer carries, also those written straight to a socket. */
-export const ALWAYS_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' } as const;
 
 /** Node's codes for what it refuses before a request reaches Fastify, and what we answer. */
 function statusOfClientError(code: string | undefined): number {
@@ -21,7 +18,7 @@ export function rawProblemResponse(body: ProblemDetails): string {
     'Content-Type': PROBLEM_CONTENT_TYPE,
     'Content-Length': String(Buffer.byteLength(json)),
     Connection: 'close',
-    ...ALWAYS_HEADERS,
+    ...PROBLEM_HEADERS,
   };
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
   return [`HTTP/1.1 ${body.status} ${body.title}`, ...lines, '', json].join('\r\n');

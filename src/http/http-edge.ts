@@ -6,14 +6,16 @@ import type { Server } from 'node:http';
 import { AuthenticationFailures, RateLimitRefusals } from '../auth/refusals';
 import { TokensService } from '../auth/tokens.service';
 import { UnsupportedMediaTypeError } from '../common/errors';
-import { problem } from '../common/problem-details';
+import { PROBLEM_HEADERS, problem } from '../common/problem-details';
 import { sendProblem } from '../common/problem-details.filter';
 import type { AppConfig } from '../config/configuration';
 import { pinoOptions } from '../logging/pino-nest-logger';
-import { API_PREFIX, authenticateBeforeBody } from './authenticate-first';
-import { ALWAYS_HEADERS, answerClientError, answerFrameworkError } from './client-errors';
+import { isApiRequest } from './api-scope';
+import { authenticateBeforeBody } from './authenticate-first';
+import { answerClientError, answerFrameworkError } from './client-errors';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { lingerWhenClosed } from './lingering-close';
+import { refuseUnstorableText } from './storable-text';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 /** Longer URLs are 414: no route of ours needs more, and Node would only stop them at 16 KiB of headers (431). */
@@ -39,7 +41,9 @@ export function edgeServerOptions(config: AppConfig): FastifyServerOptions {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: requestTimeoutMs,
     connectionTimeout: 2 * requestTimeoutMs,
-    http: { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    // requireHostHeader off: Node's own refusal of a request without Host is a bare 400; the
+    // edge answers it instead (refuseWithoutHost), as problem+json.
+    http: { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000, requireHostHeader: false },
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   } as FastifyServerOptions;
@@ -92,7 +96,7 @@ async function secureHeaders(app: NestFastifyApplication, fastify: FastifyInstan
     crossOriginEmbedderPolicy: false,
   });
   fastify.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith(API_PREFIX)) void reply.header('Cache-Control', ALWAYS_HEADERS['Cache-Control']);
+    if (isApiRequest(request)) void reply.header('Cache-Control', PROBLEM_HEADERS['Cache-Control']);
   });
 }
 
@@ -102,6 +106,16 @@ function refuseLongUrls(fastify: FastifyInstance): void {
     void reply.header('Connection', 'close');
     lingerWhenClosed(reply.raw.socket);
     sendProblem(reply, problem(414, `The URL is longer than ${MAX_URL_LENGTH} characters.`));
+    return reply;
+  });
+}
+
+/** What Node's `requireHostHeader` would refuse (RFC 9112 §3.2: an HTTP/1.1 request without Host), answered as problem+json. */
+function refuseWithoutHost(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.raw.httpVersion !== '1.1' || request.headers.host !== undefined) return;
+    void reply.header('Connection', 'close');
+    sendProblem(reply, problem(400, 'An HTTP/1.1 request must carry a Host header.'));
     return reply;
   });
 }
@@ -126,6 +140,7 @@ export async function installHttpEdge(app: NestFastifyApplication, config: AppCo
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   (app.getHttpServer() as Server).maxConnections = config.http.maxConnections;
   await secureHeaders(app, fastify);
+  refuseWithoutHost(fastify);
   refuseLongUrls(fastify);
   await app.register(fastifyRateLimit as never, { global: false, cache: RATE_LIMIT_TRACKED });
   authenticateBeforeBody(fastify, config.http, {
@@ -134,5 +149,6 @@ export async function installHttpEdge(app: NestFastifyApplication, config: AppCo
     limited: app.get(RateLimitRefusals),
   });
   acceptOnlyJson(fastify);
+  refuseUnstorableText(fastify);
   logRequests(fastify);
 }

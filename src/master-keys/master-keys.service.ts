@@ -44,8 +44,9 @@ export class MasterKeysService {
       }
       if (request.activeKid !== this.keyring.activeKid) {
         throw new ConflictError(
-          `This service wraps new values with master key ${this.keyring.activeKid}, not ${request.activeKid}: ` +
-            `restart it with SECRETS_MASTER_KEYS starting with ${request.activeKid} (keeping the old keys), then rotate.`,
+          // The asked-for kid is request content: never repeated in an error (SPEC §3).
+          `This service wraps new values with master key ${this.keyring.activeKid}, not the one asked for: ` +
+            'restart it with SECRETS_MASTER_KEYS starting with that key (keeping the old keys), then rotate.',
         );
       }
     }
