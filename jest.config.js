@@ -24,6 +24,7 @@ const POSTGRES_SUITES = [
   'test/e2e/nats-notifications.e2e-spec.ts',
   'test/e2e/admin-cli.e2e-spec.ts',
   'test/e2e/http-edge.e2e-spec.ts',
+  'test/e2e/http-spellings.e2e-spec.ts',
   'test/e2e/nats-bus-secrecy.e2e-spec.ts',
   'test/e2e/nats-outage.e2e-spec.ts',
   'test/e2e/nats-auth-tls.e2e-spec.ts',

@@ -139,6 +139,69 @@ describe('the HTTP edge', () => {
       expect(res.body).not.toContain('junk-6a2f');
     });
 
+    it('router-level errors carry nosniff and no-store too (an asterisk-form target, a bad encoding), hooks or not', async () => {
+      for (const target of ['*', '/api/v1/secrets/%zz-enc-4b1e']) {
+        const res = await rawRequest(t.baseUrl, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
+        expect([target, res.status, res.headers['content-type'], res.headers['x-content-type-options'], res.headers['cache-control']]).toEqual([
+          target,
+          expect.any(Number),
+          expect.stringMatching(PROBLEM),
+          'nosniff',
+          'no-store',
+        ]);
+        expect(res.body).not.toContain('enc-4b1e');
+      }
+    });
+
+    it('an HTTP/1.1 request without Host: 400 problem+json, not Node\'s bare answer', async () => {
+      const res = await rawRequest(t.baseUrl, `GET /api/v1/whoami HTTP/1.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(PROBLEM);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(JSON.parse(res.body)).toMatchObject({ status: 400, detail: expect.stringMatching(/Host/) });
+      // HTTP/1.0 has no Host requirement: the same request is served.
+      const old = await rawRequest(t.baseUrl, `GET /api/v1/whoami HTTP/1.0\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`);
+      expect(old.status).toBe(200);
+    });
+
+    it('an empty or null body where a JSON object is expected: 400, not a 500', async () => {
+      const send = (path: string, method: string, body: string | undefined, contentType?: string) =>
+        fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(contentType ? { 'content-type': contentType } : {}) }, body });
+      expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'EMPTY_BODY_TARGET', value: 'v' } })).status).toBe(201);
+      for (const path of ['/api/v1/secrets/EMPTY_BODY_TARGET', '/api/v1/master-keys/rotate', '/api/v1/tokens', '/api/v1/resolve', '/api/v1/secrets']) {
+        const method = path.startsWith('/api/v1/secrets/') ? 'PATCH' : 'POST';
+        await expectProblem(await send(path, method, '', 'application/json'), 400);
+        await expectProblem(await send(path, method, undefined), 400);
+        await expectProblem(await send(path, method, 'null', 'application/json'), 400);
+      }
+    });
+
+    it('the 409 of a master-key rotation names no part of the request', async () => {
+      const asked = `kid-${Date.now().toString(36)}-9c4e`;
+      const body = await expectProblem(await t.request('/api/v1/master-keys/rotate', { method: 'POST', json: { activeKid: asked } }), 409, [asked, '9c4e']);
+      // Positive control: the answer does name the service's own key.
+      expect(body.detail).toContain('test-1');
+    });
+
+    it('a client that aborts its request mid-body is logged at debug, not as an unexpected error', async () => {
+      const { Logger } = await import('@nestjs/common');
+      const { connect } = await import('node:net');
+      const errors = jest.spyOn(Logger.prototype, 'error');
+      const debug = jest.spyOn(Logger.prototype, 'debug');
+      try {
+        const socket = connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST /api/v1/secrets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"key":"A`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        socket.destroy();
+        await expectEventually(() => expect(debug.mock.calls.flat()).toContain('the client closed the connection before its request was read'), 5_000);
+        expect(errors.mock.calls.flat()).not.toContain('unexpected error');
+      } finally {
+        errors.mockRestore();
+        debug.mockRestore();
+      }
+    });
+
     it('a bad Content-Length: 400 problem+json', async () => {
       const res = await rawRequest(t.baseUrl, `POST /api/v1/secrets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: nope\r\n\r\n{}`);
       expect(res.status).toBe(400);
