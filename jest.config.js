@@ -19,6 +19,7 @@ const POSTGRES_SUITES = [
   'test/e2e/rate-limits.e2e-spec.ts',
   'test/e2e/audit-api.e2e-spec.ts',
   'test/e2e/value-integrity.e2e-spec.ts',
+  'test/e2e/state-tampering.e2e-spec.ts',
   'test/e2e/whoami.e2e-spec.ts',
   'test/e2e/sdk.e2e-spec.ts',
   'test/e2e/nats-notifications.e2e-spec.ts',

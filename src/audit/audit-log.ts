@@ -18,7 +18,7 @@ const PAGE_SIZE = 1_000;
  * seq order, so neither a listing nor an export ever holds the whole log.
  */
 export class AuditLog {
-  constructor(private readonly session: SqlSession) {}
+  constructor(readonly session: SqlSession) {}
 
   async head(): Promise<AuditHead> {
     return (await this.session.get<AuditHead>('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH, at: null };

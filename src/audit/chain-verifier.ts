@@ -1,6 +1,7 @@
 import type { EventRow } from '../event-store/event';
 import { GENESIS_HASH, hashRow } from '../event-store/hash-chain';
 import type { AuditLog } from './audit-log';
+import { StateDisagreement, checkStateAgainstLog } from './state-check';
 
 export interface ChainBreak {
   brokenAt: number;
@@ -8,11 +9,14 @@ export interface ChainBreak {
 }
 
 export interface VerifyResult {
+  /** The chain holds and every checked table agrees with the log. */
   ok: boolean;
   checked: number;
   head: { seq: number; hash: string };
   brokenAt?: number;
   reason?: string;
+  /** Where the read model or the tokens table says something the log does not (empty: nowhere). */
+  disagreements: StateDisagreement[];
 }
 
 /**
@@ -80,8 +84,9 @@ export class ChainVerifier {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Verifies the whole log. Between pages it yields to the event loop, so a service verifying a
- * million rows keeps answering other requests meanwhile.
+ * Verifies the whole log, then the state kept beside it: the secrets read model and the tokens
+ * table are held against a replay of the log (`state-check.ts`). Between pages it yields to the
+ * event loop, so a service verifying a million rows keeps answering other requests meanwhile.
  */
 export async function verifyChain(log: AuditLog, onProgress?: (seq: number) => void): Promise<VerifyResult> {
   const verifier = new ChainVerifier();
@@ -91,7 +96,13 @@ export async function verifyChain(log: AuditLog, onProgress?: (seq: number) => v
     onProgress?.(verifier.verifiedSeq);
     await yieldToEventLoop();
   }
+  const disagreements = await checkStateAgainstLog(log.session);
   const head = await log.head();
-  const result: VerifyResult = { ok: verifier.broken === undefined, checked: verifier.checked, head: { seq: head.seq, hash: head.hash } };
+  const result: VerifyResult = {
+    ok: verifier.broken === undefined && disagreements.length === 0,
+    checked: verifier.checked,
+    head: { seq: head.seq, hash: head.hash },
+    disagreements,
+  };
   return verifier.broken ? { ...result, ...verifier.broken } : result;
 }

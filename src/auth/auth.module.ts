@@ -5,6 +5,7 @@ import { STORAGE, Storage } from '../storage/sql';
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { AuthGuard } from './auth.guard';
 import { AuthenticationFailures, RateLimitRefusals, RefusalCountsFlusher } from './refusals';
+import { TokenIntegrity } from './token-integrity';
 import { TokensController } from './tokens.controller';
 import { ANNOUNCE } from './tokens.service';
 import { TokensRepository } from './tokens-repository';
@@ -17,6 +18,7 @@ import { WhoamiController } from './whoami.controller';
   providers: [
     TokensService,
     TokensRepository,
+    TokenIntegrity,
     {
       provide: AccessDeniedRecorder,
       inject: [STORAGE, EventStore],
@@ -36,6 +38,6 @@ import { WhoamiController } from './whoami.controller';
     { provide: ANNOUNCE, useValue: (message: string) => process.stdout.write(message) },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokensService, AccessDeniedRecorder, AuthenticationFailures, RateLimitRefusals],
+  exports: [TokensService, TokenIntegrity, AccessDeniedRecorder, AuthenticationFailures, RateLimitRefusals],
 })
 export class AuthModule {}

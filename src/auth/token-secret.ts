@@ -20,3 +20,12 @@ export function hashesEqual(a: string, b: string): boolean {
   const right = Buffer.from(b, 'hex');
   return left.length === right.length && timingSafeEqual(left, right);
 }
+
+/**
+ * What a `TokenIssued` event records of the token, to bind the tokens row to the log: the
+ * SHA-256 of the stored hash, domain-separated, so the audit trail holds neither the token nor
+ * the hash the table looks tokens up by. A row whose hash was swapped no longer matches it.
+ */
+export function hashDigest(tokenHash: string): string {
+  return createHash('sha256').update(`secrets-ledger/token-hash/v1\n${tokenHash}`, 'utf8').digest('hex');
+}

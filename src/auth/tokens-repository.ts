@@ -1,5 +1,7 @@
+import { StoredEventType } from '../event-store/stored-event-types';
 import type { SqlSession } from '../storage/sql';
 import type { Principal, Role } from './principal';
+import type { StoredTokenRow, TokenInLog, TokenIssuedData } from './token-log-check';
 
 export interface TokenRecord extends Principal {
   createdAt: string;
@@ -16,6 +18,20 @@ interface TokenRow {
   revoked_at: string | null;
 }
 
+/** A token row and, from the log, its first two events (the stream's `TokenIssued` and `TokenRevoked`). */
+interface TokenRowWithLog extends TokenRow {
+  issued_type: string | null;
+  issued_data: string | null;
+  issued_at: string | null;
+  revoked_type: string | null;
+  revoked_at_in_log: string | null;
+}
+
+/** The stream a token's events are appended to. */
+export function tokenStream(id: string): string {
+  return `token-${id}`;
+}
+
 function toRecord(row: TokenRow): TokenRecord {
   return {
     id: row.id,
@@ -27,6 +43,10 @@ function toRecord(row: TokenRow): TokenRecord {
   };
 }
 
+function storedRow(row: TokenRow): StoredTokenRow {
+  return { ...toRecord(row), tokenHash: row.token_hash };
+}
+
 /**
  * The tokens table: identities and hashes. Every method takes the session it runs in: writes
  * go inside the transaction that appends their events; reads of the storage's reader see what
@@ -36,6 +56,34 @@ export class TokensRepository {
   async findByHash(s: SqlSession, tokenHash: string): Promise<(TokenRecord & { tokenHash: string }) | undefined> {
     const row = await s.get<TokenRow>('SELECT * FROM tokens WHERE token_hash = ?', [tokenHash]);
     return row && { ...toRecord(row), tokenHash: row.token_hash };
+  }
+
+  /**
+   * The token with this hash, and what the log says of it, in one statement: authentication runs
+   * on every request, on any instance, so it reads the shared log rather than a copy one process
+   * holds, and pays two index lookups of `UNIQUE(stream, version)`, not a round trip more.
+   */
+  async findByHashWithLog(s: SqlSession, tokenHash: string): Promise<{ row: StoredTokenRow; log: TokenInLog } | undefined> {
+    const row = await s.get<TokenRowWithLog>(
+      `SELECT t.*, i.type AS issued_type, i.data AS issued_data, i.at AS issued_at, r.type AS revoked_type, r.at AS revoked_at_in_log
+         FROM tokens t
+         LEFT JOIN events i ON i.stream = 'token-' || t.id AND i.version = 1
+         LEFT JOIN events r ON r.stream = 'token-' || t.id AND r.version = 2
+        WHERE t.token_hash = ?`,
+      [tokenHash],
+    );
+    if (!row) return undefined;
+    const issued =
+      row.issued_type === StoredEventType.TokenIssued && row.issued_data !== null && row.issued_at !== null
+        ? { data: JSON.parse(row.issued_data) as TokenIssuedData, at: row.issued_at }
+        : undefined;
+    const revokedAt = row.revoked_type === StoredEventType.TokenRevoked ? row.revoked_at_in_log : null;
+    return { row: storedRow(row), log: { issued, revokedAt } };
+  }
+
+  /** Every row as stored, hashes included: what `audit verify` holds against the log. */
+  async storedRows(s: SqlSession): Promise<StoredTokenRow[]> {
+    return (await s.all<TokenRow>('SELECT * FROM tokens ORDER BY id')).map(storedRow);
   }
 
   async findById(s: SqlSession, id: string): Promise<TokenRecord | undefined> {

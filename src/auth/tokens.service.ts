@@ -8,8 +8,10 @@ import { EventStore } from '../event-store/event-store';
 import { StoredEventType } from '../event-store/stored-event-types';
 import { STORAGE, SqlSession, Storage, WriteTransaction } from '../storage/sql';
 import { Principal, Role, SYSTEM_ACTOR } from './principal';
-import { generateToken, hashToken, hashesEqual } from './token-secret';
-import { TokenRecord, TokensRepository } from './tokens-repository';
+import { TokenIntegrity } from './token-integrity';
+import { tokenDisagreements } from './token-log-check';
+import { generateToken, hashDigest, hashToken, hashesEqual } from './token-secret';
+import { TokenRecord, TokensRepository, tokenStream } from './tokens-repository';
 
 /** Where the generated first admin token is shown, once. Tests replace it to capture the token. */
 export const ANNOUNCE = Symbol('ANNOUNCE');
@@ -27,6 +29,7 @@ export class TokensService implements OnApplicationBootstrap {
     private readonly tokens: TokensRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ANNOUNCE) private readonly announce: Announce,
+    private readonly integrity: TokenIntegrity,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -76,9 +79,10 @@ export class TokensService implements OnApplicationBootstrap {
     const id = `tok_${randomUUID()}`;
     const [event] = await this.store.appendToStream(
       tx,
-      `token-${id}`,
+      tokenStream(id),
       0,
-      [{ type: StoredEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins } }],
+      // The digest binds the row's hash to this event: a row given another token's hash is refused.
+      [{ type: StoredEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins, hashDigest: hashDigest(tokenHash) } }],
       actor,
     );
     const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null };
@@ -96,7 +100,7 @@ export class TokensService implements OnApplicationBootstrap {
       if (record.role === 'admin' && (await this.tokens.activeAdminCount(tx)) === 1) {
         throw new ConflictError('This is the last active admin token: issue another admin token before revoking it.');
       }
-      const [event] = await this.store.appendToStream(tx, `token-${id}`, 1, [{ type: StoredEventType.TokenRevoked, data: { id } }], actor);
+      const [event] = await this.store.appendToStream(tx, tokenStream(id), 1, [{ type: StoredEventType.TokenRevoked, data: { id } }], actor);
       await this.tokens.revoke(tx, id, event.at);
     });
   }
@@ -105,11 +109,23 @@ export class TokensService implements OnApplicationBootstrap {
     return this.tokens.list(this.storage.reader);
   }
 
-  /** The principal behind a bearer token, or undefined for an unknown or revoked token. */
+  /**
+   * The principal behind a bearer token, or undefined for an unknown or revoked token, or one
+   * whose row disagrees with the log's `TokenIssued`/`TokenRevoked` (role, plugins, name, hash,
+   * revocation edited in the table): such a token is refused and reported, never trusted.
+   * The row has just been found to match the log, so its fields are the log's.
+   */
   async authenticate(token: string): Promise<Principal | undefined> {
     const tokenHash = hashToken(token);
-    const record = await this.tokens.findByHash(this.storage.reader, tokenHash);
-    if (!record || record.revokedAt !== null || !hashesEqual(record.tokenHash, tokenHash)) return undefined;
-    return { id: record.id, name: record.name, role: record.role, plugins: record.plugins };
+    const found = await this.tokens.findByHashWithLog(this.storage.reader, tokenHash);
+    if (!found || !hashesEqual(found.row.tokenHash, tokenHash)) return undefined;
+    const disagreements = tokenDisagreements(found.row, found.log);
+    if (disagreements.length > 0) {
+      await this.integrity.rejectedRow(found.row.id, disagreements);
+      return undefined;
+    }
+    const { row } = found;
+    if (row.revokedAt !== null) return undefined;
+    return { id: row.id, name: row.name, role: row.role, plugins: row.plugins };
   }
 }

@@ -38,7 +38,10 @@ async function verify(options: { db: string }): Promise<void> {
     if (result.ok) {
       process.stdout.write(`ok: ${result.checked} events checked; head seq ${result.head.seq} hash ${result.head.hash}\n`);
     } else {
-      process.stdout.write(`BROKEN at seq ${result.brokenAt}: ${result.reason}\n(${result.checked} events read; head seq ${result.head.seq})\n`);
+      if (result.brokenAt !== undefined) {
+        process.stdout.write(`BROKEN at seq ${result.brokenAt}: ${result.reason}\n(${result.checked} events read; head seq ${result.head.seq})\n`);
+      }
+      for (const d of result.disagreements) process.stdout.write(`DISAGREES: ${d.table} ${d.key ?? d.id} ${d.field}: ${d.reason}\n`);
       process.exitCode = 1;
     }
   } finally {

@@ -8,11 +8,11 @@ import { GENESIS_HASH, hashRow } from './hash-chain';
 import { Clock, nextStamp, systemClock } from './log-clock';
 import { logRows } from './log-rows';
 import { readReplayPage, replayPages } from './replay';
-import { OpenedValues, ValueEnvelopes } from './value-envelopes';
+import { OpenedValues, ValueEnvelopes, ValueRef } from './value-envelopes';
 
 export { ANY_VERSION } from './expected-version';
 export { Clock, systemClock } from './log-clock';
-export type { OpenedValues, UnreadableValue } from './value-envelopes';
+export type { OpenedValues, UnreadableValue, ValueRef } from './value-envelopes';
 
 /**
  * The append-only log, the same on both engines. An append runs inside a write transaction of
@@ -104,7 +104,8 @@ export class EventStore {
     return replayPages(session, types, afterSeq, pageSize);
   }
 
-  openValues(session: SqlSession, eventIds: readonly string[]): Promise<OpenedValues> {
-    return this.envelopes.open(session, eventIds);
+  /** The values of these events, each opened only as a value of the stream it is asked for. */
+  openValues(session: SqlSession, refs: readonly ValueRef[]): Promise<OpenedValues> {
+    return this.envelopes.open(session, refs);
   }
 }

@@ -19,16 +19,20 @@ export const STORED_EVENTS = {
   TokenRevoked: { family: 'token' },
   MasterKeyRotated: { family: 'master-key' },
   SecretUnreadable: { family: 'integrity' },
+  TokenRowRejected: { family: 'integrity' },
 } as const satisfies Record<string, { family: EventFamily }>;
 
 /**
  * - `secret`: `secret-<KEY>`, a secret's state (the values it seals are in the row's ciphertext)
  * - `resolution`: `resolutions`, an executor read values
- * - `integrity`: `integrity`, a stored value failed to open
+ * - `integrity`: `integrity`, a stored value failed to open, or a tokens row disagreed with the log
  * - `refusal`: `access-denied`, `authentication-failures`, `rate-limited`
  * - `token`: `token-<id>`
  * - `master-key`: `master-keys`
  */
+/** The stream of the `integrity` family: state outside the chain found to disagree with it. */
+export const INTEGRITY_STREAM = 'integrity';
+
 export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key';
 
 export type StoredEventType = keyof typeof STORED_EVENTS;

@@ -17,6 +17,12 @@ export interface OpenedValues {
   unreadable: Map<string, UnreadableValue>;
 }
 
+/** A value asked for: the event that sealed it and the stream it must belong to. */
+export interface ValueRef {
+  eventId: string;
+  stream: string;
+}
+
 export interface SealedValue {
   ciphertext: Buffer;
   dataKey: { kid: string; wrapped: Buffer };
@@ -44,40 +50,42 @@ export class ValueEnvelopes {
   }
 
   /**
-   * The values of many events. Those opened recently come from the cache; the rest are read in
-   * one statement and decrypted. A value that does not open (its ciphertext or wrapped data key
-   * altered, its master key not configured, its row gone) is never guessed: it is listed in
-   * `unreadable` with the reason, and the others open as usual.
+   * The values of many events, each opened only as a value of the stream it is asked for: the
+   * AAD is built from that stream, not from the row, so a value of another key never opens in
+   * its place. Those opened recently come from the cache (keyed by stream and event); the rest
+   * are read in one statement and decrypted. A value that does not open (its ciphertext or
+   * wrapped data key altered, its master key not configured, its row gone, another stream's) is
+   * never guessed: it is listed in `unreadable` with the reason, and the others open as usual.
    */
-  async open(session: SqlSession, eventIds: readonly string[]): Promise<OpenedValues> {
+  async open(session: SqlSession, refs: readonly ValueRef[]): Promise<OpenedValues> {
     const values = new Map<string, SecretValue>();
     const unreadable = new Map<string, UnreadableValue>();
-    const toOpen: string[] = [];
-    for (const id of eventIds) {
-      const cached = this.opened.get(id);
-      if (cached) values.set(id, cached);
-      else toOpen.push(id);
+    const toOpen: ValueRef[] = [];
+    for (const ref of refs) {
+      const cached = this.opened.get(cacheKey(ref));
+      if (cached) values.set(ref.eventId, cached);
+      else toOpen.push(ref);
     }
     if (toOpen.length === 0) return { values, unreadable };
-    const rows = new Map((await logRows.sealedValues(session, toOpen)).map((row) => [row.id, row]));
-    for (const id of toOpen) {
-      const row = rows.get(id);
+    const rows = new Map((await logRows.sealedValues(session, toOpen.map((ref) => ref.eventId))).map((row) => [row.id, row]));
+    for (const ref of toOpen) {
+      const row = rows.get(ref.eventId);
       if (!row) {
-        unreadable.set(id, { reason: 'no sealed value or data key is stored for it' });
+        unreadable.set(ref.eventId, { reason: 'no sealed value or data key is stored for it' });
         continue;
       }
-      const opened = this.openSealed(row);
+      const opened = this.openSealed(row, ref.stream);
       if (opened instanceof SecretValue) {
-        this.opened.set(row.id, opened);
-        values.set(row.id, opened);
+        this.opened.set(cacheKey(ref), opened);
+        values.set(ref.eventId, opened);
       } else {
-        unreadable.set(id, { version: row.version, reason: opened.reason });
+        unreadable.set(ref.eventId, { version: row.version, reason: opened.reason });
       }
     }
     return { values, unreadable };
   }
 
-  private openSealed(row: SealedValueRow): SecretValue | { reason: string } {
+  private openSealed(row: SealedValueRow, stream: string): SecretValue | { reason: string } {
     if (row.ciphertext === null) return { reason: 'the event carries no ciphertext' };
     let dataKey: Buffer;
     try {
@@ -86,11 +94,16 @@ export class ValueEnvelopes {
       return { reason: `the data key does not open: ${error instanceof Error ? error.message : String(error)}` };
     }
     try {
-      return new SecretValue(open(dataKey, row.ciphertext, valueAad(row.stream, row.version, row.id)).toString('utf8'));
+      return new SecretValue(open(dataKey, row.ciphertext, valueAad(stream, row.version, row.id)).toString('utf8'));
     } catch (error) {
       return { reason: `the ciphertext does not open: ${error instanceof Error ? error.message : String(error)}` };
     } finally {
       dataKey.fill(0);
     }
   }
+}
+
+/** Stream and event: a cached value is handed out only for the stream it was opened as. */
+function cacheKey(ref: ValueRef): string {
+  return `${ref.stream}\n${ref.eventId}`;
 }

@@ -3,9 +3,11 @@ import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { Server, createServer } from 'node:http';
 import { ChainMonitor } from '../audit/chain-monitor';
+import { TokenIntegrity } from '../auth/token-integrity';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { NotificationRelay } from '../nats/notification-relay';
+import { UnreadableValues } from '../resolve/unreadable-values';
 import { STORAGE, Storage } from '../storage/sql';
 import { Metrics } from './metrics';
 
@@ -103,6 +105,10 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
           notificationLag: () => relay().lag(),
           relayPosition: () => relay().publishedSeq(),
           chain: () => chain().state(),
+          integrity: () => ({
+            unreadableValues: modules.get(UnreadableValues, { strict: false }).count,
+            rejectedTokens: modules.get(TokenIntegrity, { strict: false }).count,
+          }),
         });
       },
     },

@@ -5,6 +5,8 @@ export interface MetricSources {
   notificationLag: () => Promise<number>;
   relayPosition: () => number;
   chain: () => { ok: boolean; verifiedSeq: number };
+  /** State outside the chain found to disagree with it: values that would not open, token rows refused. */
+  integrity: () => { unreadableValues: number; rejectedTokens: number };
 }
 
 /**
@@ -116,6 +118,17 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(sources.chain().verifiedSeq);
+      },
+    });
+    new Gauge({
+      name: 'secrets_ledger_integrity_failures',
+      help: 'Stored state found not to match the log since start: unreadable values, token rows refused',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        const { unreadableValues, rejectedTokens } = sources.integrity();
+        this.set({ kind: 'unreadable_value' }, unreadableValues);
+        this.set({ kind: 'rejected_token' }, rejectedTokens);
       },
     });
   }

@@ -5,6 +5,7 @@ import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { Principal, actorOf } from '../auth/principal';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
 import { StoredEventType } from '../event-store/stored-event-types';
+import { secretStream } from '../secrets/domain/events';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { STORAGE, Storage } from '../storage/sql';
@@ -61,23 +62,29 @@ export class ResolveService {
     const reader = this.storage.reader;
     const revision = await this.readModel.revision(reader);
     const states = await this.readModel.resolvable(reader, keys);
-    const opened = await this.store.openValues(reader, [...states.values()].map((state) => state.valueEventId));
+    // A row the log disagrees with is never opened: its value event may be another key's, or an
+    // older value of this one (SPEC §3, integrity failures).
+    const toOpen = [...states].filter(([, state]) => state.mismatch === undefined);
+    const opened = await this.store.openValues(reader, toOpen.map(([key, state]) => ({ eventId: state.valueEventId, stream: secretStream(key) })));
     const secrets: Record<string, string> = {};
     const read: { key: string; version: number }[] = [];
     const missing: string[] = [];
     const unreadable: UnreadableSighting[] = [];
     for (const key of keys) {
       const state = states.get(key);
-      const value = state && opened.values.get(state.valueEventId);
-      const failure = state && opened.unreadable.get(state.valueEventId);
-      if (state && value) {
+      if (!state) {
+        missing.push(key);
+        continue;
+      }
+      const value = state.mismatch === undefined ? opened.values.get(state.valueEventId) : undefined;
+      if (value) {
         secrets[key] = value.reveal();
         read.push({ key, version: state.version });
-      } else if (state && failure) {
-        unreadable.push({ key, version: failure.version ?? state.version, eventId: state.valueEventId, reason: failure.reason });
-      } else {
-        missing.push(key);
+        continue;
       }
+      const failure = opened.unreadable.get(state.valueEventId);
+      const reason = state.mismatch ?? failure?.reason ?? 'the value did not open';
+      unreadable.push({ key, version: state.mismatch === undefined ? (failure?.version ?? state.version) : state.version, eventId: state.valueEventId, reason });
     }
 
     const unreadableKeys = unreadable.map((sighting) => sighting.key);

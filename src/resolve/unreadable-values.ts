@@ -4,15 +4,18 @@ import type { NewEvent } from '../event-store/event';
 import { StoredEventType } from '../event-store/stored-event-types';
 import { ReadinessCheck, ReadinessIndicator } from '../health/readiness';
 
-export const INTEGRITY_STREAM = 'integrity';
+export { INTEGRITY_STREAM } from '../event-store/stored-event-types';
 
 export interface UnreadableSighting {
   key: string;
   version: number;
-  /** The event whose value would not open: one sighting per value, not per resolve. */
+  /** The event named as the key's value: one sighting per key and event, not per resolve. */
   eventId: string;
   reason: string;
 }
+
+/** A row pointed at another key's event is a sighting of its own, apart from that key's. */
+const sightingId = (sighting: UnreadableSighting) => `${sighting.key}\n${sighting.eventId}`;
 
 /**
  * Stored values that would not open (SPEC §3, integrity failures). Each is recorded once per
@@ -27,17 +30,21 @@ export class UnreadableValues implements ReadinessIndicator {
   private readonly logger = new Logger('ValueIntegrity');
   private readonly recorded = new Map<string, UnreadableSighting & { at: string }>();
 
+  get count(): number {
+    return this.recorded.size;
+  }
+
   /** The events to append for sightings not recorded yet; call `recordedAll` once they are durable. */
   eventsFor(sightings: readonly UnreadableSighting[]): NewEvent[] {
     return sightings
-      .filter((sighting) => !this.recorded.has(sighting.eventId))
+      .filter((sighting) => !this.recorded.has(sightingId(sighting)))
       .map(({ key, version, reason }) => ({ type: StoredEventType.SecretUnreadable, data: { key, version, reason }, keys: [key] }));
   }
 
   recordedAll(sightings: readonly UnreadableSighting[]): void {
     for (const sighting of sightings) {
-      if (this.recorded.has(sighting.eventId)) continue;
-      this.recorded.set(sighting.eventId, { ...sighting, at: new Date().toISOString() });
+      if (this.recorded.has(sightingId(sighting))) continue;
+      this.recorded.set(sightingId(sighting), { ...sighting, at: new Date().toISOString() });
       this.logger.error(`the stored value of ${sighting.key} version ${sighting.version} does not open (${sighting.reason}). Not repaired; investigate.`);
     }
   }

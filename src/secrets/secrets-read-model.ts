@@ -1,5 +1,31 @@
 import { SqlSession, SqlValue, placeholders } from '../storage/sql';
+import { StoredEventType } from '../event-store/stored-event-types';
+import { secretStream } from './domain/events';
 import { ABSENT, PresentSecretState, SecretState } from './domain/secret-state';
+
+/** A key's current value as a resolve may open it; `mismatch` is set when the log disagrees with the row. */
+export interface ResolvableValue {
+  version: number;
+  valueEventId: string;
+  mismatch?: string;
+}
+
+/** What the log says of the event a row names: its stream and version, whether it seals a value, the stream's head, and whether a later event replaced or removed its value. */
+type ValueEventInLog = [stream: string | null, version: number | null, hasValue: unknown, streamVersion: number | null, superseded: unknown];
+
+/**
+ * Why the event a row names is not the current value of `key` at `version`, or undefined when it
+ * is: it must be in the log, in the key's stream, seal a value, and not be followed by another
+ * value or a removal; and the row's version must be the stream's head.
+ */
+function valueEventMismatch(key: string, version: number, [stream, valueVersion, hasValue, streamVersion, superseded]: ValueEventInLog): string | undefined {
+  if (stream === null) return 'the read model names a value event that is not in the log';
+  if (stream !== secretStream(key)) return 'the read model names a value event of another key';
+  if (!hasValue) return `the read model names version ${valueVersion}, an event that seals no value`;
+  if (streamVersion !== version) return `the read model says version ${version}; the log's stream is at version ${streamVersion}`;
+  if (Boolean(superseded)) return `the read model names the value of version ${valueVersion}, which a later event in the log replaced or removed`;
+  return undefined;
+}
 
 interface SecretRow {
   key: string;
@@ -63,18 +89,25 @@ export class SecretsReadModel {
 
   /**
    * What a resolve needs of many keys, in one statement: the version and value event of each
-   * active key that has a value (keys never stored, removed or without a value are left out).
-   * One statement instead of one per key; only these three columns, as arrays, because the
-   * driver pays per value it hands over (whole rows as objects took over twice as long on
-   * SQLite: docs/BENCHMARKS.md, Figures behind design choices).
+   * active key that has a value (keys never stored, removed or without a value are left out),
+   * checked against the log in the same statement. The row is state outside the hash chain: a
+   * value event is opened only if the log says it is the key's current value (`mismatch` says
+   * why not otherwise). One statement instead of one per key; only these columns, as arrays,
+   * because the driver pays per value it hands over (whole rows as objects took over twice as
+   * long on SQLite: docs/BENCHMARKS.md, Figures behind design choices).
    */
-  async resolvable(s: SqlSession, keys: readonly string[]): Promise<Map<string, { version: number; valueEventId: string }>> {
-    const rows = await s.values<[string, number, string]>(
-      `SELECT key, version, value_event_id FROM secrets
-        WHERE status = 'active' AND value_event_id IS NOT NULL AND key IN (${placeholders(keys.length)})`,
-      keys,
+  async resolvable(s: SqlSession, keys: readonly string[]): Promise<Map<string, ResolvableValue>> {
+    const rows = await s.values<[string, number, string, ...ValueEventInLog]>(
+      `SELECT s.key, s.version, s.value_event_id, e.stream, e.version, e.ciphertext IS NOT NULL,
+              (SELECT MAX(h.version) FROM events h WHERE h.stream = e.stream),
+              EXISTS (SELECT 1 FROM events l WHERE l.stream = e.stream AND l.version > e.version AND (l.ciphertext IS NOT NULL OR l.type = ?))
+         FROM secrets s LEFT JOIN events e ON e.id = s.value_event_id
+        WHERE s.status = 'active' AND s.value_event_id IS NOT NULL AND s.key IN (${placeholders(keys.length)})`,
+      [StoredEventType.SecretRemoved, ...keys],
     );
-    return new Map(rows.map(([key, version, valueEventId]) => [key, { version, valueEventId }]));
+    return new Map(
+      rows.map(([key, version, valueEventId, ...inLog]) => [key, { version, valueEventId, mismatch: valueEventMismatch(key, version, inLog) }]),
+    );
   }
 
   /** Up to `limit` active secrets with keys after `afterKey` ('' for the first page), in key order. */

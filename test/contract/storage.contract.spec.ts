@@ -10,6 +10,7 @@ import { RelayCheckpoints } from '../../src/nats/relay-checkpoints';
 import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
 import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { applySecretCommand } from '../../src/secrets/secrets.service';
+import { secretStream } from '../../src/secrets/domain/events';
 import { VersionMismatchError } from '../../src/common/errors';
 import { ENGINES, TestStorage, openTestStorage } from '../support/engines';
 import { expectEventually } from '../support/expect-eventually';
@@ -78,7 +79,7 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(dump).not.toContain(value);
     const state = await readModel.load(t.storage.reader, 'KEY_SEALED');
     expect(state.status).toBe('active');
-    const opened = await store.openValues(t.storage.reader, [state.status === 'active' ? state.valueEventId! : '']);
+    const opened = await store.openValues(t.storage.reader, [{ eventId: state.status === 'active' ? state.valueEventId! : '', stream: secretStream('KEY_SEALED') }]);
     expect([...opened.values.values()].map((v) => v.reveal())).toEqual([value]);
   });
 

@@ -169,7 +169,7 @@ describe('audit API', () => {
     const entries = await all();
     const last = entries[entries.length - 1];
     expect(head).toEqual({ seq: last.seq, hash: last.hash, at: last.at });
-    expect(await (await audit('/verify')).json()).toEqual({ ok: true, checked: entries.length, head: { seq: last.seq, hash: last.hash } });
+    expect(await (await audit('/verify')).json()).toEqual({ ok: true, checked: entries.length, head: { seq: last.seq, hash: last.hash }, disagreements: [] });
     expect((await (await t.request('/health/ready', { token: null })).json()).info.auditChain).toMatchObject({ status: 'up' });
   });
 

@@ -27,7 +27,13 @@ describe('tokens API', () => {
     for (const item of items) expect(Object.keys(item).sort()).toEqual(['createdAt', 'id', 'name', 'plugins', 'revokedAt', 'role']);
 
     const event = await withRawDatabase(config, (db) => db.get<{ data: string }>("SELECT data FROM events WHERE type = 'TokenIssued' AND stream = ?", [`token-${issued.id}`]));
-    expect(JSON.parse(event!.data)).toEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'] });
+    expect(JSON.parse(event!.data)).toEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'], hashDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // The event binds the row's hash without holding the token or the hash itself (the control:
+    // the same search finds the hash in the tokens row).
+    const { token_hash: tokenHash } = (await withRawDatabase(config, (db) => db.get<{ token_hash: string }>('SELECT token_hash FROM tokens WHERE id = ?', [issued.id])))!;
+    expect(tokenHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(event!.data).not.toContain(issued.token);
+    expect(event!.data).not.toContain(tokenHash);
   });
 
   it('revocation takes effect on the very next request', async () => {

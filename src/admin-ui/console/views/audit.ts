@@ -130,13 +130,13 @@ export function auditView(context: Context): View {
         h(
           'p',
           { class: result.ok ? 'ok' : 'error' },
-          result.ok ? `The chain is intact: ${result.checked} entries checked.` : `The chain is broken at seq ${result.brokenAt}: ${result.reason ?? 'no reason given'}.`,
+          verdict(result),
         ),
         h('dl', { class: 'head' }, h('dt', {}, 'Head seq'), h('dd', {}, h('code', { id: 'head-seq' }, result.head.seq)), h('dt', {}, 'Head hash'), h('dd', {}, h('code', { id: 'head-hash' }, result.head.hash))),
         h('button', { type: 'button', class: 'secondary', onclick: () => void copyText(head, 'the head') }, 'Copy head'),
         h('p', { class: 'hint' }, 'Pin the head somewhere this service cannot write (a ticket, another system): a later verify that ends on a different hash at that seq means the log was rewritten.'),
       );
-      announce(result.ok ? `Verified the chain: intact, ${result.checked} entries, head seq ${result.head.seq}.` : `Verified the chain: broken at seq ${result.brokenAt}.`, result.ok ? 'ok' : 'error');
+      announce(result.ok ? `Verified the chain: intact, ${result.checked} entries, head seq ${result.head.seq}.` : `Verified: ${verdict(result)}`, result.ok ? 'ok' : 'error');
     }, 'The chain could not be verified');
   };
 
@@ -185,4 +185,14 @@ export function auditView(context: Context): View {
 
 function describe(filters: URLSearchParams): string {
   return [...filters].map(([name, value]) => `${name} ${value}`).join(', ');
+}
+
+/** What a verify found, in a sentence: the chain first, then any table that disagrees with the log. */
+function verdict(result: VerifyResult): string {
+  if (result.brokenAt !== undefined) return `The chain is broken at seq ${result.brokenAt}: ${result.reason ?? 'no reason given'}.`;
+  const disagreements = result.disagreements ?? [];
+  if (disagreements.length === 0) return `The chain is intact: ${result.checked} entries checked.`;
+  const named = disagreements.slice(0, 5).map((d) => `${d.table} ${d.key ?? d.id} ${d.field}`);
+  const more = disagreements.length > named.length ? ` and ${disagreements.length - named.length} more` : '';
+  return `The chain is intact (${result.checked} entries), but ${disagreements.length} stored field(s) disagree with the log: ${named.join('; ')}${more}.`;
 }
