@@ -58,8 +58,8 @@ export function residentBytes(pid: number): number {
 }
 
 /** The CLI without blocking this process (a test's own traffic keeps running), and its child to kill. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -74,8 +74,13 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
  * Runs the CLI to its end without blocking this process (the service answering it may run in
  * this very process, so spawnSync would deadlock). stdout and stderr are kept apart.
  */
-export async function runCliToEnd(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const { child, done } = spawnCli(args, env);
+export async function runCliToEnd(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+  cwd?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const { child, done } = spawnCli(args, env, cwd);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { status, stdout, stderr } = await done;
   clearTimeout(timer);
