@@ -160,6 +160,26 @@ describe('audit verify and export choose their source, and report a broken chain
     expect(run.stdout).toBe('');
   });
 
+  it('an empty PostgreSQL database is reported, and stays empty: the CLI never migrates what it reads', async () => {
+    const empty = await freshDatabase('audit-sources-empty');
+    try {
+      const run = await cli(['audit', 'verify'], { DATABASE_URL: empty.url });
+      expect(run.status).not.toBe(0);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/events/);
+      const client = new Client({ connectionString: empty.url });
+      await client.connect();
+      try {
+        const tables = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+        expect(tables.rows).toEqual([]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await empty.drop();
+    }
+  });
+
   describe('settings that name more than one trail', () => {
     const settings = {
       DATABASE_URL: { source: 'postgres', env: () => env.postgres(), args: [] as string[] },
