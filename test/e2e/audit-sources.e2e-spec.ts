@@ -180,6 +180,17 @@ describe('audit verify and export choose their source, and report a broken chain
     }
   });
 
+  it('a database or service that cannot be reached: exit 6, naming it without its credentials', async () => {
+    // Port 1: nothing listens there.
+    const database = await cli(['audit', 'verify'], { DATABASE_URL: `postgres://ledger:${PASSWORD}@127.0.0.1:1/secrets` });
+    expect(database.status).toBe(6);
+    expect(database.stderr).toMatch(/cannot open the PostgreSQL database postgres:\/\/127\.0\.0\.1:1\/secrets: .*ECONNREFUSED/);
+    const service = await cli(['audit', 'export', '--format', 'csv'], { SECRETS_URL: 'http://127.0.0.1:1', SECRETS_TOKEN: auditor });
+    expect(service.status).toBe(6);
+    expect(service.stderr).toMatch(/cannot reach the service at http:\/\/127\.0\.0\.1:1/);
+    expect(service.stdout).toBe('');
+  });
+
   describe('settings that name more than one trail', () => {
     const settings = {
       DATABASE_URL: { source: 'postgres', env: () => env.postgres(), args: [] as string[] },
