@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<void> {
       .description('rebuild the secrets read model from the event log alone')
       .action(async () => (await import('./cli/rebuild-read-model.command')).rebuildReadModelCommand(loadConfig())),
     DATA_DIR_ENVIRONMENT,
+    SERVICE_ENVIRONMENT,
   );
 
   const run = program
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
       .description('rewrap every data key under the active (first) master key; the log is not rewritten')
       .action(async () => (await import('./cli/rotate-master-key.command')).rotateMasterKeyCommand(loadConfig())),
     ROTATE_ENVIRONMENT,
+    SERVICE_ENVIRONMENT,
   );
 
   addSecretsCommands(program);

@@ -1,56 +1,62 @@
-import Database from 'better-sqlite3';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { exportAudit } from '../audit/audit-export';
-import { AuditLog } from '../audit/audit-log';
-import { EXPORT_FORMATS, parseAuditExportQuery } from '../audit/audit-query';
+import { AuditFilter, EXPORT_FORMATS, ExportFormat, parseAuditExportQuery } from '../audit/audit-query';
 import { verifyChain } from '../audit/chain-verifier';
 import { ValidationError } from '../common/errors';
-import { SqliteSession } from '../storage/sqlite/sqlite-session';
-import { existingDatabase } from './existing-database';
+import { CommandFailure, EXIT } from './admin/exit-codes';
+import { AuditSource, SOURCE_KINDS, SourceFlags, chooseAuditSource, unusedDatabaseFile } from './audit/audit-source';
+import { openPostgresLedger, openSqliteLedger, ReadOnlyLedger } from './audit/read-only-log';
+import { renderVerifyResult, VerifyReport } from './audit/verify-report';
+import { announceDatabase } from './existing-database';
 import { progressReporter } from './progress';
 
-/** The service's own database unless --db names another file (e.g. an offline copy). */
-function defaultDatabase(): string {
-  return resolve(process.env.SECRETS_DATA_DIR || './data', 'secrets.db');
+/** A verify of a long log is silent until the service has walked it all: allow it time. */
+const API_VERIFY_TIMEOUT_MS = 30 * 60_000;
+
+/** Names the source on stderr (never credentials), and a data-dir file it is not reading. */
+function announce(source: AuditSource, doing: string): void {
+  announceDatabase(source.description, doing);
+  const unused = unusedDatabaseFile(source);
+  if (unused) process.stderr.write(`secrets-ledger: not reading ${unused} (--source file reads it)\n`);
 }
 
-/** Read-only: a reviewer's check can never change the copy it checks. No keys, no Nest app. */
-function openLog(path: string): { log: AuditLog; close: () => void } {
-  const absolute = existingDatabase(path);
-  let db: Database.Database;
+async function withLedger<T>(source: Exclude<AuditSource, { kind: 'api' }>, work: (ledger: ReadOnlyLedger) => Promise<T>): Promise<T> {
+  const ledger = source.kind === 'postgres' ? await openPostgresLedger(source.url) : openSqliteLedger(source.path);
   try {
-    db = new Database(absolute, { readonly: true, fileMustExist: true });
-  } catch (error) {
-    throw new Error(`cannot open ${absolute}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return { log: new AuditLog(new SqliteSession(db)), close: () => db.close() };
-}
-
-async function verify(options: { db: string }): Promise<void> {
-  const { log, close } = openLog(options.db);
-  try {
-    const progress = progressReporter('verifying', (await log.head()).seq);
-    const result = await verifyChain(log, progress.update);
-    progress.stop();
-    if (result.ok) {
-      process.stdout.write(`ok: ${result.checked} events checked; head seq ${result.head.seq} hash ${result.head.hash}\n`);
-    } else {
-      if (result.brokenAt !== undefined) {
-        process.stdout.write(`BROKEN at seq ${result.brokenAt}: ${result.reason}\n(${result.checked} events read; head seq ${result.head.seq})\n`);
-      }
-      for (const d of result.disagreements) process.stdout.write(`DISAGREES: ${d.table} ${d.key ?? d.id} ${d.field}: ${d.reason}\n`);
-      process.exitCode = 1;
-    }
+    return await work(ledger);
   } finally {
-    close();
+    await ledger.close();
   }
 }
 
-interface ExportOptions {
-  db: string;
+/** The verifier the service runs, here on a database opened read-only. */
+async function verifyLedger(ledger: ReadOnlyLedger): Promise<VerifyReport> {
+  const progress = progressReporter('verifying', (await ledger.log.head()).seq);
+  const result = await verifyChain(ledger.log, progress.update);
+  progress.stop();
+  return { ...result };
+}
+
+async function verifyThroughApi(source: Extract<AuditSource, { kind: 'api' }>): Promise<VerifyReport> {
+  const { body } = await source.api.call<unknown>('GET', 'api/v1/audit/verify', undefined, {}, API_VERIFY_TIMEOUT_MS);
+  if (typeof body !== 'object' || body === null || typeof (body as { ok?: unknown }).ok !== 'boolean') {
+    throw new CommandFailure(`${source.description} answered the verify with something other than a verify result`, EXIT.failed);
+  }
+  return body as VerifyReport;
+}
+
+async function verify(options: SourceFlags & { json?: boolean }): Promise<void> {
+  const source = chooseAuditSource(options);
+  announce(source, 'verifying');
+  const result = source.kind === 'api' ? await verifyThroughApi(source) : await withLedger(source, verifyLedger);
+  process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifyResult(result));
+  if (!result.ok) process.exitCode = 1;
+}
+
+interface ExportOptions extends SourceFlags {
   out?: string;
   format: string;
   type?: string;
@@ -61,7 +67,7 @@ interface ExportOptions {
 }
 
 /** The same rules as the HTTP query string; problems are named as the options the user typed. */
-function parseExportOptions(query: Omit<ExportOptions, 'db' | 'out'>) {
+function parseExportOptions(query: Omit<ExportOptions, keyof SourceFlags | 'out'>) {
   try {
     return parseAuditExportQuery(Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)));
   } catch (error) {
@@ -70,27 +76,52 @@ function parseExportOptions(query: Omit<ExportOptions, 'db' | 'out'>) {
   }
 }
 
-async function exportTrail({ db, out, ...query }: ExportOptions): Promise<void> {
-  const parsed = parseExportOptions(query);
-  const { log, close } = openLog(db);
-  try {
-    const progress = progressReporter('exporting', (await log.head()).seq);
-    const stream = exportAudit(log, parsed.filter, parsed.format, progress.update);
-    if (out) await pipeline(stream, createWriteStream(out));
-    else await pipeline(stream, process.stdout, { end: false });
-    progress.stop();
-  } finally {
-    close();
-  }
+/** The service's own export, as it streams in: the CLI holds one chunk at a time. */
+function exportPath(filter: AuditFilter, format: ExportFormat): string {
+  const query = new URLSearchParams({ format });
+  for (const [field, value] of Object.entries(filter)) if (value !== undefined) query.set(field, value);
+  return `api/v1/audit/export?${query.toString()}`;
 }
 
-/** `secrets-ledger audit verify | export` (SPEC §6), on a database file. */
+async function exportTrail({ db, source: sourceFlag, out, ...query }: ExportOptions): Promise<void> {
+  const { filter, format } = parseExportOptions(query);
+  const source = chooseAuditSource({ db, source: sourceFlag });
+  announce(source, 'exporting the trail of');
+  const write = (stream: Readable) => (out ? pipeline(stream, createWriteStream(out)) : pipeline(stream, process.stdout, { end: false }));
+  if (source.kind === 'api') {
+    await write(await source.api.stream(exportPath(filter, format)));
+    return;
+  }
+  await withLedger(source, async ({ log }) => {
+    const progress = progressReporter('exporting', (await log.head()).seq);
+    await write(exportAudit(log, filter, format, progress.update));
+    progress.stop();
+  });
+}
+
+const sourceOption = () =>
+  new Option('--source <source>', 'where the trail is read (default: the one setting that names one; see below)').choices(SOURCE_KINDS);
+
+const SOURCES_HELP = `
+Sources (which one is used is named on stderr):
+  postgres  the PostgreSQL database of DATABASE_URL, read-only
+  api       the running service (SECRETS_URL) with an auditor or admin token (SECRETS_TOKEN)
+  file      a SQLite file: --db, else secrets.db in SECRETS_DATA_DIR (default ./data), read-only
+Without --source, exactly one of DATABASE_URL, SECRETS_URL and --db / SECRETS_DATA_DIR may be set
+(none: ./data/secrets.db); two at once is refused (exit 2). A secrets.db left in the data dir is
+not read while DATABASE_URL is set.
+`;
+
+/** `secrets-ledger audit verify | export` (SPEC §6), on PostgreSQL, through the API, or on a file. */
 export function auditCommand(): Command {
-  const audit = new Command('audit').description('verify or export the audit trail of a database file (opened read-only)');
+  const audit = new Command('audit').description('verify or export the audit trail, from PostgreSQL, the service, or a database file');
   audit
     .command('verify')
     .description('recompute the hash chain; exit 1 and name the first broken seq if it does not hold')
-    .option('--db <path>', 'database file', defaultDatabase())
+    .addOption(sourceOption())
+    .option('--db <path>', 'database file (SQLite)')
+    .option('--json', 'print the verify result as JSON')
+    .addHelpText('after', SOURCES_HELP)
     .action(verify);
   audit
     .command('export')
@@ -101,8 +132,10 @@ export function auditCommand(): Command {
     .option('--actor <id>', 'actor id (tok_…, system)')
     .option('--from <iso>', 'ISO 8601 timestamp, inclusive')
     .option('--to <iso>', 'ISO 8601 timestamp, exclusive')
-    .option('--db <path>', 'database file', defaultDatabase())
+    .addOption(sourceOption())
+    .option('--db <path>', 'database file (SQLite)')
     .option('--out <file>', 'write here instead of stdout')
+    .addHelpText('after', SOURCES_HELP)
     .action(exportTrail);
   return audit;
 }

@@ -2,11 +2,29 @@ import type { Command } from 'commander';
 
 export type EnvironmentHelp = ReadonlyArray<readonly [variable: string, meaning: string]>;
 
-/** SPEC §6: every command's --help lists the environment it reads. */
-export function readsEnvironment(command: Command, variables: EnvironmentHelp): Command {
+/**
+ * SPEC §6: every command's --help lists the environment it reads. `alsoChecked` are read and
+ * validated without changing what the command does (the maintenance commands load the whole
+ * service configuration, so an invalid PORT stops them too): named, not explained again.
+ */
+export function readsEnvironment(command: Command, variables: EnvironmentHelp, alsoChecked: EnvironmentHelp = []): Command {
   const width = Math.max(...variables.map(([name]) => name.length));
   const lines = variables.map(([name, meaning]) => `  ${name.padEnd(width)}  ${meaning}`);
-  return command.addHelpText('after', `\nEnvironment:\n${lines.join('\n')}\n`);
+  const listed = new Set(variables.map(([name]) => name));
+  const others = alsoChecked.map(([name]) => name).filter((name) => !listed.has(name));
+  const also = others.length > 0 ? `Also read and checked as by serve (see serve --help):\n${wrapped(others, '  ')}\n` : '';
+  return command.addHelpText('after', `\nEnvironment:\n${lines.join('\n')}\n${also}`);
+}
+
+/** Names separated by commas, a line at most 100 characters wide. */
+function wrapped(names: string[], indent: string): string {
+  const lines: string[] = [];
+  for (const name of names) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + name.length + 2 <= 100) lines[last] += `, ${name}`;
+    else lines.push(`${indent}${name}`);
+  }
+  return lines.join(',\n');
 }
 
 const SERVICE_URL = ['SECRETS_URL', 'the service, default http://127.0.0.1:3000'] as const;
@@ -21,20 +39,27 @@ const NATS: EnvironmentHelp = [
 ];
 const LOG_LEVEL = ['LOG_LEVEL', 'fatal error warn info debug trace silent, default info'] as const;
 const DATA_DIR = ['SECRETS_DATA_DIR', 'the data dir, default ./data (secrets.db inside)'] as const;
+const DATABASE_URL = ['DATABASE_URL', 'postgres://… : PostgreSQL (credentials never printed); unset: SQLite in the data dir'] as const;
+const CA_FILE = ['SECRETS_CA_FILE', "a CA (PEM) to trust for the service's HTTPS"] as const;
 
 export const ADMIN_ENVIRONMENT: EnvironmentHelp = [
   SERVICE_URL,
   ['SECRETS_TOKEN', 'an admin token (never a flag: flags show in ps)'],
-  ['SECRETS_CA_FILE', "a CA (PEM) to trust for the service's HTTPS"],
+  CA_FILE,
 ];
 
 export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ['PORT, HOST', 'HTTP listener, default 3000 on 127.0.0.1'],
   DATA_DIR,
+  DATABASE_URL,
   ['SECRETS_MASTER_KEYS', 'kid:base64key,… (first active); unset outside production: a dev key file'],
   ['SECRETS_ADMIN_TOKEN', 'the first admin token; unset: generated and printed once'],
   ['TLS_CERT_FILE, TLS_KEY_FILE', 'serve HTTPS with this certificate and key (PEM)'],
   ['SECRETS_ALLOW_PLAIN_HTTP', 'true: plain HTTP on a non-loopback HOST in production (a TLS proxy in front)'],
+  ['SECRETS_RATE_LIMIT_PER_MINUTE', 'requests a minute per token, default 6000'],
+  ['SECRETS_AUTH_FAILURES_PER_MINUTE', 'failed authentications a minute per client address before 429, default 30'],
+  ['SECRETS_REQUEST_TIMEOUT_MS, SECRETS_HEADERS_TIMEOUT_MS', 'a whole request / its headers must arrive within, default 30000 / 10000'],
+  ['SECRETS_MAX_CONNECTIONS', 'open connections at most, default 4096'],
   ...NATS,
   ['METRICS_HOST, METRICS_PORT', 'Prometheus /metrics listener, default 127.0.0.1:9464; METRICS_PORT=0 turns it off'],
   LOG_LEVEL,
@@ -43,6 +68,7 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
 
 export const DATA_DIR_ENVIRONMENT: EnvironmentHelp = [
   DATA_DIR,
+  DATABASE_URL,
   ['SECRETS_MASTER_KEYS', 'kid:base64key,… (first active); unset: the dev key file in the data dir'],
   LOG_LEVEL,
 ];
@@ -52,14 +78,21 @@ export const ROTATE_ENVIRONMENT: EnvironmentHelp = [
   ...DATA_DIR_ENVIRONMENT,
   ['SECRETS_URL', "with a service running: its address (default: the one it wrote in the data dir)"],
   ['SECRETS_TOKEN', 'with a service running: an admin token (default SECRETS_ADMIN_TOKEN)'],
-  ['SECRETS_CA_FILE', "a CA (PEM) to trust for the service's HTTPS"],
+  CA_FILE,
 ];
 
-export const AUDIT_ENVIRONMENT: EnvironmentHelp = [['SECRETS_DATA_DIR', 'the data dir whose secrets.db is read (unless --db), default ./data']];
+/** The audit commands' sources (cli/audit/audit-source.ts): one of them names the trail. */
+export const AUDIT_ENVIRONMENT: EnvironmentHelp = [
+  ['DATABASE_URL', 'source postgres: the database, read-only (credentials never printed)'],
+  ['SECRETS_URL', "source api: the service's address"],
+  ['SECRETS_TOKEN', 'source api: an auditor (or admin) token (never a flag: flags show in ps)'],
+  CA_FILE,
+  ['SECRETS_DATA_DIR', 'source file: the data dir whose secrets.db is read (unless --db), default ./data'],
+];
 
 export const RUN_ENVIRONMENT: EnvironmentHelp = [
   SERVICE_URL,
   ['SECRETS_TOKEN', 'an executor token (not passed on to the command)'],
-  ['SECRETS_CA_FILE', "a CA (PEM) to trust for the service's HTTPS"],
+  CA_FILE,
   ...NATS,
 ];

@@ -2,11 +2,11 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ConfigModule } from '../config/config.module';
-import type { AppConfig } from '../config/configuration';
+import { describeDatabaseUrl, type AppConfig } from '../config/configuration';
 import { EventStoreModule } from '../event-store/event-store.module';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { DatabaseModule } from '../storage/database.module';
-import { existingDatabase } from './existing-database';
+import { announceDatabase, existingDatabase } from './existing-database';
 
 /**
  * What the maintenance commands need — the database (migrated), the keyring, the event store
@@ -27,8 +27,10 @@ class LedgerModule {
 
 export async function withLedger<T>(config: AppConfig, work: (ledger: INestApplicationContext) => Promise<T>): Promise<T> {
   // On SQLite the file must be there already (a typo must not create an empty ledger); a
-  // PostgreSQL database is whatever DATABASE_URL names, migrated like the service's.
+  // PostgreSQL database is whatever DATABASE_URL names, migrated like the service's. Either is
+  // named on stderr (a URL without its credentials), so nobody mistakes which one was changed.
   if (config.databaseUrl === undefined) existingDatabase(config.databasePath);
+  else announceDatabase(describeDatabaseUrl(config.databaseUrl));
   const ledger = await NestFactory.createApplicationContext(LedgerModule.forRoot(config), { logger: ['error', 'warn'] });
   try {
     return await work(ledger);

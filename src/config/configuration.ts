@@ -214,7 +214,7 @@ export function describeDatabaseUrl(raw: string): string {
 }
 
 /** The URL itself is never repeated in a problem: it may hold a password. */
-function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | undefined {
+export function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   let url: URL | undefined;
   try {

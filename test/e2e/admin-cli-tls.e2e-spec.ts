@@ -10,6 +10,10 @@ import { tempDataDir } from '../support/test-app';
  * service of this build speaks plain HTTP, so the HTTPS end here is a stand-in that answers one
  * route the way the service does; what is tested is the CLI's side of TLS.
  */
+/** What the stand-in answers to the audit routes, as the service would. */
+const VERIFIED = { ok: true, checked: 3, head: { seq: 3, hash: 'c'.repeat(64) } };
+const EXPORTED = '{"seq":1}\n{"seq":2}\n{"seq":3}\n';
+
 describe('admin commands over HTTPS with SECRETS_CA_FILE', () => {
   const work = tempDataDir('secrets-ledger-tls-');
   let server: Server;
@@ -22,7 +26,9 @@ describe('admin commands over HTTPS with SECRETS_CA_FILE', () => {
     if (made.error || made.status !== 0) throw new Error(`this test needs openssl (apt-get install openssl): ${made.error?.message ?? made.stderr}`);
     server = createServer({ key: readFileSync(join(work.dir, 'key.pem')), cert: readFileSync(cert) }, (request, response) => {
       const authorized = request.headers.authorization === 'Bearer slt_tls-test-token';
-      response.writeHead(authorized ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(authorized ? { items: [], next: null } : { status: 401 }));
+      if (!authorized) return void response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 401 }));
+      if (request.url?.startsWith('/api/v1/audit/export')) return void response.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(EXPORTED);
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(request.url === '/api/v1/audit/verify' ? VERIFIED : { items: [], next: null }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -32,9 +38,9 @@ describe('admin commands over HTTPS with SECRETS_CA_FILE', () => {
     work.cleanup();
   });
 
-  const list = (extra: NodeJS.ProcessEnv) =>
+  const list = (extra: NodeJS.ProcessEnv, args = ['secrets', 'list', '--json']) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'secrets', 'list', '--json'], { env: { PATH: process.env.PATH, SECRETS_URL: url, SECRETS_TOKEN: 'slt_tls-test-token', ...extra } });
+      const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, SECRETS_URL: url, SECRETS_TOKEN: 'slt_tls-test-token', ...extra } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -48,6 +54,19 @@ describe('admin commands over HTTPS with SECRETS_CA_FILE', () => {
     expect(JSON.parse(trusted.stdout)).toEqual({ items: [] });
 
     const untrusted = await list({});
+    expect(untrusted.status).toBe(6);
+    expect(untrusted.stderr).toMatch(/cannot reach the service .*self.signed certificate/);
+  });
+
+  it('audit verify and export through the API trust the same CA file, and refuse the server without it', async () => {
+    const verified = await list({ SECRETS_CA_FILE: cert }, ['audit', 'verify']);
+    expect(verified.status).toBe(0);
+    expect(verified.stdout).toBe(`ok: 3 events checked; head seq 3 hash ${VERIFIED.head.hash}\n`);
+    const exported = await list({ SECRETS_CA_FILE: cert }, ['audit', 'export', '--format', 'ndjson']);
+    expect(exported.status).toBe(0);
+    expect(exported.stdout).toBe(EXPORTED);
+
+    const untrusted = await list({}, ['audit', 'verify']);
     expect(untrusted.status).toBe(6);
     expect(untrusted.stderr).toMatch(/cannot reach the service .*self.signed certificate/);
   });

@@ -58,8 +58,12 @@ export function residentBytes(pid: number): number {
 }
 
 /** The CLI without blocking this process (a test's own traffic keeps running), and its child to kill. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  return spawnNode([CLI, ...args], env, cwd);
+}
+
+function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -74,8 +78,21 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
  * Runs the CLI to its end without blocking this process (the service answering it may run in
  * this very process, so spawnSync would deadlock). stdout and stderr are kept apart.
  */
-export async function runCliToEnd(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const { child, done } = spawnCli(args, env);
+export async function runCliToEnd(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+  cwd?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return runToEnd(spawnCli(args, env, cwd), timeoutMs);
+}
+
+/** Node with `args` (a script that drives the CLI's code, say), as runCliToEnd runs the CLI. */
+export function runNodeToEnd(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000) {
+  return runToEnd(spawnNode(args, env), timeoutMs);
+}
+
+async function runToEnd({ child, done }: ReturnType<typeof spawnNode>, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { status, stdout, stderr } = await done;
   clearTimeout(timer);

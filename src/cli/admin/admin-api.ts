@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { CommandFailure, EXIT, exitCodeForStatus } from './exit-codes';
 
@@ -24,10 +24,16 @@ interface Problem {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
-/** The admin commands' view of the environment (SPEC §6): SECRETS_URL, SECRETS_TOKEN, SECRETS_CA_FILE. */
-export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env): AdminApi {
+export const DEFAULT_SERVICE_URL = 'http://127.0.0.1:3000';
+
+/**
+ * The CLI's view of the service in the environment (SPEC §6): SECRETS_URL, SECRETS_TOKEN,
+ * SECRETS_CA_FILE. `role` only words the message when the token is missing (the audit commands
+ * take an auditor's).
+ */
+export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env, role = 'an admin token'): AdminApi {
   const token = env.SECRETS_TOKEN;
-  if (!token) throw new CommandFailure('set SECRETS_TOKEN to an admin token (it is never taken from a flag: flags show in ps)', EXIT.usage);
+  if (!token) throw new CommandFailure(`set SECRETS_TOKEN to ${role} (it is never taken from a flag: flags show in ps)`, EXIT.usage);
   let ca: string | undefined;
   if (env.SECRETS_CA_FILE) {
     try {
@@ -36,7 +42,7 @@ export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
       throw new CommandFailure(`SECRETS_CA_FILE: cannot read ${env.SECRETS_CA_FILE} (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
     }
   }
-  return new AdminApi({ url: env.SECRETS_URL || 'http://127.0.0.1:3000', token, ca });
+  return new AdminApi({ url: env.SECRETS_URL || DEFAULT_SERVICE_URL, token, ca });
 }
 
 /**
@@ -51,11 +57,32 @@ export class AdminApi {
     this.#token = options.token;
   }
 
-  /** The request's answer when it is 2xx; a CommandFailure naming the problem otherwise. */
-  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiReply<T>> {
-    const reply = await this.send(method, path, body, headers);
+  /** The service's address as given, for messages (it never holds the token). */
+  get url(): string {
+    return this.options.url;
+  }
+
+  /**
+   * The request's answer when it is 2xx; a CommandFailure naming the problem otherwise.
+   * `timeoutMs` bounds the silence before the answer (a verify of a long log is silent while
+   * the service works).
+   */
+  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ApiReply<T>> {
+    const reply = await this.send(method, path, body, headers, timeoutMs);
     if (reply.status >= 200 && reply.status < 300) return reply as ApiReply<T>;
     throw new CommandFailure(describeProblem(reply.status, reply.body as Problem), exitCodeForStatus(reply.status));
+  }
+
+  /**
+   * A GET whose 2xx body is consumed as it arrives (an export: memory stays flat however long
+   * it is); a refusal is read whole and becomes a CommandFailure, as for `call`.
+   */
+  async stream(path: string): Promise<IncomingMessage> {
+    const res = await this.open('GET', path, undefined, {}, REQUEST_TIMEOUT_MS);
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    const reply = await readReply(res);
+    throw new CommandFailure(describeProblem(status, reply.body as Problem), exitCodeForStatus(status));
   }
 
   /** Every page of a paged list (`{items, next}`; a reply without `next` is the only page). */
@@ -70,7 +97,12 @@ export class AdminApi {
     return items;
   }
 
-  private send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<ApiReply> {
+  private async send(method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<ApiReply> {
+    return readReply(await this.open(method, path, body, headers, timeoutMs));
+  }
+
+  /** The response as soon as its head arrives; `timeoutMs` is the longest silence allowed, then or later. */
+  private open(method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
     const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -80,7 +112,7 @@ export class AdminApi {
         {
           method,
           ca: this.options.ca,
-          timeout: REQUEST_TIMEOUT_MS,
+          timeout: timeoutMs,
           headers: {
             authorization: `Bearer ${this.#token}`,
             accept: 'application/json',
@@ -88,27 +120,32 @@ export class AdminApi {
             ...headers,
           },
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = undefined;
-            try {
-              parsed = text === '' ? undefined : JSON.parse(text);
-            } catch {
-              parsed = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-          });
-          res.on('error', reject);
-        },
+        resolve,
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
       req.on('error', (error) => reject(new CommandFailure(`cannot reach the service at ${this.options.url}: ${error.message}`, EXIT.unavailable)));
       req.end(payload);
     });
   }
+}
+
+/** A response read whole: JSON when it parses, `undefined` otherwise. */
+function readReply(res: IncomingMessage): Promise<ApiReply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let parsed: unknown = undefined;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+    });
+    res.on('error', reject);
+  });
 }
 
 function describeProblem(status: number, problem: Problem | undefined): string {
