@@ -1,6 +1,12 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { Client, Pool } from 'pg';
-import { postgresFault } from '../../src/storage/postgres/postgres-faults';
-import { openPostgres, OpenedPostgres } from '../../src/storage/postgres/open-postgres';
+import { PostgresLimits } from '../../src/config/configuration';
+import { OpenedStorage, openPostgresStorage } from '../../src/storage/database.module';
+import { ADVISORY_LOCKS } from '../../src/storage/postgres/advisory-locks';
+import { PostgresStorage } from '../../src/storage/postgres/postgres-storage';
+import { StorageUnavailableError } from '../../src/storage/storage-fault';
+import { asStorageUnavailable } from '../../src/storage/storage-fault';
+import { openPostgres, OpenedPostgres, postgresClientConfig } from '../../src/storage/postgres/open-postgres';
 import { freePort } from '../support/nats';
 import { FreshDatabase, freshDatabase, postgresServer } from '../support/postgres';
 
@@ -20,7 +26,13 @@ const insertEvent = (pool: Pool, seq: number, version: number) =>
     [seq, `evt_fault_${seq}`, version],
   );
 
-describe('postgresFault, on errors of a real server', () => {
+/** What the one fault mapping makes of an error: its reason and engine code, or undefined. */
+function faultOf(error: unknown) {
+  const fault = asStorageUnavailable(error);
+  return fault && { reason: fault.reason, code: fault.engineCode };
+}
+
+describe('the storage fault mapping, on errors of a real PostgreSQL server', () => {
   let db: FreshDatabase;
   let storage: OpenedPostgres;
 
@@ -37,7 +49,7 @@ describe('postgresFault, on errors of a real server', () => {
 
   it('calls a server that does not answer unavailable', async () => {
     const client = new Client({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` });
-    expect(postgresFault(await thrownBy(() => client.connect()))).toEqual({ reason: 'PostgreSQL refused the connection', code: 'ECONNREFUSED' });
+    expect(faultOf(await thrownBy(() => client.connect()))).toEqual({ reason: 'PostgreSQL refused the connection', code: 'ECONNREFUSED' });
   });
 
   it('calls a session the server ended unavailable', async () => {
@@ -50,7 +62,7 @@ describe('postgresFault, on errors of a real server', () => {
     await admin.connect();
     await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
     await admin.end();
-    const fault = postgresFault(await thrownBy(() => client.query('SELECT 1')));
+    const fault = faultOf(await thrownBy(() => client.query('SELECT 1')));
     expect(fault?.reason).toMatch(/PostgreSQL/);
     expect(['57P01', '']).toContain(fault?.code);
     await client.end().catch(() => undefined);
@@ -61,7 +73,7 @@ describe('postgresFault, on errors of a real server', () => {
     try {
       await client.query('BEGIN READ ONLY');
       const error = await thrownBy(() => client.query("INSERT INTO storage_probe (id, at) VALUES (1, 'now')"));
-      expect(postgresFault(error)).toEqual({ reason: 'the database is read-only', code: '25006' });
+      expect(faultOf(error)).toEqual({ reason: 'the database is read-only', code: '25006' });
     } finally {
       await client.query('ROLLBACK');
       client.release();
@@ -72,7 +84,7 @@ describe('postgresFault, on errors of a real server', () => {
     const client = await storage.pool.connect();
     try {
       await client.query("SET statement_timeout = '50ms'");
-      expect(postgresFault(await thrownBy(() => client.query('SELECT pg_sleep(1)')))).toMatchObject({ code: '57014' });
+      expect(faultOf(await thrownBy(() => client.query('SELECT pg_sleep(1)')))).toMatchObject({ code: '57014' });
     } finally {
       await client.query('RESET statement_timeout');
       client.release();
@@ -86,6 +98,137 @@ describe('postgresFault, on errors of a real server', () => {
   ])('leaves %s to the caller', async (_what, work, code) => {
     const error = await thrownBy(work);
     expect(error).toMatchObject({ code });
-    expect(postgresFault(error)).toBeUndefined();
+    expect(faultOf(error)).toBeUndefined();
+  });
+});
+
+/**
+ * SPEC §7's limits on a real server, through the service's own storage: each wait ends as a
+ * StorageUnavailableError (503), rolled back on the server, so nothing refused commits later.
+ */
+describe('PostgreSQL limits: every wait ends, and what was refused never commits', () => {
+  const LIMITS: PostgresLimits = { connectTimeoutMs: 500, acquireTimeoutMs: 500, lockTimeoutMs: 500, statementTimeoutMs: 800, idleInTransactionTimeoutMs: 400 };
+  let db: FreshDatabase;
+  let one: OpenedStorage & { storage: PostgresStorage };
+  let other: OpenedStorage & { storage: PostgresStorage };
+  let holder: Client;
+
+  const probeRows = async () => (await one.storage.reader.all<{ id: number }>('SELECT id FROM limit_probe ORDER BY id')).map((row) => row.id);
+  const write = (storage: PostgresStorage, id: number) =>
+    storage.transact((tx) => tx.run("INSERT INTO limit_probe (id, at) VALUES (?, 'then')", [id]));
+  const timed = async (work: Promise<unknown>) => {
+    const started = Date.now();
+    const outcome = await work.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    return { ...outcome, ms: Date.now() - started };
+  };
+
+  beforeAll(async () => {
+    db = await freshDatabase('limits');
+    one = await openPostgresStorage(db.url, LIMITS);
+    other = await openPostgresStorage(db.url, LIMITS);
+    await one.storage.reader.run('CREATE TABLE limit_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL)');
+  });
+
+  beforeEach(async () => {
+    holder = new Client({ connectionString: db.url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+  });
+
+  afterEach(async () => {
+    await holder.end().catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await one?.close();
+    await other?.close();
+    await db?.drop();
+  });
+
+  it('a session holding the append lock: writes of both instances are refused within the lock limit, readiness names the holder, and none of them commits after its release', async () => {
+    await holder.query('BEGIN');
+    await holder.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.logAppend]);
+    const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const outcomes = await Promise.all([1, 2, 3].flatMap((i) => [timed(write(one.storage, i)), timed(write(other.storage, 10 + i))]));
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ error: expect.any(StorageUnavailableError) });
+      expect((outcome as { error: StorageUnavailableError }).error.engineCode).toBe('55P03');
+      // The limit, twice at most (a job queued behind a batch that is waiting shares its refusal);
+      // generous for a loaded machine, and far below "never".
+      expect(outcome.ms).toBeLessThan(2 * LIMITS.lockTimeoutMs + 2_000);
+    }
+    expect(one.storage.fault).toMatchObject({ code: '55P03', reason: expect.stringMatching(/append lock/) });
+    await expect(one.storage.blocker()).resolves.toMatchObject({ pid: rows[0].pid, reason: expect.stringMatching(/append lock has been held .* past the lock-wait limit/) });
+
+    await holder.query('COMMIT');
+    await expect(one.storage.blocker()).resolves.toBeUndefined();
+    await write(other.storage, 99);
+    await new Promise((resolve) => setTimeout(resolve, 2 * LIMITS.lockTimeoutMs));
+    expect(await probeRows()).toEqual([99]);
+    await one.storage.reader.run('DELETE FROM limit_probe');
+  });
+
+  it('an instance frozen inside its transaction: the server ends it at the idle-in-transaction limit, the other instance writes, and the frozen one is refused with nothing committed', async () => {
+    let thaw!: () => void;
+    const frozen = new Promise<void>((resolve) => (thaw = resolve));
+    const stuck = timed(
+      one.storage.transact(async (tx) => {
+        await tx.run("INSERT INTO limit_probe (id, at) VALUES (7, 'frozen')");
+        await frozen;
+      }),
+    );
+    try {
+      // Past the idle limit the server has ended the frozen session, and its lock with it.
+      await new Promise((resolve) => setTimeout(resolve, LIMITS.idleInTransactionTimeoutMs + 200));
+      const meanwhile = await timed(write(other.storage, 8));
+      expect(meanwhile).not.toHaveProperty('error');
+      expect(meanwhile.ms).toBeLessThan(LIMITS.lockTimeoutMs);
+    } finally {
+      thaw();
+    }
+    const outcome = await stuck;
+    expect(outcome).toMatchObject({ error: expect.any(StorageUnavailableError) });
+    expect(await probeRows()).toEqual([8]);
+    await one.storage.reader.run('DELETE FROM limit_probe');
+  });
+
+  it('a statement past the statement limit is refused and rolled back on the server', async () => {
+    const outcome = await timed(
+      one.storage.transact(async (tx) => {
+        await tx.run("INSERT INTO limit_probe (id, at) VALUES (5, 'slow')");
+        await tx.get('SELECT pg_sleep(5)');
+      }),
+    );
+    expect(outcome).toMatchObject({ error: expect.objectContaining({ engineCode: '57014' }) });
+    expect(outcome.ms).toBeLessThan(LIMITS.statementTimeoutMs + 2_000);
+    expect(await probeRows()).toEqual([]);
+  });
+
+  it('no free connection within the acquire limit is a fault, and a server that never answers a connect is one within the connect limit', async () => {
+    const small = await openPostgres(db.url, { poolSize: 1, limits: LIMITS });
+    const busy = await small.pool.connect();
+    try {
+      const waited = await timed(small.pool.query('SELECT 1'));
+      expect(faultOf((waited as { error: unknown }).error)).toEqual({ reason: expect.stringMatching(/connection-acquire limit/), code: '' });
+      expect(waited.ms).toBeLessThan(LIMITS.acquireTimeoutMs + 2_000);
+    } finally {
+      busy.release();
+      await small.close();
+    }
+
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const client = new Client({ ...postgresClientConfig(LIMITS), connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+      const connecting = await timed(client.connect());
+      expect(faultOf((connecting as { error: unknown }).error)).toEqual({ reason: expect.stringMatching(/connect limit/), code: '' });
+      expect(connecting.ms).toBeLessThan(LIMITS.connectTimeoutMs + 2_000);
+    } finally {
+      silent.close();
+    }
   });
 });
