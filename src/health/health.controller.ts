@@ -5,7 +5,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorServ
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator';
 import { STORAGE, Storage } from '../storage/sql';
-import { asStorageUnavailable } from '../storage/storage-fault';
+import { STORAGE_RETRY_AFTER_SECONDS, asStorageUnavailable } from '../storage/storage-fault';
 import { ReadinessCheck, ReadinessIndicator } from './readiness';
 
 class LivenessDto {
@@ -69,7 +69,7 @@ export class HealthController implements OnModuleInit {
     } catch (error) {
       // Terminus signals "not ready" with a 503 exception; keep its body (which part failed).
       if (error instanceof ServiceUnavailableException) {
-        void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+        void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
         return error.getResponse() as HealthCheckResult;
       }
       throw error;
