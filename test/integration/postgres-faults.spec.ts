@@ -1,12 +1,13 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Client, Pool } from 'pg';
-import { PostgresLimits } from '../../src/config/configuration';
+import { POSTGRES_LIMIT_DEFAULTS, PostgresLimits } from '../../src/config/configuration';
 import { OpenedStorage, openPostgresStorage } from '../../src/storage/database.module';
 import { ADVISORY_LOCKS } from '../../src/storage/postgres/advisory-locks';
 import { PostgresStorage } from '../../src/storage/postgres/postgres-storage';
-import { StorageUnavailableError } from '../../src/storage/storage-fault';
+import { commitMayHaveLanded, commitOutcome, settleFailedCommit } from '../../src/storage/postgres/commit-outcome';
+import { CommitOutcomeUnknownError, StorageUnavailableError } from '../../src/storage/storage-fault';
 import { asStorageUnavailable } from '../../src/storage/storage-fault';
-import { openPostgres, OpenedPostgres, postgresClientConfig } from '../../src/storage/postgres/open-postgres';
+import { openPostgres, OpenedPostgres, POSTGRES_TYPES, postgresClientConfig } from '../../src/storage/postgres/open-postgres';
 import { freePort } from '../support/nats';
 import { FreshDatabase, freshDatabase, postgresServer } from '../support/postgres';
 
@@ -230,5 +231,66 @@ describe('PostgreSQL limits: every wait ends, and what was refused never commits
     } finally {
       silent.close();
     }
+  });
+});
+
+/**
+ * A COMMIT whose answer was lost may have committed: the batch asks the database what became of
+ * its transaction instead of telling its callers "nothing was stored" (SPEC §3).
+ */
+describe('settling a COMMIT whose answer was lost', () => {
+  let db: FreshDatabase;
+  let opened: OpenedPostgres;
+
+  const transactionOn = async (client: Client) => {
+    await client.query('BEGIN');
+    return (await client.query<{ xid: number; pid: number }>('SELECT txid_current() AS xid, pg_backend_pid() AS pid')).rows[0];
+  };
+
+  beforeAll(async () => {
+    db = await freshDatabase('commit_outcome');
+    opened = await openPostgres(db.url);
+  });
+
+  afterAll(async () => {
+    await opened?.close();
+    await db?.drop();
+  });
+
+  it('a transaction that committed is reported committed: its writes are acknowledged, not refused', async () => {
+    const client = new Client({ connectionString: db.url, types: POSTGRES_TYPES });
+    await client.connect();
+    const { xid, pid } = await transactionOn(client);
+    await client.query('COMMIT');
+    await client.end();
+    await expect(commitOutcome(opened.pool, xid, pid, 1_000)).resolves.toBe('committed');
+  });
+
+  it('a session still open (its COMMIT never arrived) is ended, and its transaction reported aborted', async () => {
+    const client = new Client({ connectionString: db.url, types: POSTGRES_TYPES });
+    client.on('error', () => undefined);
+    await client.connect();
+    const { xid, pid } = await transactionOn(client);
+    await expect(commitOutcome(opened.pool, xid, pid, 3_000)).resolves.toBe('aborted');
+    await expect(client.query('COMMIT')).rejects.toThrow();
+    await client.end().catch(() => undefined);
+  });
+
+  it('a database that cannot be asked in time leaves the outcome unknown, never "nothing was stored"', async () => {
+    const unreachable = new Pool({ ...postgresClientConfig({ ...POSTGRES_LIMIT_DEFAULTS, connectTimeoutMs: 200 }), connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` });
+    try {
+      await expect(commitOutcome(unreachable, 1, 1, 500)).resolves.toBe('unknown');
+      const lost = Object.assign(new Error('Connection terminated unexpectedly'));
+      await expect(settleFailedCommit(unreachable, lost, 1, 1, 500)).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
+    } finally {
+      await unreachable.end();
+    }
+  });
+
+  it('a COMMIT the server answered with an ERROR was rolled back: the failure stands as it is', async () => {
+    const refused = Object.assign(new Error('could not serialize access'), { severity: 'ERROR', code: '40001' });
+    expect(commitMayHaveLanded(refused)).toBe(false);
+    await expect(settleFailedCommit(opened.pool, refused, 1, 1, 500)).rejects.toBe(refused);
+    expect(commitMayHaveLanded(Object.assign(new Error('terminating connection'), { severity: 'FATAL', code: '57P01' }))).toBe(true);
   });
 });
