@@ -28,7 +28,7 @@ async function timedCall(app: TestApp, path: string, init: Parameters<TestApp['r
     retryAfter: res.headers.get('retry-after'),
     contentType: res.headers.get('content-type'),
     ms: Date.now() - started,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    body: res.headers.get('content-type')?.includes('json') && text ? (JSON.parse(text) as Record<string, unknown>) : { text },
   };
 }
 
@@ -163,6 +163,8 @@ describe('PostgreSQL stopped (a throwaway cluster of this test) and started agai
     ['the token list', '/api/v1/tokens', {}],
     ['the audit trail', '/api/v1/audit', {}],
     ['the audit head', '/api/v1/audit/head', {}],
+    ['the audit export', '/api/v1/audit/export?format=ndjson', {}],
+    ['the chain verification', '/api/v1/audit/verify', {}],
     ['whoami (authentication only)', '/api/v1/whoami', {}],
     ['a route the role may not use', '/api/v1/secrets', { token: executor }],
     ['an unknown token', '/api/v1/whoami', { token: 'slt_unknown-token-0123456789abcdefghijklmnop' }],

@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { Client, Pool } from 'pg';
 import { POSTGRES_LIMIT_DEFAULTS, PostgresLimits } from '../../src/config/configuration';
 import { OpenedStorage, openPostgresStorage } from '../../src/storage/database.module';
@@ -292,5 +292,103 @@ describe('settling a COMMIT whose answer was lost', () => {
     expect(commitMayHaveLanded(refused)).toBe(false);
     await expect(settleFailedCommit(opened.pool, refused, 1, 1, 500)).rejects.toBe(refused);
     expect(commitMayHaveLanded(Object.assign(new Error('terminating connection'), { severity: 'FATAL', code: '57P01' }))).toBe(true);
+  });
+});
+
+type CommitCut = 'after-forwarding' | 'instead-of-forwarding' | 'and-refuse-new-connections';
+
+/**
+ * A TCP relay to the real server that, once armed, cuts the connection on which a COMMIT passes:
+ * after handing it to the server (which commits, its answer lost), or instead of it (which
+ * never commits). The network fault a COMMIT can meet, on a real server.
+ */
+async function commitCutter(target: URL) {
+  let armed: CommitCut | undefined;
+  let refusing = false;
+  const commit = Buffer.from('COMMIT\0');
+  const server = createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('data', (chunk) => client.write(chunk));
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.end());
+    client.on('data', (chunk: Buffer) => {
+      const at = chunk.indexOf(commit);
+      // A simple-query message: 'Q', its length, the text.
+      if (armed && at >= 5 && chunk[at - 5] === 0x51) {
+        const cut = armed;
+        armed = undefined;
+        if (cut !== 'instead-of-forwarding') upstream.write(chunk);
+        if (cut === 'and-refuse-new-connections') refusing = true;
+        client.destroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target.toString());
+  url.port = String((server.address() as AddressInfo).port);
+  url.hostname = '127.0.0.1';
+  return {
+    url: url.toString(),
+    arm: (cut: CommitCut) => (armed = cut),
+    accept: () => (refusing = false),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a COMMIT that meets a lost connection, through the write queue', () => {
+  const LIMITS: PostgresLimits = { ...POSTGRES_LIMIT_DEFAULTS, connectTimeoutMs: 300, acquireTimeoutMs: 500, statementTimeoutMs: 1_500 };
+  let db: FreshDatabase;
+  let cutter: Awaited<ReturnType<typeof commitCutter>>;
+  let opened: OpenedStorage & { storage: PostgresStorage };
+  let direct: Client;
+
+  const rows = async () => (await direct.query<{ id: number }>('SELECT id FROM commit_probe ORDER BY id')).rows.map((row) => row.id);
+  const write = (id: number) =>
+    opened.storage.transact((tx) => tx.run("INSERT INTO commit_probe (id) VALUES (?)", [id])).then(
+      () => 'acknowledged' as const,
+      (error: unknown) => error,
+    );
+
+  beforeAll(async () => {
+    db = await freshDatabase('commit_cut');
+    direct = new Client({ connectionString: db.url });
+    await direct.connect();
+    await direct.query('CREATE TABLE commit_probe (id INTEGER PRIMARY KEY)');
+    cutter = await commitCutter(new URL(db.url));
+    opened = await openPostgresStorage(cutter.url, LIMITS);
+  });
+
+  afterAll(async () => {
+    cutter?.accept();
+    await opened?.close();
+    await cutter?.close();
+    await direct?.end();
+    await db?.drop();
+  });
+
+  it('committed, its answer lost: the write is acknowledged (it is in the log), not refused', async () => {
+    cutter.arm('after-forwarding');
+    expect(await write(1)).toBe('acknowledged');
+    expect(await rows()).toContain(1);
+  });
+
+  it('never committed (the COMMIT never arrived): refused as unavailable, and never appears', async () => {
+    cutter.arm('instead-of-forwarding');
+    expect(await write(2)).toBeInstanceOf(StorageUnavailableError);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await rows()).not.toContain(2);
+  });
+
+  it('the database cannot be asked in time: outcome-unknown, never "nothing was stored" (and it was stored)', async () => {
+    cutter.arm('and-refuse-new-connections');
+    const outcome = await write(3);
+    cutter.accept();
+    expect(outcome).toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(await rows()).toContain(3);
   });
 });
