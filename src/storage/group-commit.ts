@@ -1,6 +1,5 @@
 import { placeholders } from './sql';
-import type { AnnouncedChannel, Dialect, Leadership, LeadershipRole, SqlSession, SqlValue, Storage, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
-import type { StorageBlocker } from './sql';
+import type { AnnouncedChannel, Dialect, Leadership, LeadershipRole, SqlSession, SqlValue, Storage, StorageBlocker, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
 import { CommitOutcomeUnknownError, StorageUnavailableError } from './storage-fault';
 
 type Job = {
