@@ -8,7 +8,7 @@
  * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
  * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation,
  * online-rotation, http-fuzz, slow-clients), the event store opened on a file (event-time,
- * access-denied-bound); openapi-lint stores nothing; postgres-instances is PostgreSQL's own;
+ * access-denied-bound); openapi-lint stores nothing; postgres-instances and postgres-faults are PostgreSQL's own;
  * audit-sources and audit-export-sources-memory set up PostgreSQL and a SQLite file themselves.
  */
 const POSTGRES_SUITES = [

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIABLES, type PostgresLimits } from '../config/configuration';
 
 export type EnvironmentHelp = ReadonlyArray<readonly [variable: string, meaning: string]>;
 
@@ -37,9 +38,22 @@ const NATS: EnvironmentHelp = [
   ['NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE', 'a client certificate for NATS'],
   ['SECRETS_NATS_PREFIX', 'subjects are <prefix>.changed.<KEY>, default secrets'],
 ];
+/** What each PostgreSQL limit bounds (SPEC §7); the record's type leaves none out. */
+const POSTGRES_LIMIT_MEANINGS: Record<keyof PostgresLimits, string> = {
+  connectTimeoutMs: 'ms to establish a PostgreSQL connection',
+  acquireTimeoutMs: 'ms to wait for a free connection of the pool',
+  lockTimeoutMs: "ms to wait for a lock (the log's append lock)",
+  statementTimeoutMs: 'ms for one statement',
+  idleInTransactionTimeoutMs: 'ms a transaction may stay open with nothing running',
+};
+const POSTGRES: EnvironmentHelp = [
+  ['DATABASE_URL', 'postgres://… : PostgreSQL, which several instances may share; unset: SQLite in the data dir'],
+  ...(Object.entries(POSTGRES_LIMIT_VARIABLES) as [keyof PostgresLimits, string][]).map(
+    ([field, variable]) => [variable, `${POSTGRES_LIMIT_MEANINGS[field]}, default ${POSTGRES_LIMIT_DEFAULTS[field]} (past it: 503)`] as const,
+  ),
+];
 const LOG_LEVEL = ['LOG_LEVEL', 'fatal error warn info debug trace silent, default info'] as const;
 const DATA_DIR = ['SECRETS_DATA_DIR', 'the data dir, default ./data (secrets.db inside)'] as const;
-const DATABASE_URL = ['DATABASE_URL', 'postgres://… : PostgreSQL (credentials never printed); unset: SQLite in the data dir'] as const;
 const CA_FILE = ['SECRETS_CA_FILE', "a CA (PEM) to trust for the service's HTTPS"] as const;
 
 export const ADMIN_ENVIRONMENT: EnvironmentHelp = [
@@ -51,7 +65,7 @@ export const ADMIN_ENVIRONMENT: EnvironmentHelp = [
 export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ['PORT, HOST', 'HTTP listener, default 3000 on 127.0.0.1'],
   DATA_DIR,
-  DATABASE_URL,
+  ...POSTGRES,
   ['SECRETS_MASTER_KEYS', 'kid:base64key,… (first active); unset outside production: a dev key file'],
   ['SECRETS_ADMIN_TOKEN', 'the first admin token; unset: generated and printed once'],
   ['TLS_CERT_FILE, TLS_KEY_FILE', 'serve HTTPS with this certificate and key (PEM)'],
@@ -68,7 +82,7 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
 
 export const DATA_DIR_ENVIRONMENT: EnvironmentHelp = [
   DATA_DIR,
-  DATABASE_URL,
+  ...POSTGRES,
   ['SECRETS_MASTER_KEYS', 'kid:base64key,… (first active); unset: the dev key file in the data dir'],
   LOG_LEVEL,
 ];

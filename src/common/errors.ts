@@ -15,6 +15,8 @@ export enum ErrorCode {
   PayloadTooLarge = 'payload-too-large',
   TooManyRequests = 'too-many-requests',
   StorageUnavailable = 'storage-unavailable',
+  /** Storage went away during a commit: the write may or may not have been applied. */
+  OutcomeUnknown = 'outcome-unknown',
   UnsupportedMediaType = 'unsupported-media-type',
 }
 

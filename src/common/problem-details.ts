@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.TooManyRequests]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.StorageUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.OutcomeUnknown]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
 };
 
@@ -92,7 +93,8 @@ export function frameworkProblem(status: number): ProblemDetails {
  * caller turns into a generic 500 with an error id: internals never reach a client.
  */
 export function toProblem(error: unknown): ProblemDetails | undefined {
-  // A read that hits a storage fault throws SQLite's own error; a write's arrives already coded.
+  // A read (authentication's among them) that hits a storage fault throws the engine's own
+  // error; a write's arrives already coded. One mapping for both engines.
   error = asStorageUnavailable(error) ?? error;
   if (error instanceof DomainError) {
     return problem(STATUS_BY_CODE[error.code], error.message, error.code, error.errors);

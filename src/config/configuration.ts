@@ -36,6 +36,8 @@ export interface AppConfig {
   metricsPort: number;
   /** The HTTP edge (SPEC §2 limits, §3): see src/http. */
   http: HttpLimits;
+  /** How long PostgreSQL may keep a request waiting (SPEC §7): see src/storage/postgres. */
+  postgres: PostgresLimits;
 }
 
 export interface HttpLimits {
@@ -67,15 +69,58 @@ const HTTP_LIMIT_VARIABLES: Record<keyof HttpLimits, string> = {
   maxConnections: 'SECRETS_MAX_CONNECTIONS',
 };
 
-function parseHttpLimits(env: NodeJS.ProcessEnv, problems: string[]): HttpLimits {
-  const limits = { ...HTTP_LIMIT_DEFAULTS };
-  for (const [field, variable] of Object.entries(HTTP_LIMIT_VARIABLES) as [keyof HttpLimits, string][]) {
+/**
+ * Every wait on PostgreSQL has an end, enforced by the server where it can be (a statement, a
+ * lock wait, a transaction left idle are rolled back there, so nothing the client was told
+ * failed commits later) and by the driver where nothing was sent yet (connecting, a free
+ * connection). A request that reaches one is a 503 with Retry-After.
+ */
+export interface PostgresLimits {
+  /** Establishing a new connection. */
+  connectTimeoutMs: number;
+  /** Waiting for a free connection of the pool (connecting a new one included). */
+  acquireTimeoutMs: number;
+  /** Waiting for a lock, the log's append lock among them (PostgreSQL's lock_timeout). */
+  lockTimeoutMs: number;
+  /** One statement (statement_timeout). */
+  statementTimeoutMs: number;
+  /** A transaction left open with nothing running (idle_in_transaction_session_timeout): a frozen instance's lock goes. */
+  idleInTransactionTimeoutMs: number;
+}
+
+export const POSTGRES_LIMIT_DEFAULTS: PostgresLimits = {
+  connectTimeoutMs: 5_000,
+  acquireTimeoutMs: 5_000,
+  lockTimeoutMs: 5_000,
+  statementTimeoutMs: 10_000,
+  // Below the lock limit: an instance frozen inside its batch loses its session (and the append
+  // lock) before the other instances' writes give up waiting for it.
+  idleInTransactionTimeoutMs: 4_000,
+};
+
+export const POSTGRES_LIMIT_VARIABLES: Record<keyof PostgresLimits, string> = {
+  connectTimeoutMs: 'SECRETS_PG_CONNECT_TIMEOUT_MS',
+  acquireTimeoutMs: 'SECRETS_PG_ACQUIRE_TIMEOUT_MS',
+  lockTimeoutMs: 'SECRETS_PG_LOCK_TIMEOUT_MS',
+  statementTimeoutMs: 'SECRETS_PG_STATEMENT_TIMEOUT_MS',
+  idleInTransactionTimeoutMs: 'SECRETS_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+};
+
+/** `defaults`, each overridden by its variable when set; anything but a positive integer is a problem. */
+function positiveIntegers<T extends object>(env: NodeJS.ProcessEnv, defaults: T, variables: Record<keyof T, string>, problems: string[]): T {
+  const values = { ...defaults };
+  for (const [field, variable] of Object.entries(variables) as [keyof T, string][]) {
     const raw = env[variable];
     if (raw === undefined || raw === '') continue;
     const value = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
     if (!(value >= 1)) problems.push(`${variable} must be a positive integer, got "${raw}"`);
-    else limits[field] = value;
+    else values[field] = value as T[keyof T];
   }
+  return values;
+}
+
+function parseHttpLimits(env: NodeJS.ProcessEnv, problems: string[]): HttpLimits {
+  const limits = positiveIntegers(env, HTTP_LIMIT_DEFAULTS, HTTP_LIMIT_VARIABLES, problems);
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     problems.push('SECRETS_HEADERS_TIMEOUT_MS must not exceed SECRETS_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
@@ -173,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   const http = parseHttpLimits(env, problems);
+  const postgres = positiveIntegers(env, POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIABLES, problems);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
   if (databaseUrl !== undefined && !env.SECRETS_MASTER_KEYS) {
     // A development key file lives in one instance's data dir: another instance on the same
@@ -197,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsHost,
     metricsPort,
     http,
+    postgres,
   };
 }
 

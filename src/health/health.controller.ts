@@ -5,6 +5,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorServ
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator';
 import { STORAGE, Storage } from '../storage/sql';
+import { STORAGE_RETRY_AFTER_SECONDS, asStorageUnavailable } from '../storage/storage-fault';
 import { ReadinessCheck, ReadinessIndicator } from './readiness';
 
 class LivenessDto {
@@ -64,24 +65,45 @@ export class HealthController implements OnModuleInit {
   @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Not ready: see `error`' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.database(), ...this.readiness.map((r) => () => r.check(this.indicators))]);
+      return await this.health.check([() => this.database(), ...this.readiness.map((r) => () => this.checkOrDatabaseDown(r))]);
     } catch (error) {
       // Terminus signals "not ready" with a 503 exception; keep its body (which part failed).
       if (error instanceof ServiceUnavailableException) {
-        void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+        void reply.status(HttpStatus.SERVICE_UNAVAILABLE).header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
         return error.getResponse() as HealthCheckResult;
       }
       throw error;
     }
   }
 
+  /** The database answers a query (through the same pool, and the same limits, as requests). */
   private async database() {
     const indicator = this.indicators.check('database');
     try {
       await this.storage.reader.get('SELECT 1 AS one');
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+      return indicator.down(this.unreachable(error));
     }
+  }
+
+  /**
+   * A check that needs the database and cannot reach it says so under `database`, as the
+   * database's own check does: readiness is a 503 naming why, never a 500.
+   */
+  private async checkOrDatabaseDown(readiness: ReadinessIndicator) {
+    try {
+      return await readiness.check(this.indicators);
+    } catch (error) {
+      // Anything else is a bug of the check, for the generic 500 and its log line.
+      if (!asStorageUnavailable(error)) throw error;
+      return this.indicators.check('database').down(this.unreachable(error));
+    }
+  }
+
+  /** What readiness shows of a failed query: the one fault mapping's reason, never the driver's message. */
+  private unreachable(error: unknown): { reason: string; code: string } {
+    const fault = asStorageUnavailable(error);
+    return fault ? { reason: fault.reason, code: fault.engineCode } : { reason: 'the database answered with an unexpected error', code: '' };
   }
 }

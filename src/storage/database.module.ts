@@ -2,7 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
-import { AppConfig, describeDatabaseUrl } from '../config/configuration';
+import { AppConfig, POSTGRES_LIMIT_DEFAULTS, PostgresLimits, describeDatabaseUrl } from '../config/configuration';
 import { MIGRATIONS } from './migrations';
 import { openPostgres } from './postgres/open-postgres';
 import { PostgresStorage } from './postgres/postgres-storage';
@@ -52,13 +52,13 @@ export async function openSqlite(databasePath: string): Promise<OpenedStorage & 
 }
 
 /** PostgreSQL at `url`, migrated once however many instances start together. */
-export async function openPostgresStorage(url: string): Promise<OpenedStorage & { storage: PostgresStorage }> {
-  const opened = await openPostgres(url).catch((error: unknown) => {
+export async function openPostgresStorage(url: string, limits: PostgresLimits = POSTGRES_LIMIT_DEFAULTS): Promise<OpenedStorage & { storage: PostgresStorage }> {
+  const opened = await openPostgres(url, { limits }).catch((error: unknown) => {
     // One line that names the server, never the credentials (the driver's message names neither).
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot open the PostgreSQL database ${describeDatabaseUrl(url)}: ${reason}`);
   });
-  const storage = new PostgresStorage(opened.pool, url);
+  const storage = new PostgresStorage(opened.pool, url, limits);
   return {
     storage,
     close: async () => {
@@ -70,7 +70,7 @@ export async function openPostgresStorage(url: string): Promise<OpenedStorage & 
 
 /** SPEC §8: DATABASE_URL unset is SQLite in the data dir; a postgres:// URL is PostgreSQL. */
 export function openStorage(config: AppConfig): Promise<OpenedStorage> {
-  return config.databaseUrl === undefined ? openSqlite(config.databasePath) : openPostgresStorage(config.databaseUrl);
+  return config.databaseUrl === undefined ? openSqlite(config.databasePath) : openPostgresStorage(config.databaseUrl, config.postgres);
 }
 
 const OPENED_STORAGE = Symbol('OPENED_STORAGE');

@@ -1,6 +1,6 @@
 import { placeholders } from './sql';
-import type { AnnouncedChannel, Dialect, Leadership, LeadershipRole, SqlSession, SqlValue, Storage, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
-import { StorageUnavailableError } from './storage-fault';
+import type { AnnouncedChannel, Dialect, Leadership, LeadershipRole, SqlSession, SqlValue, Storage, StorageBlocker, StorageFaultState, WriteTransaction, WriterObserver } from './sql';
+import { CommitOutcomeUnknownError, StorageUnavailableError } from './storage-fault';
 
 type Job = {
   work: (tx: WriteTransaction) => Promise<unknown>;
@@ -91,6 +91,11 @@ export interface BatchTransaction {
   release(): Promise<void>;
   /** Undoes the job since its savepoint and releases it. */
   rollbackToSavepoint(): Promise<void>;
+  /**
+   * Resolves once committed — a COMMIT whose answer was lost included, once the engine has learnt
+   * that it committed. Throws when it did not commit, or CommitOutcomeUnknownError when the
+   * engine could not learn which in time.
+   */
   commit(): Promise<void>;
   rollback(): Promise<void>;
   /** False when the engine has rolled the whole transaction back on its own (SQLite on SQLITE_FULL). */
@@ -126,7 +131,7 @@ export class GroupCommitQueue {
   private queue: Job[] = [];
   private scheduled = false;
   private running = false;
-  private currentFault: { error: StorageUnavailableError; since: string } | undefined;
+  private currentFault: StorageFaultState | undefined;
   private observer: WriterObserver | undefined;
 
   constructor(
@@ -141,8 +146,7 @@ export class GroupCommitQueue {
   }
 
   get fault(): StorageFaultState | undefined {
-    const fault = this.currentFault;
-    return fault && { reason: fault.error.reason, code: fault.error.engineCode, since: fault.since };
+    return this.currentFault && { ...this.currentFault };
   }
 
   transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
@@ -179,12 +183,25 @@ export class GroupCommitQueue {
 
   private async runBatch(jobs: Job[]): Promise<void> {
     const started = process.hrtime.bigint();
+    let batch: BatchTransaction;
+    try {
+      batch = await this.engine.begin();
+    } catch (error) {
+      // No transaction (no connection, the append lock held past its limit): the jobs queued
+      // meanwhile would wait as long again for the same thing, so they share the refusal; none
+      // of them has run, so nothing of theirs can commit later.
+      const refused = [...jobs, ...this.queue.splice(0)];
+      this.observer?.batchFailed(refused.length);
+      const failure = this.noteFailure(error);
+      refused.forEach((job) => job.reject(failure));
+      return;
+    }
     let outcome: { results: unknown[]; errors: unknown[]; announced: AnnouncedChannel[] };
     try {
-      outcome = await this.inOneTransaction(jobs);
+      outcome = await this.inOneTransaction(batch, jobs);
     } catch (error) {
-      // The batch as a whole failed (begin, commit, deferred work, a fault that ended the
-      // transaction): nothing in it is durable.
+      // The batch as a whole failed (commit, deferred work, a fault that ended the transaction):
+      // nothing in it is durable — or, for CommitOutcomeUnknownError, its callers are told so.
       this.observer?.batchFailed(jobs.length);
       const failure = this.noteFailure(error);
       jobs.forEach((job) => job.reject(failure));
@@ -201,8 +218,7 @@ export class GroupCommitQueue {
     });
   }
 
-  private async inOneTransaction(jobs: Job[]): Promise<{ results: unknown[]; errors: unknown[]; announced: AnnouncedChannel[] }> {
-    const batch = await this.engine.begin();
+  private async inOneTransaction(batch: BatchTransaction, jobs: Job[]): Promise<{ results: unknown[]; errors: unknown[]; announced: AnnouncedChannel[] }> {
     try {
       const results: unknown[] = new Array(jobs.length);
       const errors: unknown[] = new Array(jobs.length);
@@ -246,10 +262,10 @@ export class GroupCommitQueue {
 
   /** A storage fault becomes the coded error callers see, and the queue's current fault. */
   private noteFailure(error: unknown): unknown {
-    const fault = this.engine.asFault(error);
+    const fault = error instanceof CommitOutcomeUnknownError ? error : this.engine.asFault(error);
     if (!fault) return error;
-    if (!this.currentFault) this.currentFault = { error: fault, since: new Date().toISOString() };
-    else this.currentFault.error = fault;
+    const code = fault instanceof StorageUnavailableError ? fault.engineCode : fault.code;
+    this.currentFault = { reason: fault.reason, code, since: this.currentFault?.since ?? new Date().toISOString() };
     return fault;
   }
 }
@@ -278,6 +294,11 @@ export abstract class QueuedStorage implements Storage {
 
   get fault(): StorageFaultState | undefined {
     return this.queue.fault;
+  }
+
+  /** Nothing outside the process holds writes up, unless the engine can tell otherwise. */
+  async blocker(): Promise<StorageBlocker | undefined> {
+    return undefined;
   }
 
   transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {

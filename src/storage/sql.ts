@@ -95,6 +95,12 @@ export interface StorageFaultState {
   since: string;
 }
 
+/** Something outside this process that holds every write up (readiness names it). */
+export interface StorageBlocker {
+  reason: string;
+  [detail: string]: string | number;
+}
+
 /**
  * The unit of work and the reads. `transact` queues a job; jobs that arrive together share one
  * transaction (group commit), each in its own savepoint, and a job settles only once its batch
@@ -105,6 +111,8 @@ export interface Storage {
   readonly reader: SqlSession;
   transact<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   readonly fault: StorageFaultState | undefined;
+  /** Asks the database what holds writes up now (PostgreSQL: a session keeping the append lock past the limit). */
+  blocker(): Promise<StorageBlocker | undefined>;
   observe(observer: WriterObserver): void;
   /** Calls `listener` after any instance's commit that announced on `channel`. */
   onAnnounced(channel: AnnouncedChannel, listener: () => void): void;

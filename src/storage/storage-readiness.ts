@@ -17,8 +17,10 @@ export const MIN_FREE_BYTES = 1024 * 1024;
 
 /**
  * `storage` in /health/ready: down from the moment a write meets a storage fault (disk full,
- * read-only, I/O error, PostgreSQL unreachable) until a write commits again, and while the data
- * dir's filesystem has less than MIN_FREE_BYTES free (SPEC §3). While a fault lasts, each probe
+ * read-only, I/O error, PostgreSQL unreachable, a limit of SPEC §7 reached) until a write commits
+ * again, while something outside the process holds every write up (a PostgreSQL session keeping
+ * the log's append lock past the lock-wait limit), and while the data dir's filesystem has less
+ * than MIN_FREE_BYTES free (SPEC §3). While a fault lasts, each probe
  * (at most one a second) tries one tiny write of its own, so the service turns ready again once
  * the fault is gone even if no client writes in the meantime; no restart is needed.
  */
@@ -46,6 +48,8 @@ export class StorageReadiness implements ReadinessIndicator {
     const fault = this.storage.fault;
     const details = { freeBytes, minFreeBytes: MIN_FREE_BYTES };
     if (fault) return indicator.down({ writable: false, ...fault, ...details });
+    const blocker = await this.storage.blocker();
+    if (blocker) return indicator.down({ writable: false, ...blocker, ...details });
     if (!enoughSpace) return indicator.down({ writable: true, reason: 'the data dir is almost full', ...details });
     return indicator.up({ writable: true, ...details });
   }

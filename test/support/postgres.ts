@@ -214,6 +214,8 @@ export class ThrowawayCluster {
     private readonly runAs: string[],
     readonly url: string,
     private readonly watchdog: ChildProcess,
+    /** pg_ctl's server options: the same port and socket dir on every start. */
+    private readonly serverOptions: string,
   ) {}
 
   static async start(binDir: string, pointer?: string): Promise<ThrowawayCluster> {
@@ -232,7 +234,8 @@ export class ThrowawayCluster {
     };
     // --no-sync: a throwaway cluster need not survive a power cut, and initdb's fsyncs are most of its time.
     run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']);
+    const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`;
+    run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', serverOptions, 'start']);
 
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -244,7 +247,30 @@ export class ThrowawayCluster {
       { detached: true, stdio: 'ignore' },
     );
     watchdog.unref();
-    return new ThrowawayCluster(binDir, dir, prefix, url, watchdog);
+    return new ThrowawayCluster(binDir, dir, prefix, url, watchdog, serverOptions);
+  }
+
+  /** A throwaway cluster of a test's own (never the shared server), to stop and start at will. */
+  static async own(): Promise<ThrowawayCluster> {
+    const binDir = findBinDir(defaultBinDirs());
+    if (binDir === undefined) throw new Error('This test stops and starts a PostgreSQL cluster of its own: install Debian\'s package "postgresql" (initdb and pg_ctl).');
+    return ThrowawayCluster.start(binDir);
+  }
+
+  /** Stops the server as an operator would (`pg_ctl stop -m fast`: sessions ended), keeping its files. */
+  halt(): void {
+    this.pgCtl(['-m', 'fast', 'stop']);
+  }
+
+  /** Starts the halted server again, on the same port. */
+  resume(): void {
+    this.pgCtl(['-l', join(this.dir, 'server.log'), '-o', this.serverOptions, 'start']);
+  }
+
+  private pgCtl(args: string[]): void {
+    const [command, ...rest] = [...this.runAs, join(this.binDir, 'pg_ctl'), '-D', this.dataDir, '-w', '-t', '30', ...args];
+    const result = spawnSync(command, rest, { encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0) throw new Error(`pg_ctl ${args.at(-1)} failed: ${result.stderr || result.stdout}`);
   }
 
   get dataDir(): string {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/configuration';
+import { SERVICE_ENVIRONMENT } from '../../src/cli/environment-help';
+import { ConfigError, loadConfig, POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIABLES } from '../../src/config/configuration';
 import { loadKeyring } from '../../src/crypto/master-keyring';
 
 const key = () => randomBytes(32).toString('base64');
@@ -106,6 +107,25 @@ describe('configuration (SPEC §7)', () => {
     expect(problemsOf({ SECRETS_HEADERS_TIMEOUT_MS: '20000', SECRETS_REQUEST_TIMEOUT_MS: '10000' })).toEqual([
       'SECRETS_HEADERS_TIMEOUT_MS must not exceed SECRETS_REQUEST_TIMEOUT_MS (the headers are part of the request)',
     ]);
+  });
+
+  it('PostgreSQL limits: defaults of a few seconds, each overridable, nonsense refused one line each, each in `serve --help` and SPEC §7', () => {
+    expect(loadConfig({}).postgres).toEqual(POSTGRES_LIMIT_DEFAULTS);
+    for (const ms of Object.values(POSTGRES_LIMIT_DEFAULTS)) expect(ms).toBeGreaterThanOrEqual(1_000);
+    for (const ms of Object.values(POSTGRES_LIMIT_DEFAULTS)) expect(ms).toBeLessThanOrEqual(10_000);
+    expect(loadConfig({ SECRETS_PG_LOCK_TIMEOUT_MS: '250', SECRETS_PG_STATEMENT_TIMEOUT_MS: '60000' }).postgres).toMatchObject({ lockTimeoutMs: 250, statementTimeoutMs: 60_000 });
+    expect(problemsOf({ SECRETS_PG_CONNECT_TIMEOUT_MS: '0', SECRETS_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: '5s' })).toEqual([
+      'SECRETS_PG_CONNECT_TIMEOUT_MS must be a positive integer, got "0"',
+      'SECRETS_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS must be a positive integer, got "5s"',
+    ]);
+    const help = SERVICE_ENVIRONMENT.map(([names]) => names).join(', ');
+    const spec = readFileSync(join(__dirname, '../../docs/SPEC.md'), 'utf8');
+    const variables = Object.values(POSTGRES_LIMIT_VARIABLES);
+    expect(variables).toHaveLength(5);
+    for (const variable of variables) {
+      expect(help).toContain(variable);
+      expect(spec).toContain(`| \`${variable}\` |`);
+    }
   });
 
   it('refuses to start in production without master keys', () => {

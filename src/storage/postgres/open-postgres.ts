@@ -1,6 +1,7 @@
-import { Pool, types, type CustomTypesConfig } from 'pg';
+import { Client, Pool, types, type ClientConfig, type CustomTypesConfig } from 'pg';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { POSTGRES_LIMIT_DEFAULTS, type PostgresLimits } from '../../config/configuration';
 import { ADVISORY_LOCKS } from './advisory-locks';
 import { POSTGRES_MIGRATIONS } from './migrations';
 
@@ -9,6 +10,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Shown in pg_stat_activity, to tell instances and tools apart. */
   applicationName?: string;
+  /** SPEC §7's limits; the defaults unless given. */
+  limits?: PostgresLimits;
 }
 
 export interface OpenedPostgres {
@@ -36,12 +39,43 @@ function parseSafeInteger(text: string): number {
 }
 
 /**
+ * What every connection of the service sets up with: the types above, and the limits of SPEC §7
+ * as the session's own settings, sent with the startup message (no round trip). The server
+ * enforces them and rolls the transaction back itself, so a wait that ends in a 503 can never
+ * commit afterwards. Only the connect limit is the driver's: nothing has been sent yet then.
+ */
+export function postgresClientConfig(limits: PostgresLimits): ClientConfig {
+  return {
+    types: POSTGRES_TYPES,
+    connectionTimeoutMillis: limits.connectTimeoutMs,
+    lock_timeout: limits.lockTimeoutMs,
+    statement_timeout: limits.statementTimeoutMs,
+    idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    // A server that vanished without closing the socket is noticed rather than waited on for ever.
+    keepAlive: true,
+  };
+}
+
+/**
+ * The pool's connections: pg-pool gives its clients its own options, whose connection timeout
+ * is the acquire limit (waiting for a free connection); a new connection keeps the connect limit.
+ */
+function pooledClient(limits: PostgresLimits): typeof Client {
+  return class PooledClient extends Client {
+    constructor(config?: ClientConfig) {
+      super({ ...config, ...postgresClientConfig(limits) });
+    }
+  };
+}
+
+/**
  * Connects to the database at `url` (a `postgres://` URL, as in DATABASE_URL) and brings its
  * schema up to date. Instances that start together take turns under a session advisory lock,
  * held on the connection the migrations run on: the first migrates, the others then find
  * nothing pending. TypeORM runs them in one transaction, so a failed start leaves no half schema.
  */
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<OpenedPostgres> {
+  const limits = options.limits ?? POSTGRES_LIMIT_DEFAULTS;
   const dataSource = new DataSource({
     type: 'postgres',
     url,
@@ -51,7 +85,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     migrationsRun: false,
     migrationsTransactionMode: 'all',
     synchronize: false,
-    extra: { types: POSTGRES_TYPES },
+    extra: { types: POSTGRES_TYPES, Client: pooledClient(limits), connectionTimeoutMillis: limits.acquireTimeoutMs },
   });
   await dataSource.initialize();
   try {
@@ -67,11 +101,15 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
 async function migrateOnce(dataSource: DataSource): Promise<void> {
   const runner = dataSource.createQueryRunner();
   try {
+    // A migration may rebuild an index of a large log, and an instance starting beside one that
+    // migrates waits for it: the request limits are not theirs. RESET restores the session's own.
+    await runner.query('SET lock_timeout = 0; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0');
     await runner.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.migrations]);
     try {
       await new MigrationExecutor(dataSource, runner).executePendingMigrations();
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.migrations]);
+      await runner.query('RESET lock_timeout; RESET statement_timeout; RESET idle_in_transaction_session_timeout');
     }
   } finally {
     // A session lock lives as long as its connection: releasing a broken one back to the pool

@@ -1,6 +1,5 @@
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import type { Leadership } from '../sql';
-import { POSTGRES_TYPES } from './open-postgres';
 
 /**
  * A role one instance holds at a time: a session advisory lock on a connection of its own,
@@ -14,7 +13,8 @@ export class PostgresLeadership implements Leadership {
   private pending: Promise<boolean> | undefined;
 
   constructor(
-    private readonly url: string,
+    /** The database and the session's settings (postgresClientConfig), on a connection of its own. */
+    private readonly connection: ClientConfig,
     private readonly lockKey: number,
   ) {}
 
@@ -50,7 +50,7 @@ export class PostgresLeadership implements Leadership {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.url, types: POSTGRES_TYPES, application_name: 'secrets-ledger leadership' });
+    const client = new Client(this.connection);
     // The lock went with the connection: the role is no longer ours.
     const lost = () => {
       if (this.client === client) {

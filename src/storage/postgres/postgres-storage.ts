@@ -1,16 +1,27 @@
-import { Client, Pool, PoolClient } from 'pg';
+import { Client, Pool, PoolClient, QueryResult } from 'pg';
+import { POSTGRES_LIMIT_DEFAULTS, type PostgresLimits } from '../../config/configuration';
 import { BatchEngine, BatchTransaction, QueuedStorage } from '../group-commit';
-import type { AnnouncedChannel, Leadership, LeadershipRole, SqlSession } from '../sql';
-import { StorageUnavailableError } from '../storage-fault';
+import type { AnnouncedChannel, Leadership, LeadershipRole, SqlSession, StorageBlocker } from '../sql';
+import { StorageUnavailableError, asStorageUnavailable } from '../storage-fault';
 import { ADVISORY_LOCKS } from './advisory-locks';
-import { postgresFault } from './postgres-faults';
+import { appendLockHeldPast } from './append-lock';
+import { settleFailedCommit } from './commit-outcome';
 import { PostgresLeadership } from './postgres-leadership';
-import { POSTGRES_TYPES } from './open-postgres';
+import { postgresClientConfig } from './open-postgres';
 import { POSTGRES_DIALECT, PostgresSession } from './postgres-session';
 
-/** Batches on a pooled connection, each one transaction that first takes the log's append lock. */
+/**
+ * Batches on a pooled connection, each one transaction that first takes the log's append lock.
+ * Every wait is bounded by the server (the session's lock_timeout, statement_timeout and
+ * idle_in_transaction_session_timeout), which then rolls the transaction back: a batch that
+ * fails before COMMIT left nothing behind. A COMMIT whose answer was lost is settled by asking
+ * the database what became of the transaction (./commit-outcome.ts).
+ */
 class PostgresBatchEngine implements BatchEngine {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly limits: PostgresLimits,
+  ) {}
 
   async begin(): Promise<BatchTransaction> {
     const client = await this.pool.connect();
@@ -27,27 +38,28 @@ class PostgresBatchEngine implements BatchEngine {
     };
     const q = async (text: string) => {
       try {
-        await client.query(text);
+        return await client.query(text);
       } catch (error) {
-        if (postgresFault(error)) lost = true;
+        if (asStorageUnavailable(error)) lost = true;
         throw error;
       }
     };
+    let session: { xid: number; pid: number };
     try {
       // One round trip: statements without parameters may share a simple query. The lock key is
-      // our constant, never input.
-      await q(`BEGIN; SELECT pg_advisory_xact_lock(${Number(ADVISORY_LOCKS.logAppend)})`);
+      // our constant, never input. The transaction and its session are what a lost COMMIT is settled by.
+      const results = (await q(`BEGIN; SELECT pg_advisory_xact_lock(${Number(ADVISORY_LOCKS.logAppend)}); SELECT txid_current() AS xid, pg_backend_pid() AS pid`)) as unknown as QueryResult<{ xid: number; pid: number }>[];
+      session = results[2].rows[0];
     } catch (error) {
       release(error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
-    return batchOn(client, q, release, () => !lost);
+    const settle = (failure: unknown) => settleFailedCommit(this.pool, failure, session.xid, session.pid, this.limits.statementTimeoutMs);
+    return batchOn(client, q, release, () => !lost && !released, settle);
   }
 
   asFault(error: unknown): StorageUnavailableError | undefined {
-    if (error instanceof StorageUnavailableError) return error;
-    const fault = postgresFault(error);
-    return fault && new StorageUnavailableError(fault.reason, fault.code);
+    return asStorageUnavailable(error);
   }
 }
 
@@ -56,24 +68,35 @@ class PostgresBatchEngine implements BatchEngine {
  * connection, so the savepoints are folded into as few as can be: a job's RELEASE travels with
  * the next job's SAVEPOINT, and COMMIT releases the last one itself.
  */
-function batchOn(client: PoolClient, q: (text: string) => Promise<void>, release: (error?: Error) => void, open: () => boolean): BatchTransaction {
+function batchOn(
+  client: PoolClient,
+  q: (text: string) => Promise<unknown>,
+  release: (error?: Error) => void,
+  open: () => boolean,
+  settleFailedCommit: (failure: unknown) => Promise<void>,
+): BatchTransaction {
   let releaseDue = false;
   return {
     session: new PostgresSession(client),
-    savepoint: () => {
+    savepoint: async () => {
       const text = releaseDue ? 'RELEASE SAVEPOINT job; SAVEPOINT job' : 'SAVEPOINT job';
       releaseDue = false;
-      return q(text);
+      await q(text);
     },
     release: async () => {
       releaseDue = true;
     },
-    rollbackToSavepoint: () => {
+    rollbackToSavepoint: async () => {
       releaseDue = false;
-      return q('ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job');
+      await q('ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job');
     },
     commit: async () => {
-      await q('COMMIT');
+      try {
+        await q('COMMIT');
+      } catch (failure) {
+        release(failure instanceof Error ? failure : new Error(String(failure)));
+        return settleFailedCommit(failure);
+      }
       release();
     },
     rollback: async () => {
@@ -108,10 +131,27 @@ export class PostgresStorage extends QueuedStorage {
     readonly pool: Pool,
     /** The database's URL, for the connections that live outside the pool (LISTEN, leadership). */
     private readonly url: string,
+    private readonly limits: PostgresLimits = POSTGRES_LIMIT_DEFAULTS,
     maxBatch?: number,
   ) {
-    super(new PostgresBatchEngine(pool), maxBatch);
+    super(new PostgresBatchEngine(pool, limits), maxBatch);
     this.reader = new PostgresSession(pool);
+  }
+
+  /** A session that has held the log's append lock past the lock-wait limit holds up every write. */
+  override async blocker(): Promise<StorageBlocker | undefined> {
+    const holder = await appendLockHeldPast(this.reader, this.limits.lockTimeoutMs);
+    if (!holder) return undefined;
+    const who = `pid ${holder.pid}${holder.application ? `, ${holder.application}` : ''}, ${holder.state}`;
+    return {
+      reason: `the log's append lock has been held for ${Math.round(holder.heldMs / 1000)} s by another session (${who}), past the lock-wait limit of ${this.limits.lockTimeoutMs} ms: writes are refused until it is released`,
+      ...holder,
+    };
+  }
+
+  /** What a connection of its own (LISTEN, leadership) connects with. */
+  private connection(applicationName: string) {
+    return { ...postgresClientConfig(this.limits), connectionString: this.url, application_name: applicationName };
   }
 
   override onAnnounced(channel: AnnouncedChannel, listener: () => void): void {
@@ -121,7 +161,7 @@ export class PostgresStorage extends QueuedStorage {
   }
 
   leadership(name: LeadershipRole): Leadership {
-    const role = new PostgresLeadership(this.url, ADVISORY_LOCKS[name]);
+    const role = new PostgresLeadership(this.connection('secrets-ledger leadership'), ADVISORY_LOCKS[name]);
     this.roles.push(role);
     return role;
   }
@@ -142,7 +182,7 @@ export class PostgresStorage extends QueuedStorage {
   private async listen(): Promise<void> {
     if (this.closed) return;
     if (!this.listener) {
-      const client = new Client({ connectionString: this.url, types: POSTGRES_TYPES, application_name: 'secrets-ledger listener' });
+      const client = new Client(this.connection('secrets-ledger listener'));
       this.listener = client;
       const reconnect = () => {
         if (this.listener !== client) return;
