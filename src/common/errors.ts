@@ -16,6 +16,7 @@ export enum ErrorCode {
   TooManyRequests = 'too-many-requests',
   StorageUnavailable = 'storage-unavailable',
   UnsupportedMediaType = 'unsupported-media-type',
+  MasterKeyNotShared = 'master-key-not-shared',
 }
 
 /**
