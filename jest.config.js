@@ -6,10 +6,11 @@
  * The storage contract runs on both engines inside the sqlite project, so it is not listed here.
  * Suites left out of "postgres" test what only SQLite has: its file and page limits (crash,
  * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
- * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation,
+ * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation, master-keys-start,
  * online-rotation, http-fuzz, slow-clients), the event store opened on a file (event-time,
- * access-denied-bound); openapi-lint stores nothing; postgres-instances and postgres-faults are PostgreSQL's own;
- * audit-sources and audit-export-sources-memory set up PostgreSQL and a SQLite file themselves.
+ * access-denied-bound); openapi-lint stores nothing; postgres-instances, postgres-faults and
+ * master-keys-instances are PostgreSQL's own; audit-sources and audit-export-sources-memory set up
+ * PostgreSQL and a SQLite file themselves.
  */
 const POSTGRES_SUITES = [
   'test/e2e/postgres-engine.e2e-spec.ts',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { AppConfig } from '../config/configuration';
 import { DEV_KEY_FILE, MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import { EventStore } from '../event-store/event-store';
+import { keyHolders } from '../master-keys/key-holders';
 import { MasterKeyRotation } from '../master-keys/master-key-rotation';
 import type { OnlineRotationResult } from '../master-keys/master-keys.service';
 import { DataDirLock, announcedService } from '../storage/data-dir-lock';
@@ -24,20 +25,25 @@ import { progressReporter } from './progress';
  * service with it); without it (development) a new key is generated and put first in the key file.
  */
 export async function rotateMasterKeyCommand(config: AppConfig, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // PostgreSQL: no process owns the database, the rewrap batches take the log's lock like every
-  // instance's writes, and every instance already has the active key (SECRETS_MASTER_KEYS).
-  if (config.databaseUrl !== undefined) return report(await rotateOffline(config), config);
+  // PostgreSQL: no process owns the database, and the rewrap batches take the log's lock like
+  // every instance's writes; the rotation refuses while a live instance (master_key_holders)
+  // lacks the active key, and calls no key retirable that a live instance wraps with.
+  if (config.databaseUrl !== undefined) return report(await rotateOffline(config, { soleProcess: false }), config);
   existingDatabase(config.databasePath);
   const lock = DataDirLock.tryAcquire(config.dataDir);
   if (!lock) return report(await rotateThroughService(config, env), config);
   try {
-    report(await rotateOffline(config), config);
+    report(await rotateOffline(config, { soleProcess: true }), config);
   } finally {
     lock.release();
   }
 }
 
-async function rotateOffline(config: AppConfig): Promise<OnlineRotationResult> {
+/**
+ * `soleProcess`: this process holds the SQLite data dir's lock, so no service runs on it, and
+ * any row in master_key_holders is a dead service's (it would otherwise count until it expires).
+ */
+async function rotateOffline(config: AppConfig, { soleProcess }: { soleProcess: boolean }): Promise<OnlineRotationResult> {
   let generated: string | undefined;
   if (config.masterKeys.length === 0) {
     const file = join(config.dataDir, DEV_KEY_FILE);
@@ -45,7 +51,9 @@ async function rotateOffline(config: AppConfig): Promise<OnlineRotationResult> {
     generated = prependDevKey(file).kid;
   }
   return withLedger(config, async (app) => {
-    const rotation = new MasterKeyRotation(app.get<Storage>(STORAGE), app.get(EventStore), app.get(MasterKeyring));
+    const storage = app.get<Storage>(STORAGE);
+    if (soleProcess) await storage.transact((tx) => keyHolders.forgetOthers(tx));
+    const rotation = new MasterKeyRotation(storage, app.get(EventStore), app.get(MasterKeyring));
     const progress = progressReporter('rewrapping data keys', await rotation.pending());
     const result = await rotation.rotate(progress.update);
     progress.stop();
@@ -67,7 +75,8 @@ async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): 
     throw new Error(`cannot reach the service at ${url}: ${error instanceof Error ? error.message : String(error)}`);
   });
   if (status !== 200) {
-    throw new Error(`the service refused the rotation (${status}): ${(reply as { detail?: string }).detail ?? 'no detail'}`);
+    const expected = config.masterKeys.length > 0 ? ` (SECRETS_MASTER_KEYS here makes ${config.masterKeys[0].kid} active)` : '';
+    throw new Error(`the service refused the rotation (${status}): ${(reply as { detail?: string }).detail ?? 'no detail'}${expected}`);
   }
   return reply as OnlineRotationResult;
 }
@@ -111,4 +120,6 @@ function report(result: OnlineRotationResult, config: AppConfig): void {
     `rewrapped ${result.rewrapped} data keys from [${result.from.join(', ')}] to ${result.to}; recorded MasterKeyRotated at seq ${result.seq}\n`,
   );
   for (const kid of result.retirable) process.stdout.write(`no data key uses ${kid} any more: it may be retired (removed from ${where})\n`);
+  const kept = config.masterKeys.map((spec) => spec.kid).filter((kid) => kid !== result.to && !result.retirable.includes(kid));
+  for (const kid of kept) process.stdout.write(`${kid} is not retirable yet: data keys or a live instance's active key still use it (docs/MASTER-KEYS.md)\n`);
 }

@@ -18,6 +18,7 @@ export enum ErrorCode {
   /** Storage went away during a commit: the write may or may not have been applied. */
   OutcomeUnknown = 'outcome-unknown',
   UnsupportedMediaType = 'unsupported-media-type',
+  MasterKeyNotShared = 'master-key-not-shared',
 }
 
 /**

@@ -32,6 +32,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.StorageUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.OutcomeUnknown]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  [ErrorCode.MasterKeyNotShared]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const TITLES: Record<number, string> = {

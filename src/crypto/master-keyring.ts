@@ -1,12 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError } from '../common/errors';
+import { ConflictError, DomainError, ErrorCode } from '../common/errors';
 import { ConfigError, MasterKeySpec, parseMasterKeys } from '../config/configuration';
 import { writeFileAtomically } from './atomic-file';
 import { dataKeyAad, open, seal } from './envelope';
 
 export const DEV_KEY_FILE = 'master-keys.dev';
+
+/**
+ * This process may not wrap new values with its active key now: another live instance lacks it
+ * (src/master-keys/key-holder-heartbeat.ts). Temporary (503): it ends when that instance holds it.
+ */
+export class MasterKeyNotSharedError extends DomainError {
+  constructor(reason: string) {
+    super(ErrorCode.MasterKeyNotShared, `No new value can be stored through this instance now: ${reason}. Nothing was stored; retry later or through another instance.`);
+  }
+}
 
 /**
  * The master keys that wrap data keys. The first key is active: new data keys are wrapped with
@@ -15,6 +25,8 @@ export const DEV_KEY_FILE = 'master-keys.dev';
 export class MasterKeyring {
   private readonly keys: Map<string, Buffer>;
   private active: string;
+  /** Why wrapping is refused now, if it is (set by whoever knows the other instances). */
+  private wrapRefusal: () => string | undefined = () => undefined;
 
   constructor(
     specs: MasterKeySpec[],
@@ -45,7 +57,17 @@ export class MasterKeyring {
     return [...this.keys.keys()];
   }
 
+  /**
+   * Every wrap first asks `refusal`, and throws MasterKeyNotSharedError when it names a reason:
+   * a value must never be wrapped under a key another live instance could not unwrap.
+   */
+  guardWrapping(refusal: () => string | undefined): void {
+    this.wrapRefusal = refusal;
+  }
+
   wrap(dataKey: Buffer, eventId: string): { kid: string; wrapped: Buffer } {
+    const refused = this.wrapRefusal();
+    if (refused !== undefined) throw new MasterKeyNotSharedError(refused);
     const kid = this.activeKid;
     return { kid, wrapped: seal(this.key(kid), dataKey, dataKeyAad(eventId, kid)) };
   }

@@ -4,6 +4,7 @@ import { MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { STORAGE, Storage } from '../storage/sql';
+import { KeyHolderHeartbeat } from './key-holder-heartbeat';
 import { MasterKeyRotation, RotationResult } from './master-key-rotation';
 
 export interface OnlineRotationResult extends RotationResult {
@@ -21,6 +22,9 @@ export interface OnlineRotationResult extends RotationResult {
  * - SECRETS_MASTER_KEYS: it rewraps under the active key it was started with; a caller that
  *   expects another active key is refused (409), because values would be rewrapped under a key
  *   this service does not wrap with (the operator restarts it with the new key first).
+ *
+ * Either way the rotation refuses (409) while another live instance lacks that key
+ * (MasterKeyRotation).
  */
 @Injectable()
 export class MasterKeysService {
@@ -31,8 +35,9 @@ export class MasterKeysService {
     @Inject(STORAGE) storage: Storage,
     store: EventStore,
     private readonly keyring: MasterKeyring,
+    private readonly heartbeat: KeyHolderHeartbeat,
   ) {
-    this.rotation = new MasterKeyRotation(storage, store, keyring);
+    this.rotation = new MasterKeyRotation(storage, store, keyring, heartbeat.instance);
   }
 
   async rotate(request: { activeKid?: string }, actor: Actor): Promise<OnlineRotationResult> {
@@ -43,9 +48,9 @@ export class MasterKeysService {
         throw new ConflictError('This service takes its master keys from the development key file, not SECRETS_MASTER_KEYS: rotate without them.');
       }
       if (request.activeKid !== this.keyring.activeKid) {
+        // The request's key id is not repeated (SPEC §3: no error echoes request content).
         throw new ConflictError(
-          // The asked-for kid is request content: never repeated in an error (SPEC §3).
-          `This service wraps new values with master key ${this.keyring.activeKid}, not the one asked for: ` +
+          `This service wraps new values with master key ${this.keyring.activeKid}, not the key the request expects: ` +
             'restart it with SECRETS_MASTER_KEYS starting with that key (keeping the old keys), then rotate.',
         );
       }
@@ -57,6 +62,7 @@ export class MasterKeysService {
         const spec = prependDevKey(devKeyFile);
         this.keyring.activate(spec);
         generated = spec.kid;
+        await this.heartbeat.beat();
       }
       return { ...(await this.rotation.rotate(undefined, actor)), ...(generated ? { generated } : {}) };
     } finally {

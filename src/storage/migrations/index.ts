@@ -3,6 +3,14 @@ import { AuditIndexes1764201700000 } from './1764201700000-audit-indexes';
 import { RelayCheckpoint1764201800000 } from './1764201800000-relay-checkpoint';
 import { EventKeys1764201900000 } from './1764201900000-event-keys';
 import { StorageProbe1764202050000 } from './1764202050000-storage-probe';
+import { MasterKeyHolders1764202100000 } from './1764202100000-master-key-holders';
 
 /** Every migration, oldest first. TypeORM runs the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1764201600000, AuditIndexes1764201700000, RelayCheckpoint1764201800000, EventKeys1764201900000, StorageProbe1764202050000];
+export const MIGRATIONS = [
+  InitialSchema1764201600000,
+  AuditIndexes1764201700000,
+  RelayCheckpoint1764201800000,
+  EventKeys1764201900000,
+  StorageProbe1764202050000,
+  MasterKeyHolders1764202100000,
+];

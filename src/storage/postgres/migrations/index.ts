@@ -3,6 +3,7 @@ import { PgAuditIndexes1764201700000 } from './1764201700000-audit-indexes';
 import { PgRelayCheckpoint1764201800000 } from './1764201800000-relay-checkpoint';
 import { PgEventKeys1764201900000 } from './1764201900000-event-keys';
 import { PgStorageProbe1764202050000 } from './1764202050000-storage-probe';
+import { PgMasterKeyHolders1764202100000 } from './1764202100000-master-key-holders';
 
 /**
  * Every PostgreSQL migration, oldest first: one per SQLite migration in `../../migrations/`,
@@ -14,4 +15,5 @@ export const POSTGRES_MIGRATIONS = [
   PgRelayCheckpoint1764201800000,
   PgEventKeys1764201900000,
   PgStorageProbe1764202050000,
+  PgMasterKeyHolders1764202100000,
 ];
