@@ -5,10 +5,15 @@ import { STORAGE_RETRY_AFTER_SECONDS } from '../storage/storage-fault';
 import { TooManyRequestsError } from './errors';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS, ProblemDetails, frameworkProblem, problem, toProblem } from './problem-details';
 
-/** Node's codes for a connection the client closed or reset while its request was being read. */
-const CLIENT_ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+/**
+ * Node's codes for a request stream the client cut off. ECONNRESET and EPIPE are not among them:
+ * a connection to PostgreSQL fails with those too, and that is a storage fault (503), not a client
+ * gone away. Node's own abort of a request body is `Error('aborted')` with code ECONNRESET, so it
+ * is recognised by its message.
+ */
+const CLIENT_ABORT_CODES = new Set(['ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
-/** A request body cut off by the client (Node's `aborted` error, or a reset); checked by shape, as it may come from another realm. */
+/** A request body cut off by the client; checked by shape, as it may come from another realm. */
 export function isClientAbort(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
@@ -21,13 +26,13 @@ export function isClientAbort(error: unknown): boolean {
  * Fastify's error handler (body parsing fails before Nest runs).
  */
 export function problemFor(error: unknown, logger: Logger): ProblemDetails {
-  const known = toProblem(error);
-  if (known) return known;
   if (isClientAbort(error)) {
     // Nobody is left to read the answer, and nothing of ours broke: not an operator's concern.
     logger.debug('the client closed the connection before its request was read');
     return frameworkProblem(400);
   }
+  const known = toProblem(error);
+  if (known) return known;
   const errorId = randomUUID();
   // Stack and message of our own code only: values are never carried in error messages.
   logger.error({ errorId, err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'unexpected error');
