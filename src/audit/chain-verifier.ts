@@ -77,11 +77,9 @@ export class ChainVerifier {
   }
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
- * Verifies the whole log. Between pages it yields to the event loop, so a service verifying a
- * million rows keeps answering other requests meanwhile.
+ * Verifies the whole log. The log's pages give the event loop a turn between them (AuditLog.pages),
+ * so a service verifying a million rows keeps answering other requests meanwhile.
  */
 export async function verifyChain(log: AuditLog, onProgress?: (seq: number) => void): Promise<VerifyResult> {
   const verifier = new ChainVerifier();
@@ -89,7 +87,6 @@ export async function verifyChain(log: AuditLog, onProgress?: (seq: number) => v
   for await (const page of log.pages({}, until)) {
     if (!page.every((row) => verifier.accept(row))) break;
     onProgress?.(verifier.verifiedSeq);
-    await yieldToEventLoop();
   }
   const head = await log.head();
   const result: VerifyResult = { ok: verifier.broken === undefined, checked: verifier.checked, head: { seq: head.seq, hash: head.hash } };
