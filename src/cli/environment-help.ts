@@ -35,6 +35,8 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ['SECRETS_ADMIN_TOKEN', 'the first admin token; unset: generated and printed once'],
   ['TLS_CERT_FILE, TLS_KEY_FILE', 'serve HTTPS with this certificate and key (PEM)'],
   ['SECRETS_ALLOW_PLAIN_HTTP', 'true: plain HTTP on a non-loopback HOST in production (a TLS proxy in front)'],
+  ['SECRETS_MAX_CONNECTIONS, SECRETS_MAX_CONNECTIONS_PER_ADDRESS', 'open connections in all, default 4096, and from one address (IPv6: a /64), default 256'],
+  ['SECRETS_UNAUTHENTICATED_IDLE_MS, SECRETS_KEEP_ALIVE_TIMEOUT_MS', 'idle limit of a connection without an authenticated request, default 5000; after one, default 72000'],
   ...NATS,
   ['METRICS_HOST, METRICS_PORT', 'Prometheus /metrics listener, default 127.0.0.1:9464; METRICS_PORT=0 turns it off'],
   LOG_LEVEL,
