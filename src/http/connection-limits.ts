@@ -45,13 +45,42 @@ interface Connection {
   bytesAtIdle: number;
 }
 
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Connections closed over a client's share, told to the operator (behind a proxy whose address
+ * every connection shares, a share set too low looks exactly like this): one warning a minute
+ * at most, naming the last client and counting the rest, so that a flood cannot flood the log.
+ */
+class RefusalLog {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private since = 0;
+
+  constructor(
+    private readonly fastify: FastifyInstance,
+    private readonly share: number,
+  ) {}
+
+  note(client: string): void {
+    this.since += 1;
+    const now = Date.now();
+    if (now - this.lastAt < REFUSAL_LOG_INTERVAL_MS) return;
+    this.fastify.log.warn(
+      { client, closed: this.since, share: this.share },
+      `connections over their client's share closed (${this.since} since the last such line, the last from ${client}); behind a proxy, raise SECRETS_MAX_CONNECTIONS_PER_ADDRESS`,
+    );
+    this.lastAt = now;
+    this.since = 0;
+  }
+}
+
 /**
  * The HTTP edge's connection accounting (SPEC §3), so that one client cannot hold the slots
  * everybody shares:
  *
  * - the global cap (`maxConnections`): past it, Node closes a new connection at once;
  * - a share per client (`maxConnectionsPerAddress`): a connection over its client's share is
- *   closed at once, before a byte is read. No answer is attempted: reading a request to answer
+ *   closed at once, before a byte is read, and a warning logged (one a minute). No answer is attempted: reading a request to answer
  *   it 503 would hold the very slot being refused for as long as the client cares to send, and
  *   a client over its share already holds that many connections it can use;
  * - an idle connection that has carried no authenticated request (none yet, or the last one had
@@ -69,6 +98,7 @@ export function limitConnections(server: Server, fastify: FastifyInstance, limit
   const perClient = new Map<string, number>();
   const open = new Map<string, Connection>();
   const keyOf = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+  const refusals = new RefusalLog(fastify, limits.maxConnectionsPerAddress);
 
   const closeWhenIdle = (connection: Connection) => {
     clearTimeout(connection.idleTimer);
@@ -94,6 +124,7 @@ export function limitConnections(server: Server, fastify: FastifyInstance, limit
     const held = perClient.get(client) ?? 0;
     if (held >= limits.maxConnectionsPerAddress) {
       socket.destroy();
+      refusals.note(client);
       return;
     }
     perClient.set(client, held + 1);

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { Server, Socket, connect } from 'node:net';
 import { percentile } from '../../bench/lib/report';
 import { HTTP_LIMIT_DEFAULTS } from '../../src/config/configuration';
+import { startServe, stop } from '../support/cli';
 import { parseRawResponse } from '../support/raw-http';
 import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
@@ -194,6 +195,27 @@ describe('connection limits: a per-address share and a short idle limit for unau
       expect(authenticated.closedAt()).toBeDefined();
     } finally {
       [authenticated, publicOnly, silent].forEach((c) => c.socket.destroy());
+    }
+  }, 30_000);
+
+  it('connections closed over the share are told to the operator: one warning naming the client, not one per connection', async () => {
+    const dir = tempDataDir();
+    const service = await startServe({ SECRETS_DATA_DIR: dir.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, SECRETS_MAX_CONNECTIONS_PER_ADDRESS: '2' });
+    const sockets: IdleSocket[] = [];
+    try {
+      const servicePort = Number(new URL(service.url).port);
+      const warning = /connections over their client's share closed[^\n]*127\.0\.0\.2/g;
+      expect(service.output()).not.toMatch(warning);
+      for (let i = 0; i < 12; i++) sockets.push(openIdle(servicePort));
+      const deadline = performance.now() + 5_000;
+      while (performance.now() < deadline && sockets.filter((s) => s.closedAt !== undefined).length < 10) await sleep(50);
+      expect(sockets.filter((s) => s.closedAt !== undefined)).toHaveLength(10);
+      await sleep(200);
+      expect(service.output().match(warning)).toHaveLength(1);
+    } finally {
+      sockets.forEach((s) => s.socket.destroy());
+      await stop(service.child);
+      dir.cleanup();
     }
   }, 30_000);
 });
