@@ -80,9 +80,10 @@ class RefusalLog {
  *
  * - the global cap (`maxConnections`): past it, Node closes a new connection at once;
  * - a share per client (`maxConnectionsPerAddress`): a connection over its client's share is
- *   closed at once, before a byte is read, and a warning logged (one a minute). No answer is attempted: reading a request to answer
- *   it 503 would hold the very slot being refused for as long as the client cares to send, and
- *   a client over its share already holds that many connections it can use;
+ *   closed at once, before a byte is read, and a warning logged (one a minute). No answer is
+ *   attempted: reading a request to answer it 503 would hold the very slot being refused for as
+ *   long as the client cares to send, and a client over its share already holds that many
+ *   connections it can use;
  * - an idle connection that has carried no authenticated request (none yet, or the last one had
  *   no accepted token: a public route, a refusal) is closed after `unauthenticatedIdleMs`; on
  *   such a connection a request must have sent its headers within that time (408 otherwise);

@@ -173,10 +173,14 @@ describe('connection limits: a per-address share and a short idle limit for unau
     expect(Math.max(...held)).toBeLessThan(UNAUTHENTICATED_IDLE_MS + CLOSE_SLACK_MS);
   }, 60_000);
 
-  it('an authenticated keep-alive connection outlives the unauthenticated idle limit; a public request or none at all does not', async () => {
+  it('an authenticated keep-alive connection outlives the unauthenticated idle limit; a public request, none at all or headers that never end do not (408)', async () => {
     const authenticated = rawConnection(port);
     const publicOnly = rawConnection(port);
     const silent = rawConnection(port);
+    const halfRequest = rawConnection(port);
+    let halfAnswer = '';
+    halfRequest.socket.on('data', (chunk) => (halfAnswer += chunk.toString('utf8')));
+    halfRequest.socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
     const opened = performance.now();
     try {
       expect((await authenticated.ask(`GET /api/v1/whoami HTTP/1.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n`)).status).toBe(200);
@@ -186,6 +190,9 @@ describe('connection limits: a per-address share and a short idle limit for unau
       expect(silent.closedAt()).toBeDefined();
       expect(silent.closedAt()! - opened).toBeGreaterThanOrEqual(UNAUTHENTICATED_IDLE_MS - 50);
       expect(publicOnly.closedAt()).toBeDefined();
+      // A request whose headers did not all arrive in time is answered, as any timeout is.
+      expect(halfRequest.closedAt()).toBeDefined();
+      expect(parseRawResponse(halfAnswer, true)).toMatchObject({ status: 408, headers: { 'content-type': 'application/problem+json' } });
       expect(authenticated.closedAt()).toBeUndefined();
       // Still usable: the next request on the same connection is answered.
       expect((await authenticated.ask(`GET /api/v1/whoami HTTP/1.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n`)).status).toBe(200);
@@ -194,7 +201,7 @@ describe('connection limits: a per-address share and a short idle limit for unau
       await sleep(UNAUTHENTICATED_IDLE_MS + CLOSE_SLACK_MS);
       expect(authenticated.closedAt()).toBeDefined();
     } finally {
-      [authenticated, publicOnly, silent].forEach((c) => c.socket.destroy());
+      [authenticated, publicOnly, silent, halfRequest].forEach((c) => c.socket.destroy());
     }
   }, 30_000);
 
