@@ -8,9 +8,11 @@
  * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
  * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation, master-keys-start,
  * online-rotation, http-fuzz, slow-clients), the event store opened on a file (event-time,
- * access-denied-bound); openapi-lint stores nothing; postgres-instances, postgres-faults and
- * master-keys-instances are PostgreSQL's own; audit-sources and audit-export-sources-memory set up
- * PostgreSQL and a SQLite file themselves.
+ * access-denied-bound), better-sqlite3's synchronous reads (audit-fairness: pg's are
+ * asynchronous, and the contract suite shows the paging rule on both engines); openapi-lint and
+ * connection-share store nothing; postgres-instances, postgres-faults and master-keys-instances
+ * are PostgreSQL's own; audit-sources and audit-export-sources-memory set up PostgreSQL and a
+ * SQLite file themselves.
  */
 const POSTGRES_SUITES = [
   'test/e2e/postgres-engine.e2e-spec.ts',

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurnOfEventLoop } from 'node:timers/promises';
 import type { EventRow } from '../event-store/event';
 import type { SqlSession, SqlValue } from '../storage/sql';
 import { GENESIS_HASH } from '../event-store/hash-chain';
@@ -10,7 +11,13 @@ export interface AuditHead {
   at: string | null;
 }
 
-const PAGE_SIZE = 1_000;
+const PAGE_SIZE = 250;
+/**
+ * The seqs one query walks at most. better-sqlite3 is synchronous: a query blocks every other
+ * request for as long as it runs, and a filter that matches few rows (a rare type, a type and an
+ * actor) would otherwise walk the whole log in one query to fill a page.
+ */
+const SCAN_WINDOW = 10_000;
 
 /**
  * Read-only queries over the log for reviewers, on any session that sees committed state: the
@@ -18,7 +25,10 @@ const PAGE_SIZE = 1_000;
  * seq order, so neither a listing nor an export ever holds the whole log.
  */
 export class AuditLog {
-  constructor(readonly session: SqlSession) {}
+  constructor(
+    readonly session: SqlSession,
+    private readonly scanWindow = SCAN_WINDOW,
+  ) {}
 
   async head(): Promise<AuditHead> {
     return (await this.session.get<AuditHead>('SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH, at: null };
@@ -26,8 +36,12 @@ export class AuditLog {
 
   /** One page after `afterSeq`; `next` is null on the last page. */
   async page(filter: AuditFilter, afterSeq: number, limit: number): Promise<{ items: AuditEntry[]; next: string | null }> {
-    // One row more than asked tells whether another page exists without a second query.
-    const rows = await this.rows(filter, afterSeq, Number.MAX_SAFE_INTEGER, limit + 1);
+    // One row more than asked tells whether another page exists.
+    const rows: EventRow[] = [];
+    for await (const chunk of this.pages(filter, undefined, afterSeq, limit + 1)) {
+      rows.push(...chunk);
+      if (rows.length > limit) break;
+    }
     const items = rows.slice(0, limit).map(toAuditEntry);
     return { items, next: rows.length > limit ? encodeAuditCursor(items[items.length - 1].seq) : null };
   }
@@ -35,22 +49,28 @@ export class AuditLog {
   /**
    * The matching rows up to `untilSeq`, a page at a time. An export passes the head it started
    * from, so it is exactly the log as of that moment even while writes continue.
+   *
+   * Fair to everyone else however fast the consumer takes pages: each query reads at most
+   * `pageSize` rows and walks at most `scanWindow` seqs, and the event loop gets a turn before
+   * every further query. A consumer that drains at once (a fast socket, a verifier) would
+   * otherwise run the whole walk in microtasks while no other request is read.
    */
   async *pages(filter: AuditFilter = {}, untilSeq?: number, afterSeq = 0, pageSize = PAGE_SIZE): AsyncGenerator<EventRow[]> {
-    const until = untilSeq ?? (await this.head()).seq;
-    let cursor = afterSeq;
-    for (;;) {
-      const page = await this.rows(filter, cursor, until, pageSize);
-      if (page.length === 0) return;
-      yield page;
-      cursor = page[page.length - 1].seq;
+    const range = await this.seqRange(filter, afterSeq, untilSeq ?? (await this.head()).seq);
+    if (!range) return;
+    for (let cursor = range.afterSeq; cursor < range.untilSeq; ) {
+      if (cursor > range.afterSeq) await nextTurnOfEventLoop();
+      const windowEnd = Math.min(range.untilSeq, cursor + this.scanWindow);
+      const page = await this.rows(filter, cursor, windowEnd, pageSize);
+      if (page.length > 0) yield page;
+      // A full page may end before the window does; a short one has read the window to its end.
+      cursor = page.length === pageSize ? page[page.length - 1].seq : windowEnd;
     }
   }
 
+  /** Up to `limit` matching rows with `afterSeq < seq <= untilSeq`, in seq order. */
   private async rows(filter: AuditFilter, afterSeq: number, untilSeq: number, limit: number): Promise<EventRow[]> {
-    const range = await this.seqRange(filter, afterSeq, untilSeq);
-    if (!range) return [];
-    const params: SqlValue[] = [range.afterSeq, range.untilSeq];
+    const params: SqlValue[] = [afterSeq, untilSeq];
     // A key's events (its changes and every resolve that asked for it) are found through
     // event_keys, walked in seq order, starting there (SQLite would otherwise pick another index).
     const { key } = filter;

@@ -51,6 +51,12 @@ export interface HttpLimits {
   headersTimeoutMs: number;
   /** Open connections at most; further ones are closed at once. */
   maxConnections: number;
+  /** Open connections from one client address (an IPv6 /64) at most; further ones are closed at once. */
+  maxConnectionsPerAddress: number;
+  /** How long a connection that carried no authenticated request may sit idle. */
+  unauthenticatedIdleMs: number;
+  /** How long a connection whose last request was authenticated may sit idle (keep-alive). */
+  keepAliveTimeoutMs: number;
 }
 
 export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
@@ -59,6 +65,9 @@ export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   maxConnections: 4096,
+  maxConnectionsPerAddress: 256,
+  unauthenticatedIdleMs: 5_000,
+  keepAliveTimeoutMs: 72_000,
 };
 
 const HTTP_LIMIT_VARIABLES: Record<keyof HttpLimits, string> = {
@@ -67,6 +76,9 @@ const HTTP_LIMIT_VARIABLES: Record<keyof HttpLimits, string> = {
   requestTimeoutMs: 'SECRETS_REQUEST_TIMEOUT_MS',
   headersTimeoutMs: 'SECRETS_HEADERS_TIMEOUT_MS',
   maxConnections: 'SECRETS_MAX_CONNECTIONS',
+  maxConnectionsPerAddress: 'SECRETS_MAX_CONNECTIONS_PER_ADDRESS',
+  unauthenticatedIdleMs: 'SECRETS_UNAUTHENTICATED_IDLE_MS',
+  keepAliveTimeoutMs: 'SECRETS_KEEP_ALIVE_TIMEOUT_MS',
 };
 
 /**
@@ -123,6 +135,14 @@ function parseHttpLimits(env: NodeJS.ProcessEnv, problems: string[]): HttpLimits
   const limits = positiveIntegers(env, HTTP_LIMIT_DEFAULTS, HTTP_LIMIT_VARIABLES, problems);
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     problems.push('SECRETS_HEADERS_TIMEOUT_MS must not exceed SECRETS_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
+  if (limits.maxConnectionsPerAddress > limits.maxConnections) {
+    // The default share under a lower cap set alone is simply the cap.
+    if (env.SECRETS_MAX_CONNECTIONS_PER_ADDRESS) problems.push('SECRETS_MAX_CONNECTIONS_PER_ADDRESS must not exceed SECRETS_MAX_CONNECTIONS (it is a share of them)');
+    else limits.maxConnectionsPerAddress = limits.maxConnections;
+  }
+  if (limits.unauthenticatedIdleMs > limits.keepAliveTimeoutMs) {
+    problems.push('SECRETS_UNAUTHENTICATED_IDLE_MS must not exceed SECRETS_KEEP_ALIVE_TIMEOUT_MS (an authenticated connection is never held for less)');
   }
   return limits;
 }

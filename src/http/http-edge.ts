@@ -13,6 +13,7 @@ import { pinoOptions } from '../logging/pino-nest-logger';
 import { isApiRequest } from './api-scope';
 import { authenticateBeforeBody } from './authenticate-first';
 import { answerClientError, answerFrameworkError } from './client-errors';
+import { limitConnections } from './connection-limits';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { lingerWhenClosed } from './lingering-close';
 import { refuseUnstorableText } from './storable-text';
@@ -132,13 +133,13 @@ function logRequests(fastify: FastifyInstance): void {
 
 /**
  * The HTTP edge, part two, installed on the app before its routes: headers, the URL limit,
- * authentication and rate limits before the body, the one JSON parser, the connection cap.
+ * authentication and rate limits before the body, the one JSON parser, the connection limits.
  * Errors the framework raises later (404, 413, 415, malformed JSON) reach Nest's error handler
  * and so the ProblemDetailsFilter, which never passes their messages on.
  */
 export async function installHttpEdge(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
-  (app.getHttpServer() as Server).maxConnections = config.http.maxConnections;
+  limitConnections(app.getHttpServer() as Server, fastify, config.http);
   await secureHeaders(app, fastify);
   refuseWithoutHost(fastify);
   refuseLongUrls(fastify);

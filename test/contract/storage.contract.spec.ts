@@ -166,6 +166,62 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(firstPage.next).not.toBeNull();
   });
 
+  it('audit reads walk the log in bounded windows: each query spans at most the window, every match comes once, a listing page is still full', async () => {
+    // 30 events; SecretAdded at every third seq (3, 6, …, 30), AccessDenied between.
+    for (let i = 1; i <= 10; i++) {
+      await t.storage.transact((tx) =>
+        store.appendToStream(tx, `denials-${i}`, ANY_VERSION, [1, 2].map((n) => ({ type: StoredEventType.AccessDenied, data: { action: `a${i}.${n}` } })), OTHER),
+      );
+      await command(`KEY_${i}`, `v${i}`);
+    }
+    const spans: number[] = [];
+    const reader = t.storage.reader;
+    const recording: typeof reader = Object.assign(Object.create(reader) as typeof reader, {
+      all: (sql: string, params: Parameters<typeof reader.all>[1] = []) => {
+        // The page queries: `seq > ? AND seq <= ?` first.
+        if (/seq > \?/.test(sql)) spans.push(Number(params[1]) - Number(params[0]));
+        return reader.all(sql, params);
+      },
+    });
+    const log = new AuditLog(recording, 4);
+    const chunks: number[][] = [];
+    for await (const page of log.pages({ type: StoredEventType.SecretAdded }, undefined, 0, 2)) chunks.push(page.map((row) => row.seq));
+    expect(chunks.flat()).toEqual([3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
+    expect(chunks.every((chunk) => chunk.length >= 1 && chunk.length <= 2)).toBe(true);
+    expect(spans.length).toBeGreaterThanOrEqual(30 / 4);
+    expect(Math.max(...spans)).toBeLessThanOrEqual(4);
+
+    const first = await log.page({ type: StoredEventType.SecretAdded }, 0, 4);
+    expect(first.items.map((e) => e.seq)).toEqual([3, 6, 9, 12]);
+    expect(first.next).not.toBeNull();
+    const last = await log.page({ type: StoredEventType.SecretAdded }, 27, 4);
+    expect(last).toMatchObject({ items: [expect.objectContaining({ seq: 30 })], next: null });
+    expect(Math.max(...spans)).toBeLessThanOrEqual(4);
+  });
+
+  it('a consumer that takes audit pages as fast as it can still lets the event loop turn between them', async () => {
+    await t.storage.transact((tx) =>
+      store.appendToStream(tx, 'bulk', ANY_VERSION, Array.from({ length: 50 }, (_, i) => ({ type: StoredEventType.AccessDenied, data: { action: `a${i}` } })), OTHER),
+    );
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      if (!ticking) return;
+      turns += 1;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const turnsAtEachPage: number[] = [];
+    for await (const page of new AuditLog(t.storage.reader).pages({}, undefined, 0, 5)) {
+      expect(page.length).toBe(5);
+      turnsAtEachPage.push(turns);
+    }
+    ticking = false;
+    expect(turnsAtEachPage).toHaveLength(10);
+    // Each page after the first began only after another turn of the loop had run.
+    for (let i = 1; i < turnsAtEachPage.length; i++) expect(turnsAtEachPage[i]).toBeGreaterThan(turnsAtEachPage[i - 1]);
+  });
+
   it('tokens: inserted beside their event, found by hash, revoked once', async () => {
     const tokens = new TokensRepository();
     const record = { id: 'tok_1', name: 'ci', role: 'executor' as const, plugins: ['p'], createdAt: '2026-01-01T00:00:00.000Z', revokedAt: null };

@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ANY_VERSION, EventStore } from '../../src/event-store/event-store';
-import { StoredEventType } from '../../src/event-store/stored-event-types';
-import { STORAGE, Storage } from '../../src/storage/sql';
 import { residentBytes, runCli, startServe, stop } from '../support/cli';
+import { seedAuditEvents } from '../support/ledger-load';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 const EVENTS = 200_000;
-const BATCH = 10_000;
 const MAX_RSS_GROWTH = 100 * 1024 * 1024;
 
 /**
@@ -25,13 +22,7 @@ describe('audit export of 200k events', () => {
 
   beforeAll(async () => {
     const t = await startTestApp(config);
-    const storage = t.app.get<Storage>(STORAGE);
-    const store = t.app.get(EventStore);
-    for (let start = 0; start < EVENTS; start += BATCH) {
-      const events = Array.from({ length: BATCH }, (_, i) => ({ type: StoredEventType.AccessDenied, data: { action: `GET /api/v1/tokens#${start + i}`, suppressed: 0 } }));
-      await storage.transact((tx) => store.appendToStream(tx, 'bulk', ANY_VERSION, events, { id: 'tok_bulk', name: 'bulk', role: 'auditor' }));
-    }
-    total = (await store.head(storage.reader)).seq;
+    total = await seedAuditEvents(t.app, EVENTS);
     await t.close();
     // Seeding 200k events takes ~15 s alone and several times that on a loaded machine.
   }, 180_000);

@@ -1,4 +1,25 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { ANY_VERSION, EventStore } from '../../src/event-store/event-store';
+import { StoredEventType } from '../../src/event-store/stored-event-types';
+import { STORAGE, Storage } from '../../src/storage/sql';
+
+/**
+ * A long log the quick way: `count` AccessDenied events appended through the app's own event
+ * store (hashes, chain and all), `batch` to a transaction. Returns the head seq.
+ */
+export async function seedAuditEvents(app: INestApplicationContext, count: number, batch = 10_000): Promise<number> {
+  const storage = app.get<Storage>(STORAGE);
+  const store = app.get(EventStore);
+  for (let start = 0; start < count; start += batch) {
+    const events = Array.from({ length: Math.min(batch, count - start) }, (_, i) => ({
+      type: StoredEventType.AccessDenied,
+      data: { action: `GET /api/v1/tokens#${start + i}`, suppressed: 0 },
+    }));
+    await storage.transact((tx) => store.appendToStream(tx, 'bulk', ANY_VERSION, events, { id: 'tok_bulk', name: 'bulk', role: 'auditor' }));
+  }
+  return (await store.head(storage.reader)).seq;
+}
 
 /** One call to the service's API; never throws (a dead service is an `undefined` response). */
 export async function call(url: string, token: string, path: string, init: { method?: string; json?: unknown } = {}): Promise<Response | undefined> {

@@ -93,7 +93,16 @@ describe('configuration (SPEC §7)', () => {
   });
 
   it('HTTP limits: documented defaults, each overridable, nonsense refused one line each', () => {
-    expect(loadConfig({}).http).toEqual({ rateLimitPerMinute: 6000, authFailuresPerMinute: 30, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 4096 });
+    expect(loadConfig({}).http).toEqual({
+      rateLimitPerMinute: 6000,
+      authFailuresPerMinute: 30,
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      maxConnections: 4096,
+      maxConnectionsPerAddress: 256,
+      unauthenticatedIdleMs: 5_000,
+      keepAliveTimeoutMs: 72_000,
+    });
     expect(loadConfig({ SECRETS_RATE_LIMIT_PER_MINUTE: '120', SECRETS_AUTH_FAILURES_PER_MINUTE: '5', SECRETS_MAX_CONNECTIONS: '64' }).http).toMatchObject({
       rateLimitPerMinute: 120,
       authFailuresPerMinute: 5,
@@ -126,6 +135,26 @@ describe('configuration (SPEC §7)', () => {
       expect(help).toContain(variable);
       expect(spec).toContain(`| \`${variable}\` |`);
     }
+  });
+
+  it('connection limits: the per-address share is a share of the cap, the unauthenticated idle limit the shorter one', () => {
+    expect(loadConfig({ SECRETS_MAX_CONNECTIONS_PER_ADDRESS: '32', SECRETS_UNAUTHENTICATED_IDLE_MS: '2000', SECRETS_KEEP_ALIVE_TIMEOUT_MS: '30000' }).http).toMatchObject({
+      maxConnectionsPerAddress: 32,
+      unauthenticatedIdleMs: 2000,
+      keepAliveTimeoutMs: 30_000,
+    });
+    // A cap set alone below the default share takes the share down with it.
+    expect(loadConfig({ SECRETS_MAX_CONNECTIONS: '64' }).http).toMatchObject({ maxConnections: 64, maxConnectionsPerAddress: 64 });
+    expect(problemsOf({ SECRETS_MAX_CONNECTIONS: '64', SECRETS_MAX_CONNECTIONS_PER_ADDRESS: '65' })).toEqual([
+      'SECRETS_MAX_CONNECTIONS_PER_ADDRESS must not exceed SECRETS_MAX_CONNECTIONS (it is a share of them)',
+    ]);
+    expect(problemsOf({ SECRETS_UNAUTHENTICATED_IDLE_MS: '10000', SECRETS_KEEP_ALIVE_TIMEOUT_MS: '5000' })).toEqual([
+      'SECRETS_UNAUTHENTICATED_IDLE_MS must not exceed SECRETS_KEEP_ALIVE_TIMEOUT_MS (an authenticated connection is never held for less)',
+    ]);
+    expect(problemsOf({ SECRETS_MAX_CONNECTIONS_PER_ADDRESS: '0', SECRETS_UNAUTHENTICATED_IDLE_MS: '5s' })).toEqual([
+      'SECRETS_MAX_CONNECTIONS_PER_ADDRESS must be a positive integer, got "0"',
+      'SECRETS_UNAUTHENTICATED_IDLE_MS must be a positive integer, got "5s"',
+    ]);
   });
 
   it('refuses to start in production without master keys', () => {
