@@ -5,6 +5,7 @@ import { Server, createServer } from 'node:http';
 import { ChainMonitor } from '../audit/chain-monitor';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
+import { ListenError } from '../config/listen-address';
 import { NotificationRelay } from '../nats/notification-relay';
 import { STORAGE, Storage } from '../storage/sql';
 import { Metrics } from './metrics';
@@ -75,7 +76,8 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
       );
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const address = { portVariable: 'METRICS_PORT', hostVariable: 'METRICS_HOST', host: this.config.metricsHost, port: this.config.metricsPort } as const;
+      server.once('error', (error) => reject(new ListenError(address, error)));
       server.listen(this.config.metricsPort, this.config.metricsHost, () => resolve());
     });
     this.server = server;
