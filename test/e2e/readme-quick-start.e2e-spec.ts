@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectEventually } from '../support/expect-eventually';
 import { markedBlock } from '../support/markdown-blocks';
-import { freePort, sharedNats } from '../support/nats';
+import { acceptsConnections, freePort, sharedNats } from '../support/nats';
 
 const ROOT = join(__dirname, '../..');
 
-/** Whether anything accepts connections on the port (the service, or what it left behind). */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => resolve(!socket.destroy()));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /**
  * The README's quick start, run by bash exactly as printed, in a fresh checkout-shaped folder
@@ -50,7 +42,7 @@ describe('the README quick start', () => {
       SECRETS_NATS_PREFIX: `quickstart${port}`,
     };
     // `set -e` so that a failing line fails the test; then the README's way to stop it.
-    const script = `set -euo pipefail\n${code}kill %1\nwait %1 || true\n`;
+    const script = `set -euo pipefail\n${code}(exec 3<>/dev/tcp/127.0.0.1/$PORT) && echo 'port open before the kill'\nkill %1\nwait %1 || true\n`;
     const run = spawn('bash', ['-c', script], { cwd: checkout, env });
     let stdout = '';
     let stderr = '';
@@ -62,11 +54,12 @@ describe('the README quick start', () => {
     expect(stdout).toMatch(/^FIFTYONE_CVAT_PASSWORD\s+1\b/m);
     expect(stdout).toMatch(/^FIFTYONE_CVAT_URL\s+1\b.*CVAT server/m);
     expect(stdout).not.toContain('correct horse battery staple');
+    expect(stdout).toContain('port open before the kill');
     expect(existsSync(join(checkout, 'data/secrets.db'))).toBe(true);
     expect(readLog(checkout)).toMatch(/secrets-ledger listening on http:\/\/127\.0\.0\.1:\d+/);
     // `kill %1` reached the service itself, not only the npx wrapper in front of it: the port is
     // free within 5 s (the service closes its connections and stores the relay's position first).
-    await expectEventually(async () => expect(await listening(port)).toBe(false), 5_000);
+    await expectEventually(async () => expect(await acceptsConnections(port)).toBe(false), 5_000);
   }, 120_000);
 });
 

@@ -1,20 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { Server, createConnection, createServer } from 'node:net';
+import { Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliToEnd, startServe, stop } from '../support/cli';
 import { expectEventually } from '../support/expect-eventually';
-import { freePort, sharedNats } from '../support/nats';
+import { acceptsConnections, freePort, sharedNats } from '../support/nats';
 
 const ROOT = join(__dirname, '../..');
 
-function acceptsConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => resolve(!socket.destroy()));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** A port some other process holds for the test: what a second instance on one host meets. */
 async function occupiedPort(): Promise<{ port: number; server: Server }> {
