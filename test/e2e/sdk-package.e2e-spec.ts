@@ -66,6 +66,7 @@ describe('the packed SDK in a project of its own', () => {
     }, 60_000);
   });
 
+  // Runs what the type-check tests above emitted (Jest runs a file's tests in order).
   it('runs the compiled snippet (commonjs and node16) against a service: it reads its plugin secret from the store', async () => {
     const nats = await sharedNats();
     const dataDir = join(scratch, 'data');
