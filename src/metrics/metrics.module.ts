@@ -91,7 +91,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-/** Prometheus metrics (README, "Metrics"): fed by hooks and observers, served on their own port. */
+/** Prometheus metrics (docs/OPERATING.md, "Health, readiness and metrics"): fed by hooks and observers, served on their own port. */
 @Global()
 @Module({
   providers: [
