@@ -28,7 +28,9 @@ function requiredVariables(yamlText: string): string[] {
 /** What a file's header tells the reader to export before its `up`. */
 function headerVariables(yamlText: string): string[] {
   const header = yamlText.slice(0, yamlText.search(/^[a-z]/m));
-  const exports = [...header.matchAll(/^#\s+export (.+)$/gm)].flatMap((match) => [...match[1].matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=/g)].map((m) => m[1]));
+  // The assignments of each `export` line, not what its command substitutions set inside them.
+  const assignments = (line: string) => line.replace(/\$\([^)]*\)/g, '').replace(/\$\(.*$/, '').replace(/"[^"]*"/g, '""');
+  const exports = [...header.matchAll(/^#\s+export (.+)$/gm)].flatMap((match) => [...assignments(match[1]).matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=/g)].map((m) => m[1]));
   return [...new Set(exports)].sort();
 }
 
@@ -50,7 +52,7 @@ describe('each Compose setup needs exactly the variables its header lists', () =
 
   it('the checks see a required variable, a defaulted one and an export line (control)', () => {
     expect(requiredVariables('a: ${A:?set A}\nb: ${B:-x}\nc: x${C}y\n# d: ${D:?}\n')).toEqual(['A', 'C']);
-    expect(headerVariables('# export A="$(x)" B=y\n#   export C=1\nservices:\n# export D=1\n')).toEqual(['A', 'B', 'C']);
+    expect(headerVariables('# export A="$(x)" B=y\n#   export C=1\n# export E=$(run -e F=1 \\\nservices:\n# export D=1\n')).toEqual(['A', 'B', 'C', 'E']);
   });
 });
 
