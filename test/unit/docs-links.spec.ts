@@ -42,6 +42,10 @@ describe('documentation links stay inside the repository and land', () => {
     expect(bad).toEqual([]);
   });
 
+  it("README.md stays a stranger's first five minutes: at most 250 lines, the rest in docs/", () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n').length).toBeLessThanOrEqual(250);
+  });
+
   it('the check sees an outside link, a missing file and a missing heading (control)', () => {
     expect(linkTargets('see [the spec](../shared/SPEC.md) and [x](https://example.com) but not `[y](z)`')).toEqual(['../shared/SPEC.md', 'https://example.com']);
     expect(brokenLink('README.md', '../shared/SPEC.md')).toBe('leaves the repository');
