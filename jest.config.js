@@ -7,7 +7,7 @@
  * Suites left out of "postgres" test what only SQLite has: its file and page limits (crash,
  * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
  * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation,
- * online-rotation, http-fuzz, slow-clients), the event store opened on a file (event-time,
+ * online-rotation, http-fuzz, slow-clients, serve-process, readme-quick-start, sdk-package), the event store opened on a file (event-time,
  * access-denied-bound); openapi-lint stores nothing; postgres-instances is PostgreSQL's own.
  */
 const POSTGRES_SUITES = [
