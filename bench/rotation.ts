@@ -1,7 +1,7 @@
 /**
  * What master-key rotation costs, online (inside a running service, under resolve traffic) and
  * offline (the CLI on a stopped service's data dir). Not part of `npm run bench`'s targets: it
- * backs the choice README "Master key rotation" explains.
+ * backs the choice docs/BENCHMARKS.md ("Master-key rotation") records.
  *
  *   npm run build && npx tsc -p tsconfig.bench.json && node .bench-build/bench/rotation.js [dataKeys]
  */

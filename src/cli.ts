@@ -20,7 +20,7 @@ const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 
 /**
  * `secrets-ledger` (SPEC §6). Configuration comes from the environment (SPEC §7) for every
  * subcommand; problems with it are printed one per line and exit non-zero. Exit codes are in
- * cli/admin/exit-codes.ts (and the README): usage errors are 2 for every command.
+ * cli/admin/exit-codes.ts (and docs/CLI.md): usage errors are 2 for every command.
  */
 async function main(argv: string[]): Promise<void> {
   const program = new Command()

@@ -6,6 +6,7 @@ import { ChainMonitor } from '../audit/chain-monitor';
 import { TokenIntegrity } from '../auth/token-integrity';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
+import { ListenError } from '../config/listen-address';
 import { NotificationRelay } from '../nats/notification-relay';
 import { UnreadableValues } from '../resolve/unreadable-values';
 import { STORAGE, Storage } from '../storage/sql';
@@ -77,7 +78,8 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
       );
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const address = { portVariable: 'METRICS_PORT', hostVariable: 'METRICS_HOST', host: this.config.metricsHost, port: this.config.metricsPort } as const;
+      server.once('error', (error) => reject(new ListenError(address, error)));
       server.listen(this.config.metricsPort, this.config.metricsHost, () => resolve());
     });
     this.server = server;
@@ -91,7 +93,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-/** Prometheus metrics (README, "Metrics"): fed by hooks and observers, served on their own port. */
+/** Prometheus metrics (docs/OPERATING.md, "Health, readiness and metrics"): fed by hooks and observers, served on their own port. */
 @Global()
 @Module({
   providers: [

@@ -10,7 +10,7 @@ export interface MetricSources {
 }
 
 /**
- * Every metric the service exports (README, "Metrics"), in one registry. Labels are closed
+ * Every metric the service exports (docs/OPERATING.md, "Health, readiness and metrics"), in one registry. Labels are closed
  * sets — route patterns, methods, status codes, outcomes — never a key, a value, a token or a
  * raw URL (a URL names the secret), so a scrape tells an operator how the service does, never
  * what it holds.

@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
 
 jest.setTimeout(60_000);
 
-/** `CONSOLE_SCREENSHOTS=1` refreshes the README's pictures in docs/ from this run. */
+/** `CONSOLE_SCREENSHOTS=1` refreshes docs/CONSOLE.md's pictures in docs/ from this run. */
 const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1' ? join(__dirname, '../../docs') : undefined;
 
 const KEY = 'CONSOLE_CVAT_TOKEN';

@@ -169,7 +169,7 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(all).not.toContain('lifecycle-v');
   });
 
-  it('exit codes say what happened (README, "Admin CLI")', async () => {
+  it('exit codes say what happened (docs/CLI.md, "Admin commands")', async () => {
     expect((await run(['secrets', 'add', 'CLI_CODES_KEY'], 'codes-v1')).status).toBe(0);
     const cases: Array<[string, string[], string | undefined, NodeJS.ProcessEnv, number, RegExp]> = [
       ['exists', ['secrets', 'add', 'CLI_CODES_KEY'], 'again', {}, 4, /409/],

@@ -78,7 +78,7 @@ describe('secrets-ledger CLI', () => {
     }
   });
 
-  it('a lost admin token is recovered as the README says: one start with a new SECRETS_ADMIN_TOKEN, then the lost one revoked', async () => {
+  it('a lost admin token is recovered as docs/OPERATING.md says: one start with a new SECRETS_ADMIN_TOKEN, then the lost one revoked', async () => {
     const data = tempDataDir();
     try {
       const first = await startServe({ SECRETS_DATA_DIR: data.dir });

@@ -5,7 +5,7 @@ import { ledgerState } from '../support/ledger-state';
 import { Load, call, startLoad } from '../support/ledger-load';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
-/** A few rounds by default; SECRETS_LONG_TESTS=1 runs the long variant (README, "Tests"). */
+/** A few rounds by default; SECRETS_LONG_TESTS=1 runs the long variant (README, "Running the tests"). */
 const ROUNDS = process.env.SECRETS_LONG_TESTS === '1' ? 20 : 3;
 jest.setTimeout(ROUNDS * 60_000);
 

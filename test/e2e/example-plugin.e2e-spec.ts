@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../
 
 const PLUGIN = join(__dirname, '../../examples/annotation-plugin');
 
-/** The admin CLI as the README shows it, the value on standard input. */
+/** The admin CLI as the README and docs/CLI.md show it, the value on standard input. */
 function admin(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] });

@@ -16,7 +16,7 @@ function total(scrape: string, name: string, labels = ''): number {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-/** The documented metrics (README, "Metrics") and how each shows that it moved. */
+/** The documented metrics (docs/OPERATING.md, "Health, readiness and metrics") and how each shows that it moved. */
 const COUNTERS = [
   'secrets_ledger_http_requests_total',
   'secrets_ledger_http_request_duration_seconds_count',

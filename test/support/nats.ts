@@ -21,6 +21,11 @@ function hostPort(url: string): { host: string; port: number } {
 
 function reachable(url: string, timeoutMs = 500): Promise<boolean> {
   const { host, port } = hostPort(url);
+  return acceptsConnections(port, host, timeoutMs);
+}
+
+/** Whether anything accepts TCP connections there (a service, or one that failed to stop). */
+export function acceptsConnections(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean) => {

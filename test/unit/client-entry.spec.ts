@@ -19,7 +19,7 @@ describe('the SDK entry point (dist/client)', () => {
     expect(report.nest).toEqual([]);
   });
 
-  it("loads as `secrets-ledger/client` from another project that installed this checkout (README)", () => {
+  it("loads as `secrets-ledger/client` from another project that installed this checkout", () => {
     const project = tempDataDir('secrets-ledger-consumer-');
     try {
       writeFileSync(join(project.dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));

@@ -6,16 +6,61 @@ import { parse } from 'yaml';
 // checked here instead: a service that would not find NATS or would lose its data fails this.
 const root = join(__dirname, '../..');
 
-// Merge keys (`<<: *anchor`), as Docker Compose reads them: the `ha` profile writes its NATS
-// nodes and service instances once.
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
+// Merge keys (`<<: *anchor`), as Docker Compose reads them: docker-compose.ha.yml writes its
+// NATS nodes and service instances once.
+const read = (file: string) => readFileSync(join(root, file), 'utf8');
+const composeFile = (file: string) => parse(read(file), { merge: true });
+const compose = composeFile('docker-compose.yml');
+const exampleCompose = composeFile('docker-compose.example.yml');
+const haCompose = composeFile('docker-compose.ha.yml');
+
+/**
+ * The variables a Compose setup refuses to start without: every `${VAR}` or `${VAR:?…}` with no
+ * default. Compose interpolates a whole file (every service, whatever the profile) before it
+ * looks at anything else, so one such variable anywhere in a file blocks every `up` of it.
+ */
+function requiredVariables(yamlText: string): string[] {
+  const text = yamlText.replace(/^\s*#.*$/gm, '');
+  const names = [...text.matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::?\?[^}]*)?\}/g)].map((match) => match[1]);
+  return [...new Set(names)].sort();
+}
+
+/** What a file's header tells the reader to export before its `up`. */
+function headerVariables(yamlText: string): string[] {
+  const header = yamlText.slice(0, yamlText.search(/^[a-z]/m));
+  // The assignments of each `export` line, not what its command substitutions set inside them.
+  const assignments = (line: string) => line.replace(/\$\([^)]*\)/g, '').replace(/\$\(.*$/, '').replace(/"[^"]*"/g, '""');
+  const exports = [...header.matchAll(/^#\s+export (.+)$/gm)].flatMap((match) => [...assignments(match[1]).matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=/g)].map((m) => m[1]));
+  return [...new Set(exports)].sort();
+}
+
+describe('each Compose setup needs exactly the variables its header lists', () => {
+  it.each([
+    ['docker-compose.yml', ['docker-compose.yml']],
+    ['docker-compose.yml + docker-compose.example.yml', ['docker-compose.yml', 'docker-compose.example.yml']],
+    ['docker-compose.ha.yml', ['docker-compose.ha.yml']],
+  ])('%s', (_setup, files) => {
+    const required = [...new Set(files.flatMap((file) => requiredVariables(read(file))))].sort();
+    const listed = [...new Set(files.flatMap((file) => headerVariables(read(file))))].sort();
+    expect(required.length).toBeGreaterThan(0);
+    expect(listed).toEqual(required);
+  });
+
+  it('the default setup needs no executor token and no HA password (the four secrets of its first up)', () => {
+    expect(requiredVariables(read('docker-compose.yml'))).toEqual(['EXECUTOR_NATS_PASSWORD', 'LEDGER_NATS_PASSWORD', 'SECRETS_ADMIN_TOKEN', 'SECRETS_MASTER_KEYS']);
+  });
+
+  it('the checks see a required variable, a defaulted one and an export line (control)', () => {
+    expect(requiredVariables('a: ${A:?set A}\nb: ${B:-x}\nc: x${C}y\n# d: ${D:?}\n')).toEqual(['A', 'C']);
+    expect(headerVariables('# export A="$(x)" B=y\n#   export C=1\n# export E=$(run -e F=1 \\\nservices:\n# export D=1\n')).toEqual(['A', 'B', 'C', 'E']);
+  });
+});
 
 describe('docker-compose.yml', () => {
   const ledger = compose.services['secrets-ledger'];
 
   it('runs the service beside a NATS server with JetStream, and points one at the other', () => {
-    const byDefault = Object.keys(compose.services).filter((name) => compose.services[name].profiles === undefined);
-    expect(byDefault.sort()).toEqual(['nats', 'secrets-ledger']);
+    expect(Object.keys(compose.services).sort()).toEqual(['nats', 'secrets-ledger']);
     expect(compose.services.nats.command).toContain('-js');
     expect(ledger.environment.NATS_URL).toBe('nats://nats:4222');
     expect(ledger.depends_on).toContain('nats');
@@ -25,12 +70,13 @@ describe('docker-compose.yml', () => {
     const nats = compose.services.nats;
     expect(nats.command.join(' ')).toContain('-c /etc/nats/nats-server.conf');
     expect(nats.volumes).toContain('./deploy/nats/nats-server.conf:/etc/nats/nats-server.conf:ro');
-    const executor = compose.services['example-executor'];
+    const executor = exampleCompose.services['example-executor'];
     expect([ledger.environment.NATS_USER, executor.environment.NATS_USER]).toEqual(['ledger', 'executor']);
     expect(ledger.environment.NATS_PASSWORD).toMatch(/^\$\{LEDGER_NATS_PASSWORD:\?/);
     expect(executor.environment.NATS_PASSWORD).toMatch(/^\$\{EXECUTOR_NATS_PASSWORD:\?/);
     expect(executor.environment.SECRETS_TOKEN).toMatch(/^\$\{EXECUTOR_TOKEN:\?/);
-    expect(executor.profiles).toEqual(['example']);
+    expect(Object.keys(exampleCompose.services)).toEqual(['example-executor']);
+    expect(executor.depends_on).toEqual(['secrets-ledger']);
   });
 
   it('keeps the data dir on a named volume', () => {
@@ -58,17 +104,16 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe("docker-compose.yml's `ha` profile", () => {
-  const services: Record<string, any> = compose.services;
-  const ha = Object.keys(services).filter((name) => services[name].profiles?.includes('ha'));
+describe('docker-compose.ha.yml', () => {
+  const services: Record<string, any> = haCompose.services;
+  const ha = Object.keys(services);
   const instances = ['secrets-ledger-a', 'secrets-ledger-b'].map((name) => services[name]);
   const natsNodes = ['nats-1', 'nats-2', 'nats-3'];
   const clusterConf = readFileSync(join(root, 'deploy/nats/cluster.conf'), 'utf8');
   const caddyfile = readFileSync(join(root, 'deploy/caddy/Caddyfile'), 'utf8');
 
-  it('holds PostgreSQL, three NATS nodes, two service instances and a proxy, and only in that profile', () => {
+  it('holds PostgreSQL, three NATS nodes, two service instances and a proxy', () => {
     expect(ha.sort()).toEqual(['ledger-proxy', 'nats-1', 'nats-2', 'nats-3', 'postgres', 'secrets-ledger-a', 'secrets-ledger-b']);
-    for (const name of ha) expect(services[name].profiles).toEqual(['ha']);
   });
 
   it('gives both instances one database, the same keys and every NATS node, secrets from the environment', () => {
@@ -92,7 +137,7 @@ describe("docker-compose.yml's `ha` profile", () => {
       expect(instance.ports).toBeUndefined(); // reached through the proxy only
     }
     expect(services.postgres.volumes).toContain('postgres-data:/var/lib/postgresql/data');
-    expect(Object.keys(compose.volumes)).toContain('postgres-data');
+    expect(Object.keys(haCompose.volumes)).toContain('postgres-data');
   });
 
   it('clusters the NATS nodes with the committed authorization, each routing to all three', () => {

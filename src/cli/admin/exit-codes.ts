@@ -1,5 +1,5 @@
 /**
- * What an admin command's exit code says (README, "Admin CLI"). Scripts branch on these, so a
+ * What an admin command's exit code says (docs/CLI.md, "Admin commands"). Scripts branch on these, so a
  * code is never reused for another meaning.
  */
 export const EXIT = {
