@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { PluginContext, Precedence, SecretsClient, loadPluginManifest } from '../client';
 import { ConfigError } from '../config/configuration';
+import { serviceToken, serviceUrl } from '../client/service-address';
 import { natsOptionsFromEnv, readableFile } from '../nats/nats-options';
 
 export interface RunOptions {
@@ -24,7 +25,9 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGH
  * Resolves with the exit code; the caller exits.
  */
 export async function runCommand(command: string[], options: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const token = options.token ?? env.SECRETS_TOKEN;
+  // Read here, not only by the SDK, so that a problem names the flag or variable it came from.
+  const token = serviceToken(options.token ?? env.SECRETS_TOKEN, options.token !== undefined ? '--token' : 'SECRETS_TOKEN');
+  const url = serviceUrl(options.url ?? (env.SECRETS_URL || 'http://127.0.0.1:3000'), options.url !== undefined ? '--url' : 'SECRETS_URL');
   if (!token) throw new Error('an executor token is required: set SECRETS_TOKEN (or pass --token)');
   const precedence = options.precedence ?? 'env-first';
   if (!PRECEDENCES.includes(precedence)) throw new Error(`--precedence must be one of ${PRECEDENCES.join(', ')}`);
@@ -38,7 +41,7 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   const manifest = await loadPluginManifest(options.plugin);
   manifest.warnings?.forEach((warning) => warn(warning));
   const client = await SecretsClient.connect({
-    url: options.url ?? env.SECRETS_URL ?? 'http://127.0.0.1:3000',
+    url: url.href,
     token,
     nats: { ...nats, prefix },
     ...(caFile ? { ca: readFileSync(caFile) } : {}),

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'nod
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { redactUrl } from '../nats/nats-options';
 import { SecretsServiceError, SecretsServiceUnreachableError } from './errors';
+import { describeConnectionFailure, serviceToken, serviceUrl } from './service-address';
 
 /** The body of `POST /api/v1/resolve` (SPEC §3): the only place an executor gets values from. */
 export interface ResolveReply {
@@ -27,11 +28,8 @@ export class ServiceHttp {
   private readonly timeoutMs: number;
 
   constructor(url: string, token: string, options: { ca?: string | Buffer; timeoutMs: number }) {
-    this.base = new URL(url);
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
-      throw new Error(`the secrets service URL must be http:// or https://, got ${redactUrl(url)}`);
-    }
-    this.#token = token;
+    this.base = serviceUrl(url, 'the secrets service URL');
+    this.#token = serviceToken(token, 'the token');
     this.timeoutMs = options.timeoutMs;
     this.agent =
       this.base.protocol === 'https:'
@@ -44,7 +42,7 @@ export class ServiceHttp {
   }
 
   resolve(plugin: string, keys: string[]): Promise<ResolveReply> {
-    return this.postJson<ResolveReply>('/api/v1/resolve', { plugin, keys });
+    return this.postJson<ResolveReply>('api/v1/resolve', { plugin, keys });
   }
 
   close(): void {
@@ -72,7 +70,7 @@ export class ServiceHttp {
         reject(new SecretsServiceError(status, typeof detail === 'string' ? detail : (res.statusMessage ?? 'error')));
       };
       req.once('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.once('error', (error) => reject(new SecretsServiceUnreachableError(this.url, describeNetworkError(error))));
+      req.once('error', (error) => void describeConnectionFailure(error, this.base).then((reason) => reject(new SecretsServiceUnreachableError(this.url, reason))));
       req.end(payload);
     });
   }
@@ -98,13 +96,4 @@ function readJson(res: IncomingMessage): Promise<unknown> {
       }
     });
   });
-}
-
-/** Words for why the service could not be reached; certificate trouble says what to do. */
-function describeNetworkError(error: Error): string {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-    return `its TLS certificate is not trusted (${code}); give the CA that signed it (SECRETS_CA_FILE, or the client's \`ca\` option)`;
-  }
-  return code ? `${error.message} (${code})` : error.message;
 }

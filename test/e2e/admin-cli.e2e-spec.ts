@@ -44,6 +44,32 @@ describe('secrets-ledger admin commands against a running service', () => {
     return ((await response.json()) as { secrets: Record<string, string> }).secrets;
   };
 
+  /**
+   * The CLI on a terminal (`script` gives it one): each step waits for a question, then types an
+   * answer. Resolves with the exit code and everything the terminal showed.
+   */
+  const onTerminal = async (args: string[], steps: Array<[question: string, answer: string]>, extra: NodeJS.ProcessEnv = {}) => {
+    if (spawnSync('script', ['--version']).error) throw new Error('this test needs script (apt-get install bsdutils)');
+    const command = [process.execPath, CLI, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...env, ...extra }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    let seen = 0;
+    for (const [question, answer] of steps) {
+      // Each question after the previous answer: a repeated question is seen again.
+      const at = await expectEventually(() => {
+        const index = output.indexOf(question, seen);
+        expect(index).toBeGreaterThanOrEqual(0);
+        return index;
+      });
+      seen = at + question.length;
+      child.stdin.write(`${answer}\r`);
+    }
+    return { status: await closed, output };
+  };
+
   beforeAll(async () => {
     env = { PATH: process.env.PATH, SECRETS_URL: t.baseUrl, SECRETS_TOKEN: ADMIN_TOKEN };
     const issued = await json(['tokens', 'issue', '--name', 'cli-check', '--role', 'executor']);
@@ -126,21 +152,27 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(await resolved(['CLI_HISTORY_KEY'])).toEqual({ CLI_HISTORY_KEY: value });
   });
 
-  it('a value typed at the hidden prompt is stored and not echoed', async () => {
-    if (spawnSync('script', ['--version']).error) throw new Error('this test needs script (apt-get install bsdutils)');
+  it('a value typed at the hidden prompt is asked twice, stored, and not echoed', async () => {
     const value = 'typed-at-the-prompt-value-55d0';
-    const command = `"${process.execPath}" "${CLI}" secrets add CLI_PROMPT_KEY`;
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
-    await expectEventually(() => expect(output).toContain('Value for CLI_PROMPT_KEY (not shown): '));
-    child.stdin.write(`${value}\r`);
-    expect(await closed).toBe(0);
-    expect(output).toContain('CLI_PROMPT_KEY');
-    expect(output).not.toContain(value);
+    const typed = await onTerminal(['secrets', 'add', 'CLI_PROMPT_KEY'], [
+      ['Value for CLI_PROMPT_KEY (not shown): ', value],
+      ['Again, to confirm: ', value],
+    ]);
+    expect(typed.status).toBe(0);
+    expect(typed.output).toContain('CLI_PROMPT_KEY');
+    expect(typed.output).not.toContain(value);
     expect(await resolved(['CLI_PROMPT_KEY'])).toEqual({ CLI_PROMPT_KEY: value });
+  });
+
+  it('two different values at the hidden prompt are refused and nothing is stored', async () => {
+    const typed = await onTerminal(['secrets', 'add', 'CLI_PROMPT_TYPO_KEY'], [
+      ['Value for CLI_PROMPT_TYPO_KEY (not shown): ', 'typo-value-first-7a1e'],
+      ['Again, to confirm: ', 'typo-value-frist-7a1e'],
+    ]);
+    expect(typed.status).toBe(2);
+    expect(typed.output).toContain('the two values typed for CLI_PROMPT_TYPO_KEY differ: nothing changed');
+    expect(typed.output).not.toMatch(/typo-value/);
+    expect((await run(['secrets', 'show', 'CLI_PROMPT_TYPO_KEY'])).status).toBe(3);
   });
 
   it('list, show, set (value from a file, description only, --if-version), history and rm, in tables and in JSON', async () => {
@@ -161,7 +193,7 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(await json(['secrets', 'show', 'CLI_LIFECYCLE_KEY'])).toMatchObject({ key: 'CLI_LIFECYCLE_KEY', version: 3, description: 'second' });
     expect((await run(['secrets', 'show', 'CLI_LIFECYCLE_KEY'])).stdout).toMatch(/^version +3$/m);
 
-    expect(await json(['secrets', 'rm', 'CLI_LIFECYCLE_KEY', '--if-version', '3'])).toEqual({ key: 'CLI_LIFECYCLE_KEY', removed: true });
+    expect(await json(['secrets', 'rm', 'CLI_LIFECYCLE_KEY', '--if-version', '3', '--yes'])).toEqual({ key: 'CLI_LIFECYCLE_KEY', removed: true });
     const history = await json(['secrets', 'history', 'CLI_LIFECYCLE_KEY']);
     expect(history.items.map((entry: { type: string }) => entry.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
     expect((await run(['secrets', 'history', 'CLI_LIFECYCLE_KEY'])).stdout).toMatch(/^4 +SecretRemoved /m);
@@ -191,7 +223,7 @@ describe('secrets-ledger admin commands against a running service', () => {
     }
   });
 
-  it('import: a dry run first, then one event per key with --yes (comments, quotes, export, a multi-line value, a repeat)', async () => {
+  it('import: a dry run first, then one event per new key with --yes, an existing key kept (comments, quotes, export, a multi-line value, a repeat)', async () => {
     expect((await run(['secrets', 'add', 'CLI_IMPORT_EXISTING'], 'before-import')).status).toBe(0);
     const file = join(work.dir, 'plugin.env');
     writeFileSync(
@@ -211,8 +243,8 @@ describe('secrets-ledger admin commands against a running service', () => {
     const dry = await run(['secrets', 'import', file]);
     expect(dry.status).toBe(0);
     expect(dry.stdout).toMatch(/^add +CLI_IMPORT_URL +new$/m);
-    expect(dry.stdout).toMatch(/^update +CLI_IMPORT_EXISTING +1 -> 2$/m);
-    expect(dry.stderr).toContain('nothing changed');
+    expect(dry.stdout).toMatch(/^keep +CLI_IMPORT_EXISTING +1$/m);
+    expect(dry.stderr).toContain('nothing changed (run with --yes to apply); 1 existing key(s) kept as they are (--overwrite replaces them)');
     expect((await json(['secrets', 'list'])).items.map((s: { key: string }) => s.key)).not.toContain('CLI_IMPORT_URL');
 
     const applied = await json(['secrets', 'import', file, '--yes']);
@@ -221,40 +253,85 @@ describe('secrets-ledger admin commands against a running service', () => {
       { key: 'CLI_IMPORT_URL', action: 'add', version: 1 },
       { key: 'CLI_IMPORT_SINGLE', action: 'add', version: 1 },
       { key: 'CLI_IMPORT_PEM', action: 'add', version: 1 },
-      { key: 'CLI_IMPORT_EXISTING', action: 'update', fromVersion: 1, version: 2 },
+      { key: 'CLI_IMPORT_EXISTING', action: 'keep', fromVersion: 1 },
     ]);
     expect(await resolved(['CLI_IMPORT_URL', 'CLI_IMPORT_SINGLE', 'CLI_IMPORT_PEM', 'CLI_IMPORT_EXISTING'])).toEqual({
       CLI_IMPORT_URL: 'https://cvat.example/final',
       CLI_IMPORT_SINGLE: 'single # not a comment',
       CLI_IMPORT_PEM: '-----BEGIN KEY-----\nline two\n-----END KEY-----',
-      CLI_IMPORT_EXISTING: 'after import',
+      CLI_IMPORT_EXISTING: 'before-import',
     });
-    for (const key of ['CLI_IMPORT_URL', 'CLI_IMPORT_PEM']) expect((await json(['secrets', 'history', key])).items).toHaveLength(1);
+    for (const key of ['CLI_IMPORT_URL', 'CLI_IMPORT_PEM', 'CLI_IMPORT_EXISTING']) expect((await json(['secrets', 'history', key])).items).toHaveLength(1);
     expect(JSON.stringify(applied) + dry.stdout + dry.stderr).not.toMatch(/cvat\.example|BEGIN KEY|after import/);
   });
 
+  it('import of the same file twice writes nothing the second time; --overwrite gives every existing key a new version', async () => {
+    const keys = ['CLI_TWICE_A', 'CLI_TWICE_B', 'CLI_TWICE_C'];
+    const file = join(work.dir, 'twice.env');
+    writeFileSync(file, keys.map((key) => `${key}=${key.toLowerCase()}-from-file`).join('\n'));
+    expect((await run(['secrets', 'add', 'CLI_TWICE_B'], 'b-set-by-hand')).status).toBe(0);
+    const versions = async () => Object.fromEntries((await json(['secrets', 'list'])).items.filter((s: { key: string }) => keys.includes(s.key)).map((s: { key: string; version: number }) => [s.key, s.version]));
+
+    const first = await json(['secrets', 'import', file, '--yes']);
+    expect(first.changes.map((c: { key: string; action: string }) => [c.key, c.action])).toEqual([['CLI_TWICE_A', 'add'], ['CLI_TWICE_B', 'keep'], ['CLI_TWICE_C', 'add']]);
+    expect(await versions()).toEqual({ CLI_TWICE_A: 1, CLI_TWICE_B: 1, CLI_TWICE_C: 1 });
+
+    const again = await run(['secrets', 'import', file, '--yes']);
+    expect(again.status).toBe(0);
+    for (const key of keys) expect(again.stdout).toMatch(new RegExp(`^keep +${key} +1$`, 'm'));
+    expect(again.stderr).toContain('nothing to change; 3 existing key(s) kept as they are (--overwrite replaces them)');
+    expect(await versions()).toEqual({ CLI_TWICE_A: 1, CLI_TWICE_B: 1, CLI_TWICE_C: 1 });
+    expect(await resolved(keys)).toEqual({ CLI_TWICE_A: 'cli_twice_a-from-file', CLI_TWICE_B: 'b-set-by-hand', CLI_TWICE_C: 'cli_twice_c-from-file' });
+
+    const preview = await run(['secrets', 'import', file, '--overwrite']);
+    for (const key of keys) expect(preview.stdout).toMatch(new RegExp(`^overwrite +${key} +1 -> 2$`, 'm'));
+    expect(await versions()).toEqual({ CLI_TWICE_A: 1, CLI_TWICE_B: 1, CLI_TWICE_C: 1 });
+    const overwritten = await json(['secrets', 'import', file, '--overwrite', '--yes']);
+    expect(overwritten.changes).toEqual(keys.map((key) => ({ key, action: 'overwrite', fromVersion: 1, version: 2 })));
+    expect(await resolved(['CLI_TWICE_B'])).toEqual({ CLI_TWICE_B: 'cli_twice_b-from-file' });
+  });
+
   it('import on a terminal shows the changes and applies them only after a yes', async () => {
-    if (spawnSync('script', ['--version']).error) throw new Error('this test needs script (apt-get install bsdutils)');
     const file = join(work.dir, 'asked.env');
     writeFileSync(file, 'CLI_ASKED_KEY=asked-value\n');
-    const onTerminal = async (answer: string) => {
-      const child = spawn('script', ['-qfec', `"${process.execPath}" "${CLI}" secrets import "${file}"`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk) => (output += chunk));
-      const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
-      await expectEventually(() => expect(output).toContain('Apply 1 change(s)? [y/N] '));
-      expect(output).toMatch(/add +CLI_ASKED_KEY +new/);
-      child.stdin.write(`${answer}\r`);
-      return { status: await closed, output };
-    };
-    const declined = await onTerminal('n');
+    const answer = (yes: string) => onTerminal(['secrets', 'import', file], [['Apply 1 change(s)? [y/N] ', yes]]);
+    const declined = await answer('n');
     expect(declined.status).toBe(0);
+    expect(declined.output).toMatch(/add +CLI_ASKED_KEY +new/);
     expect(declined.output).toContain('nothing changed');
     expect((await json(['secrets', 'list'])).items.map((s: { key: string }) => s.key)).not.toContain('CLI_ASKED_KEY');
-    const accepted = await onTerminal('y');
+    const accepted = await answer('y');
     expect(accepted.status).toBe(0);
     expect(accepted.output).toContain('applied 1 change(s)');
     expect(await resolved(['CLI_ASKED_KEY'])).toEqual({ CLI_ASKED_KEY: 'asked-value' });
+  });
+
+  it('rm asks on a terminal and removes only after a yes; without a terminal it needs --yes', async () => {
+    expect((await run(['secrets', 'add', 'CLI_RM_KEY'], 'rm-me')).status).toBe(0);
+    const question = /Remove CLI_RM_KEY \(version 1, updated \S+ by \S+\)\? Executors stop receiving it at once\. \[y\/N\] /;
+
+    const unattended = await run(['secrets', 'rm', 'CLI_RM_KEY']);
+    expect(unattended.status).toBe(2);
+    expect(unattended.stderr).toContain('CLI_RM_KEY not removed: nobody to ask without a terminal; pass --yes to remove it');
+    const declined = await onTerminal(['secrets', 'rm', 'CLI_RM_KEY'], [['[y/N] ', 'n']]);
+    expect(declined.output).toMatch(question);
+    expect(declined.output).toContain('CLI_RM_KEY not removed');
+    expect(declined.status).toBe(0);
+    expect(await resolved(['CLI_RM_KEY'])).toEqual({ CLI_RM_KEY: 'rm-me' });
+
+    const accepted = await onTerminal(['secrets', 'rm', 'CLI_RM_KEY'], [['[y/N] ', 'y']]);
+    expect(accepted.status).toBe(0);
+    expect(accepted.output).toContain('removed CLI_RM_KEY');
+    expect(await resolved(['CLI_RM_KEY'])).toEqual({});
+
+    // On a terminal, --yes asks nothing; a key that is not there is said to be missing, not asked about.
+    expect((await run(['secrets', 'add', 'CLI_RM_KEY'], 'rm-me-again')).status).toBe(0);
+    const unasked = await onTerminal(['secrets', 'rm', 'CLI_RM_KEY', '--yes'], []);
+    expect(unasked.status).toBe(0);
+    expect(unasked.output).not.toContain('[y/N]');
+    const missing = await onTerminal(['secrets', 'rm', 'CLI_RM_NO_SUCH_KEY'], []);
+    expect(missing.status).toBe(3);
+    expect(missing.output).not.toContain('[y/N]');
   });
 
   it('import refuses a file with an invalid key and changes nothing', async () => {
@@ -264,6 +341,59 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(result.status).toBe(7);
     expect(result.stderr).toMatch(/lower_key: not a valid secret key/);
     expect((await json(['secrets', 'list'])).items.map((s: { key: string }) => s.key)).not.toContain('CLI_IMPORT_OK');
+  });
+
+  it('SECRETS_TOKEN is taken without surrounding whitespace and without a Bearer prefix; a token with a break inside is named, not sent', async () => {
+    // Every way a token arrives pasted: from a file (a trailing newline), a header (Bearer), a shell.
+    const befores = ['', ' ', '\t', 'Bearer ', 'bearer  ', ' Bearer\t'];
+    const afters = ['', '\n', '\r\n', '  '];
+    for (const [i, before] of befores.entries()) {
+      const token = `${before}${ADMIN_TOKEN}${afters[i % afters.length]}`;
+      const result = await run(['secrets', 'list', '--json'], undefined, { SECRETS_TOKEN: token });
+      expect({ token, status: result.status, stderr: result.stderr }).toEqual({ token, status: 0, stderr: '' });
+    }
+    const broken = await run(['secrets', 'list'], undefined, { SECRETS_TOKEN: `${ADMIN_TOKEN.slice(0, 20)}\n${ADMIN_TOKEN.slice(20)}` });
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toContain('SECRETS_TOKEN holds characters no token has');
+    expect(broken.stderr).not.toContain(ADMIN_TOKEN.slice(0, 20));
+    expect((await run(['secrets', 'list'], undefined, { SECRETS_TOKEN: ' \n' })).stderr).toMatch(/set SECRETS_TOKEN/);
+  });
+
+  it('a SECRETS_URL that is not an http(s) address is named with what is expected, and never echoed', async () => {
+    const port = new URL(t.baseUrl).port;
+    // Host:port without a scheme (the classic), other schemes, a typo'd scheme, a token pasted into the wrong variable.
+    const malformed = [`127.0.0.1:${port}`, `localhost:${port}`, `ftp://127.0.0.1:${port}`, `http//127.0.0.1:${port}`, 'http://exa mple.com', ADMIN_TOKEN];
+    for (const url of malformed) {
+      const result = await run(['secrets', 'list'], undefined, { SECRETS_URL: url });
+      expect({ url, status: result.status }).toEqual({ url, status: 2 });
+      expect(result.stderr).toMatch(/^secrets-ledger: SECRETS_URL .*expected an address such as http:\/\/127\.0\.0\.1:3000/);
+      expect(result.stderr).not.toContain(url.replace(/^\w+:\/\//, ''));
+      expect(result.stderr).not.toContain('Invalid URL');
+    }
+  });
+
+  it('a SECRETS_URL ending in /api/v1 (with or without a slash) is the service itself', async () => {
+    for (const url of [`${t.baseUrl}/api/v1`, `${t.baseUrl}/api/v1/`, `${t.baseUrl}/`]) {
+      const result = await run(['secrets', 'list', '--json'], undefined, { SECRETS_URL: url });
+      expect({ url, status: result.status, stderr: result.stderr }).toEqual({ url, status: 0, stderr: '' });
+      expect(JSON.parse(result.stdout).items.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('https:// against the plain-HTTP service says so in one line', async () => {
+    const { host } = new URL(t.baseUrl);
+    const result = await run(['secrets', 'list'], undefined, { SECRETS_URL: `https://${host}` });
+    expect(result.status).toBe(6);
+    expect(result.stderr).toBe(`secrets-ledger: cannot reach the service at https://${host}: ${host} answers plain HTTP, not HTTPS: use http://${host}\n`);
+  });
+
+  it('tokens issue takes plugins comma-separated, space-separated and repeated alike; a --plugin that names none is refused', async () => {
+    const issued = await json(['tokens', 'issue', '--name', 'listed-plugins', '--role', 'executor', '--plugin', '@acme/a,@acme/b', '--plugin', ' @acme/c  @acme/a,', '--plugin', '@acme/d']);
+    expect(issued.plugins).toEqual(['@acme/a', '@acme/b', '@acme/c', '@acme/d']);
+    const unnamed = await run(['tokens', 'issue', '--name', 'no-plugins', '--role', 'executor', '--plugin', ' , ']);
+    expect(unnamed.status).toBe(2);
+    expect(unnamed.stderr).toContain('--plugin names no plugin');
+    expect((await json(['tokens', 'list'])).items.map((token: { name: string }) => token.name)).not.toContain('no-plugins');
   });
 
   it('tokens issue (limited to plugins), list and revoke', async () => {

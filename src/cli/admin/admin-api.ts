@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { ServiceSettingError, describeConnectionFailure, serviceToken, serviceUrl } from '../../client/service-address';
 import { CommandFailure, EXIT, exitCodeForStatus } from './exit-codes';
 
 export interface AdminApiOptions {
-  url: string;
+  /** The service's base address, as serviceUrl reads it (ends with `/`). */
+  url: URL;
   token: string;
   /** PEM text of a CA to trust for HTTPS (SECRETS_CA_FILE). */
   ca?: string;
@@ -28,11 +30,19 @@ export const DEFAULT_SERVICE_URL = 'http://127.0.0.1:3000';
 
 /**
  * The CLI's view of the service in the environment (SPEC §6): SECRETS_URL, SECRETS_TOKEN,
- * SECRETS_CA_FILE. `role` only words the message when the token is missing (the audit commands
- * take an auditor's).
+ * SECRETS_CA_FILE, each read by the clients' shared rules. `role` only words the message when
+ * the token is missing (the audit commands take an auditor's).
  */
 export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env, role = 'an admin token'): AdminApi {
-  const token = env.SECRETS_TOKEN;
+  let token: string;
+  let url: URL;
+  try {
+    token = serviceToken(env.SECRETS_TOKEN);
+    url = serviceUrl(env.SECRETS_URL || DEFAULT_SERVICE_URL);
+  } catch (error) {
+    if (error instanceof ServiceSettingError) throw new CommandFailure(error.message, EXIT.usage);
+    throw error;
+  }
   if (!token) throw new CommandFailure(`set SECRETS_TOKEN to ${role} (it is never taken from a flag: flags show in ps)`, EXIT.usage);
   let ca: string | undefined;
   if (env.SECRETS_CA_FILE) {
@@ -42,7 +52,7 @@ export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env, ro
       throw new CommandFailure(`SECRETS_CA_FILE: cannot read ${env.SECRETS_CA_FILE} (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
     }
   }
-  return new AdminApi({ url: env.SECRETS_URL || DEFAULT_SERVICE_URL, token, ca });
+  return new AdminApi({ url, token, ca });
 }
 
 /**
@@ -57,9 +67,9 @@ export class AdminApi {
     this.#token = options.token;
   }
 
-  /** The service's address as given, for messages (it never holds the token). */
+  /** The service's address, for messages: no credentials a URL might carry, no trailing slash. */
   get url(): string {
-    return this.options.url;
+    return `${this.options.url.origin}${this.options.url.pathname.replace(/\/$/, '')}`;
   }
 
   /**
@@ -103,7 +113,7 @@ export class AdminApi {
 
   /** The response as soon as its head arrives; `timeoutMs` is the longest silence allowed, then or later. */
   private open(method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
-    const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+    const url = new URL(path, this.options.url);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -123,7 +133,9 @@ export class AdminApi {
         resolve,
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-      req.on('error', (error) => reject(new CommandFailure(`cannot reach the service at ${this.options.url}: ${error.message}`, EXIT.unavailable)));
+      req.on('error', (error) => {
+        void describeConnectionFailure(error, url).then((reason) => reject(new CommandFailure(`cannot reach the service at ${this.url}: ${reason}`, EXIT.unavailable)));
+      });
       req.end(payload);
     });
   }

@@ -9,20 +9,24 @@ import { confirm } from './value-input';
 
 interface Change {
   key: string;
-  action: 'add' | 'update';
-  /** The version the change is made against (update only): a concurrent change makes it 412. */
+  /** `keep`: the key exists and --overwrite was not given, so it is left as it is. */
+  action: 'add' | 'keep' | 'overwrite';
+  /** The version the key is at (keep, overwrite): a concurrent change makes an overwrite 412. */
   fromVersion?: number;
   /** The version written, once applied. */
   version?: number;
 }
 
 /**
- * `secrets import FILE.env [--yes]` (SPEC §6): every key of a dotenv file (comments, quotes,
- * `export`, multi-line values: the `dotenv` parser's syntax) becomes one add or one update. The
- * plan is shown first; it is applied with --yes, or after a "yes" on a terminal, and never
- * without a terminal and without --yes. An invalid key or empty value refuses the whole file.
+ * `secrets import FILE.env [--overwrite] [--yes]` (SPEC §6): every key of a dotenv file
+ * (comments, quotes, `export`, multi-line values: the `dotenv` parser's syntax) that the store
+ * lacks is added; a key it has is kept, or with --overwrite given a new version. Admins cannot
+ * read values back, so "the same value" is never guessed: importing a file twice changes nothing
+ * (no new versions, no restarted plugins) unless asked to. The plan is shown first; it is applied
+ * with --yes, or after a "yes" on a terminal, and never without a terminal and without --yes. An
+ * invalid key or empty value refuses the whole file.
  */
-export async function importDotenv(api: AdminApi, file: string, options: OutputOptions & { yes?: boolean }): Promise<void> {
+export async function importDotenv(api: AdminApi, file: string, options: OutputOptions & { yes?: boolean; overwrite?: boolean }): Promise<void> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -38,19 +42,20 @@ export async function importDotenv(api: AdminApi, file: string, options: OutputO
 
   const current = new Map((await api.all<SecretMeta>('api/v1/secrets')).map((meta) => [meta.key, meta.version]));
   const changes: Change[] = Object.keys(values).map((key) =>
-    current.has(key) ? { key, action: 'update', fromVersion: current.get(key) } : { key, action: 'add' },
+    current.has(key) ? { key, action: options.overwrite ? 'overwrite' : 'keep', fromVersion: current.get(key) } : { key, action: 'add' },
   );
+  const writes = changes.filter((change) => change.action !== 'keep');
 
-  const asked = !options.yes && process.stdin.isTTY === true && changes.length > 0;
+  const asked = !options.yes && process.stdin.isTTY === true && writes.length > 0;
   if (asked && !options.json) show(changes);
-  const apply = options.yes === true || (asked && (await confirm(`Apply ${changes.length} change(s)? [y/N] `)));
+  const apply = writes.length > 0 && (options.yes === true || (asked && (await confirm(`Apply ${writes.length} change(s)? [y/N] `))));
   if (apply) {
-    for (const change of changes) {
+    for (const change of writes) {
       try {
         change.version = await write(api, change, values[change.key]);
       } catch (error) {
         if (error instanceof CommandFailure) {
-          const done = changes.filter((c) => c.version !== undefined).map((c) => c.key);
+          const done = writes.filter((c) => c.version !== undefined).map((c) => c.key);
           throw new CommandFailure(`${change.key}: ${error.message}\n(applied before it: ${done.join(', ') || 'none'}; not applied: the rest)`, error.exitCode);
         }
         throw error;
@@ -60,8 +65,18 @@ export async function importDotenv(api: AdminApi, file: string, options: OutputO
   if (options.json) printJson({ applied: apply, changes });
   else {
     if (!asked) show(changes);
-    process.stderr.write(apply ? `applied ${changes.length} change(s)\n` : 'nothing changed (run with --yes to apply)\n');
+    process.stderr.write(`${outcome(writes.length, apply)}${keptNote(changes)}\n`);
   }
+}
+
+function outcome(writes: number, applied: boolean): string {
+  if (writes === 0) return 'nothing to change';
+  return applied ? `applied ${writes} change(s)` : 'nothing changed (run with --yes to apply)';
+}
+
+function keptNote(changes: Change[]): string {
+  const kept = changes.filter((c) => c.action === 'keep').length;
+  return kept > 0 ? `; ${kept} existing key(s) kept as they are (--overwrite replaces them)` : '';
 }
 
 function show(changes: Change[]): void {
@@ -70,6 +85,7 @@ function show(changes: Change[]): void {
 
 function describeVersion(change: Change): string {
   if (change.action === 'add') return change.version !== undefined ? String(change.version) : 'new';
+  if (change.action === 'keep') return String(change.fromVersion);
   return `${change.fromVersion} -> ${change.version ?? change.fromVersion! + 1}`;
 }
 

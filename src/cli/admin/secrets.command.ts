@@ -4,7 +4,8 @@ import { adminApiFromEnvironment } from './admin-api';
 import { importDotenv } from './dotenv-import';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
 import type { SecretMeta } from '../../client/http-api';
-import { readSecretValue } from './value-input';
+import { CommandFailure, EXIT } from './exit-codes';
+import { confirm, readSecretValue } from './value-input';
 
 interface HistoryEntry {
   version: number;
@@ -84,13 +85,28 @@ export function addSecretsCommands(program: Command): void {
 
   secrets
     .command('rm')
-    .description('remove a secret (its history stays in the log)')
+    .description('remove a secret (its history stays in the log); asks first on a terminal')
     .argument('<KEY>')
     .option('--if-version <n>', 'refuse (exit 4) if the secret is no longer at this version', version)
+    .option('--yes', 'remove without asking (required without a terminal)')
     .option('--json', 'print JSON')
-    .action(async (key: string, options: OutputOptions & { ifVersion?: number }) => {
-      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
-      await adminApiFromEnvironment().call('DELETE', secretPath(key), undefined, headers);
+    .action(async (key: string, options: OutputOptions & { ifVersion?: number; yes?: boolean }) => {
+      const api = adminApiFromEnvironment();
+      let ifVersion = options.ifVersion;
+      if (!options.yes) {
+        if (process.stdin.isTTY !== true) throw new CommandFailure(`${key} not removed: nobody to ask without a terminal; pass --yes to remove it`, EXIT.usage);
+        const meta = (await api.call<SecretMeta>('GET', secretPath(key))).body;
+        const question = `Remove ${key} (version ${meta.version}, updated ${meta.updatedAt} by ${meta.updatedBy})? Executors stop receiving it at once. [y/N] `;
+        if (!(await confirm(question))) {
+          if (options.json) printJson({ key, removed: false });
+          else process.stderr.write(`${key} not removed\n`);
+          return;
+        }
+        // What was confirmed is what goes: a change made while the question was open refuses (exit 4).
+        ifVersion ??= meta.version;
+      }
+      const headers: Record<string, string> = ifVersion !== undefined ? { 'if-match': `"${ifVersion}"` } : {};
+      await api.call('DELETE', secretPath(key), undefined, headers);
       if (options.json) printJson({ key, removed: true });
       else process.stdout.write(`removed ${key}\n`);
     });
@@ -108,11 +124,12 @@ export function addSecretsCommands(program: Command): void {
 
   secrets
     .command('import')
-    .description('add or change every key of a dotenv file, one event per key; shows the changes first')
+    .description('add the keys of a dotenv file that do not exist yet (--overwrite: change the others too), one event per key; shows the plan first')
     .argument('<FILE.env>')
+    .option('--overwrite', 'give keys that exist already the value in the file (a new version each)')
     .option('--yes', 'apply without asking')
     .option('--json', 'print JSON')
-    .action(async (file: string, options: OutputOptions & { yes?: boolean }) => importDotenv(adminApiFromEnvironment(), file, options));
+    .action(async (file: string, options: OutputOptions & { yes?: boolean; overwrite?: boolean }) => importDotenv(adminApiFromEnvironment(), file, options));
 
   [secrets, ...secrets.commands].forEach((command) => readsEnvironment(command, ADMIN_ENVIRONMENT));
 }

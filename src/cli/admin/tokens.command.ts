@@ -1,6 +1,8 @@
 import { Command } from 'commander';
+import { listedPlugins } from '../../auth/plugin-name';
 import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
 import { adminApiFromEnvironment } from './admin-api';
+import { CommandFailure, EXIT } from './exit-codes';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
 
 interface TokenMeta {
@@ -21,10 +23,13 @@ export function addTokensCommands(program: Command): void {
     .description('issue a token; it is printed once and only its hash is kept')
     .requiredOption('--name <name>', 'who or what uses it, e.g. cvat-runner')
     .requiredOption('--role <role>', 'admin | executor | auditor')
-    .option('--plugin <plugin>', 'executor only: a plugin it may resolve for (repeat for more; none: any plugin)', (p: string, all: string[] = []) => [...all, p])
+    .option('--plugin <plugins>', 'executor only: plugins it may resolve for, comma-separated or repeated (none: any plugin)', (p: string, all: string[] = []) => [...all, p])
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions & { name: string; role: string; plugin?: string[] }) => {
-      const body = { name: options.name, role: options.role, ...(options.plugin ? { plugins: options.plugin } : {}) };
+      const plugins = listedPlugins(options.plugin ?? []);
+      // `--plugin "$UNSET"` must not become a token for any plugin.
+      if (options.plugin !== undefined && plugins.length === 0) throw new CommandFailure('--plugin names no plugin: give one or more, or leave --plugin out for a token that may resolve for any plugin', EXIT.usage);
+      const body = { name: options.name, role: options.role, ...(plugins.length > 0 ? { plugins } : {}) };
       const issued = (await adminApiFromEnvironment().call<TokenMeta & { token: string }>('POST', 'api/v1/tokens', body)).body;
       if (options.json) return printJson(issued);
       printRecord({ id: issued.id, name: issued.name, role: issued.role, plugins: issued.plugins?.join(', ') ?? 'any', createdAt: issued.createdAt });

@@ -4,7 +4,9 @@ import { CommandFailure, EXIT } from './exit-codes';
 /**
  * Where a secret value comes from (SPEC §6), never from an argument, where `ps` and the shell's
  * history would show it: `--from-file`, else standard input when it is not a terminal, else a
- * prompt that does not echo. One trailing newline is dropped (what `echo` and editors add).
+ * prompt that does not echo and asks twice, since a typo nobody can see would be stored (and
+ * admins cannot read a value back to check it). One trailing newline is dropped (what `echo` and
+ * editors add).
  */
 export async function readSecretValue(key: string, fromFile: string | undefined, stdin: NodeJS.ReadStream = process.stdin): Promise<string> {
   let raw: string;
@@ -18,6 +20,7 @@ export async function readSecretValue(key: string, fromFile: string | undefined,
     raw = await readAll(stdin);
   } else {
     raw = await promptHidden(`Value for ${key} (not shown): `, stdin);
+    if ((await promptHidden(`Again, to confirm: `, stdin)) !== raw) throw new CommandFailure(`the two values typed for ${key} differ: nothing changed`, EXIT.usage);
   }
   const value = raw.replace(/\r?\n$/, '');
   if (value === '') throw new CommandFailure(`no value for ${key}: give it on standard input, with --from-file, or at the prompt`, EXIT.usage);
@@ -58,7 +61,7 @@ function promptHidden(question: string, stdin: NodeJS.ReadStream): Promise<strin
   });
 }
 
-/** A yes/no question on the terminal (for `import`); anything but y/yes is no. */
+/** A yes/no question on the terminal (`import`, `rm`); anything but y/yes is no. */
 export async function confirm(question: string, stdin: NodeJS.ReadStream = process.stdin): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: stdin, output: process.stderr });

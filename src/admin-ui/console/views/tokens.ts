@@ -1,3 +1,4 @@
+import { listedPlugins } from '../../../auth/plugin-name';
 import { ApiError, type IssuedToken, type TokenInfo } from '../api';
 import { copyText } from '../clipboard';
 import { confirmAction } from '../confirm-dialog';
@@ -19,7 +20,7 @@ export function tokensView(context: Context): View {
     'Role',
     h('select', { name: 'role' }, h('option', { value: 'executor' }, 'executor (resolves values for plugins)'), h('option', { value: 'auditor' }, 'auditor (reads the audit trail)'), h('option', { value: 'admin' }, 'admin (changes secrets and tokens)')),
   );
-  const plugins = field('Plugins', h('input', { name: 'plugins', autocomplete: 'off' }), 'Executor tokens only: the plugins it may resolve for, separated by commas. Empty: any plugin.');
+  const plugins = field('Plugins', h('input', { name: 'plugins', autocomplete: 'off' }), 'Executor tokens only: the plugins it may resolve for, separated by commas or spaces. Empty: any plugin.');
   const fields = [name, role, plugins];
   role.control.addEventListener('change', () => {
     plugins.control.disabled = role.control.value !== 'executor';
@@ -46,7 +47,7 @@ export function tokensView(context: Context): View {
     event.preventDefault();
     fields.forEach((f) => f.clearError());
     const request: Record<string, unknown> = { name: name.control.value.trim(), role: role.control.value };
-    const pluginList = plugins.control.value.split(',').map((p) => p.trim()).filter(Boolean);
+    const pluginList = listedPlugins([plugins.control.value]);
     if (role.control.value === 'executor' && pluginList.length > 0) request.plugins = pluginList;
     if (request.name === '') {
       name.showError('Enter a name for the token.');
