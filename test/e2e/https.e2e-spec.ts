@@ -9,7 +9,7 @@ import { SecretsService } from '../../src/secrets/secrets.service';
 import { makeTestPki, TestPki } from '../support/certificates';
 import { runCliToEnd } from '../support/cli';
 import { uniqueKey } from '../support/nats';
-import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 /** SPEC §7: TLS_CERT_FILE/TLS_KEY_FILE make the service speak HTTPS; clients take SECRETS_CA_FILE. */
 describe('HTTPS with a certificate from a CA made by the test', () => {
@@ -83,5 +83,21 @@ describe('HTTPS with a certificate from a CA made by the test', () => {
     expect(untrusted.status).not.toBe(0);
     expect(untrusted.stdout).not.toContain('value=');
     expect(untrusted.stderr).toContain(`cannot reach the secrets service at ${t.baseUrl}`);
+  });
+
+  it('http:// against the HTTPS service says so in one line, in the admin commands and the SDK alike', async () => {
+    const { host } = new URL(t.baseUrl);
+    const listed = await runCliToEnd(['secrets', 'list'], { SECRETS_URL: `http://${host}`, SECRETS_TOKEN: ADMIN_TOKEN, SECRETS_CA_FILE: pki.caFile });
+    expect(listed.status).toBe(6);
+    expect(listed.stderr).toBe(`secrets-ledger: cannot reach the service at http://${host}: ${host} answers HTTPS, not plain HTTP: use https://${host}\n`);
+
+    const client = await SecretsClient.connect({ url: `http://${host}`, token: executor, ca: pki.ca, env: {} });
+    try {
+      const failure = await client.hydrate({ name: '@acme/https', secrets: [key] }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(SecretsServiceUnreachableError);
+      expect((failure as Error).message).toBe(`cannot reach the secrets service at http://${host}: ${host} answers HTTPS, not plain HTTP: use https://${host}`);
+    } finally {
+      await client.close();
+    }
   });
 });
