@@ -39,14 +39,14 @@ export function natsOptionsFromEnv(env: NodeJS.ProcessEnv, problems: string[]): 
   }
   const fromUrl = withUrlCredentials({ url });
   problems.push(...fromUrl.problems);
-  const nats: NatsOptions = fromUrl.options;
+  const nats: NatsOptions = { ...fromUrl.options };
+  const urlMethod = nats.user ?? nats.token;
   if (env.NATS_USER || env.NATS_PASSWORD) {
     if (!env.NATS_USER || !env.NATS_PASSWORD) problems.push('NATS_USER and NATS_PASSWORD go together: set both or neither');
     nats.user = env.NATS_USER;
     nats.password = env.NATS_PASSWORD;
   }
   if (env.NATS_TOKEN) nats.token = env.NATS_TOKEN;
-  const urlMethod = fromUrl.options.user ?? fromUrl.options.token;
   const methods = [urlMethod, env.NATS_USER, env.NATS_TOKEN, env.NATS_NKEY_SEED_FILE, env.NATS_CREDS_FILE].filter(Boolean).length;
   if (methods > 1) problems.push('choose one NATS authentication: credentials in NATS_URL, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED_FILE or NATS_CREDS_FILE');
 

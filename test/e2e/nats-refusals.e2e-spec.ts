@@ -241,7 +241,8 @@ describe('NATS credentials in the URL, and refusals that never end the link', ()
       await client.client.close();
       await service.close();
     }
-  }, 60_000);
+    // Generous: a stop, a resume and a reconnect on a loaded machine; the waits inside are the bounds.
+  }, 90_000);
 
   it('an SDK given credentials both in the URL and as options refuses to start, naming neither', async () => {
     await expect(
