@@ -43,10 +43,14 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   const client = await SecretsClient.connect({
     url: url.href,
     token,
-    nats: { ...nats, prefix },
+    // Only --watch follows changes: a single run has nothing to hear and need not wait for NATS.
+    ...(options.watch ? { nats: { ...nats, prefix } } : {}),
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
     precedence,
     env,
+    // "cannot receive change notifications (why)" and "… again": the command keeps running
+    // meanwhile, on the values it has, and a change still arrives at the periodic resync.
+    log: (level, message) => (level === 'warn' ? warn(message) : note(message)),
   });
   try {
     const context = await client.hydrate(manifest);
@@ -58,7 +62,7 @@ export async function runCommand(command: string[], options: RunOptions, env: No
       await client.close();
       return await supervise(command, () => childEnv, undefined);
     }
-    return await supervise(command, () => childEnvironment(context, env, precedence), context);
+    return await supervise(command, () => childEnvironment(context, env, precedence), context, (keys) => note(`${keys.join(', ')} changed: restarting the command`));
   } finally {
     await client.close();
   }
@@ -67,6 +71,10 @@ export async function runCommand(command: string[], options: RunOptions, env: No
 /** On stderr, so the command's own output stays its own. */
 function warn(message: string): void {
   process.stderr.write(`secrets-ledger run: warning: ${message}\n`);
+}
+
+function note(message: string): void {
+  process.stderr.write(`secrets-ledger run: ${message}\n`);
 }
 
 /**
@@ -83,8 +91,16 @@ function childEnvironment(context: PluginContext, env: NodeJS.ProcessEnv, preced
   return childEnv;
 }
 
-/** Runs the command until it exits on its own or by a forwarded signal; restarts it on change. */
-function supervise(command: string[], environment: () => NodeJS.ProcessEnv, watched: PluginContext | undefined): Promise<number> {
+/**
+ * Runs the command until it exits on its own or by a forwarded signal; restarts it on change,
+ * telling `onRestart` which keys changed (names only: the values are the child's alone).
+ */
+function supervise(
+  command: string[],
+  environment: () => NodeJS.ProcessEnv,
+  watched: PluginContext | undefined,
+  onRestart?: (keys: string[]) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     let restarting = false;
@@ -105,7 +121,8 @@ function supervise(command: string[], environment: () => NodeJS.ProcessEnv, watc
       restarting = false;
       child.kill(signal);
     };
-    const restart = () => {
+    const restart = (keys: string[]) => {
+      onRestart?.(keys);
       if (restarting) return;
       restarting = true;
       child.kill('SIGTERM');

@@ -7,5 +7,6 @@ export { PluginContext, SecretsAccessor, Precedence, SecretSource } from './plug
 export { PluginManifest, loadPluginManifest } from './manifest';
 export { MissingSecretError, PluginManifestError, SecretsServiceError, SecretsServiceUnreachableError, UndeclaredSecretError } from './errors';
 export { ResolveReply } from './service-http';
+export { ClientLog } from './notification-liveness';
 export { ChangeNotification } from '../nats/contract';
 export { NatsOptions, natsOptionsFromEnv } from '../nats/nats-options';

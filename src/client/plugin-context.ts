@@ -72,8 +72,9 @@ export class SecretsAccessor {
 
 /**
  * A plugin's hydrated execution context: the declared secrets, kept current by the client.
- * Emits `change` with the keys whose effective value changed. Stored values live in a private
- * field and leave only through `secrets.get/require`.
+ * Emits `change` with the keys whose effective value changed, and `live` when it starts or
+ * stops hearing of changes as they happen. Stored values live in a private field and leave only
+ * through `secrets.get/require`.
  */
 export class PluginContext {
   readonly plugin: string;
@@ -84,6 +85,7 @@ export class PluginContext {
   #stored = new Map<string, string>();
   #revision = -1;
   #stale = false;
+  #live = false;
   readonly #events = new EventEmitter();
 
   constructor(
@@ -102,17 +104,31 @@ export class PluginContext {
     return this.#stale;
   }
 
+  /**
+   * True while change notifications reach this context as they happen (a notification source
+   * is connected and subscribed); false while none can (NATS unreachable or refusing us, or
+   * none configured): a change then arrives by the periodic resync only. Whatever source the
+   * client has drives it, through markLive.
+   */
+  get live(): boolean {
+    return this.#live;
+  }
+
   /** The store-wide revision of the snapshot held (-1 before the first one). */
   get revision(): number {
     return this.#revision;
   }
 
-  on(event: 'change', listener: (keys: string[]) => void): this {
+  on(event: 'change', listener: (keys: string[]) => void): this;
+  on(event: 'live', listener: (live: boolean) => void): this;
+  on(event: 'change' | 'live', listener: ((keys: string[]) => void) | ((live: boolean) => void)): this {
     this.#events.on(event, listener);
     return this;
   }
 
-  off(event: 'change', listener: (keys: string[]) => void): this {
+  off(event: 'change', listener: (keys: string[]) => void): this;
+  off(event: 'live', listener: (live: boolean) => void): this;
+  off(event: 'change' | 'live', listener: ((keys: string[]) => void) | ((live: boolean) => void)): this {
     this.#events.off(event, listener);
     return this;
   }
@@ -139,12 +155,19 @@ export class PluginContext {
     this.#stale = true;
   }
 
-  toString(): string {
-    return `[PluginContext ${this.plugin} revision ${this.#revision}${this.#stale ? ' stale' : ''}]`;
+  /** Emits `live` when the value moves. */
+  markLive(live: boolean): void {
+    if (live === this.#live) return;
+    this.#live = live;
+    this.#events.emit('live', live);
   }
 
-  toJSON(): { plugin: string; declared: string[]; revision: number; stale: boolean } {
-    return { plugin: this.plugin, declared: [...this.declared], revision: this.#revision, stale: this.#stale };
+  toString(): string {
+    return `[PluginContext ${this.plugin} revision ${this.#revision}${this.#stale ? ' stale' : ''}${this.#live ? ' live' : ''}]`;
+  }
+
+  toJSON(): { plugin: string; declared: string[]; revision: number; stale: boolean; live: boolean } {
+    return { plugin: this.plugin, declared: [...this.declared], revision: this.#revision, stale: this.#stale, live: this.#live };
   }
 
   [inspect.custom](): string {

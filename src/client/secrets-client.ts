@@ -4,6 +4,7 @@ import { NatsLink } from '../nats/nats-link';
 import { DEFAULT_SUBJECT_PREFIX, NatsOptions, redactUrl } from '../nats/nats-options';
 import { ContextRefresher } from './context-refresher';
 import type { PluginManifest } from './manifest';
+import { ClientLog, NotificationLiveness, consoleLog } from './notification-liveness';
 import { PluginContext, Precedence } from './plugin-context';
 import { ResolveReply, ServiceHttp } from './service-http';
 
@@ -27,6 +28,11 @@ export interface SecretsClientOptions {
   requestTimeoutMs?: number;
   /** How long a false notification holds a context's next refresh (see ContextRefresher). Default 250 ms. */
   notificationHoldMs?: number;
+  /**
+   * Where the client says that change notifications cannot be received (warn, with the reason:
+   * NATS unreachable or refusing us) and that they are back (info). Default: the console.
+   */
+  log?: ClientLog;
 }
 
 const DEFAULT_RESYNC_MS = 5 * 60_000;
@@ -59,10 +65,14 @@ export class SecretsClient {
   private lastNotified: number | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Drives every context's `live`. */
+  private readonly liveness: NotificationLiveness;
 
   private constructor(private readonly options: SecretsClientOptions) {
     this.#http = new ServiceHttp(options.url, options.token, { ca: options.ca, timeoutMs: options.requestTimeoutMs ?? 5_000 });
+    // Credentials in options.nats.url move into the connection options here; a conflict throws.
     this.link = options.nats ? new NatsLink(options.nats, 'secrets-ledger-client') : undefined;
+    this.liveness = new NotificationLiveness((live) => this.contexts.forEach(({ context }) => context.markLive(live)), options.log ?? consoleLog);
   }
 
   static async connect(options: SecretsClientOptions): Promise<SecretsClient> {
@@ -80,6 +90,7 @@ export class SecretsClient {
       return cached.context;
     }
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
+    context.markLive(this.liveness.live);
     const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
     const refresher = new ContextRefresher(() => this.refresh(context), this.options.notificationHoldMs ?? DEFAULT_HOLD_MS);
     this.contexts.set(cacheKey, { context, refresher, ready });
@@ -102,7 +113,10 @@ export class SecretsClient {
     this.closed = true;
     clearTimeout(this.resyncTimer);
     await Promise.all([...this.contexts.values()].map((hydrated) => hydrated.refresher.idle()));
-    this.contexts.forEach((hydrated) => hydrated.refresher.close());
+    this.contexts.forEach((hydrated) => {
+      hydrated.refresher.close();
+      hydrated.context.markLive(false);
+    });
     this.contexts.clear();
     await this.link?.close();
     this.#http.close();
@@ -125,8 +139,19 @@ export class SecretsClient {
     const link = this.link;
     if (!link) return;
     link.subscribe(allChangesSubject(this.options.nats?.prefix ?? DEFAULT_SUBJECT_PREFIX), ({ data }) => this.onNotification(data));
-    // Whatever happened while we were away (or before we first connected) is fetched again.
-    link.onStatus((status) => status === 'connected' && void this.resync());
+    link.onStatus((status) => {
+      if (this.closed) return;
+      if (status !== 'connected') return this.liveness.report('nats', false, link.lastError ?? `NATS at ${link.where}: ${status}`);
+      // Live once the server has our subscription (the flush); whatever happened while we were
+      // away (or before we first connected) is fetched again.
+      void link
+        .flush()
+        .then(() => link.connected && !this.closed && this.liveness.report('nats', true))
+        .catch(() => undefined);
+      void this.resync();
+    });
+    // Refused or unreachable: a new reason is worth a line, not every retry.
+    link.onError((problem) => !link.connected && !this.closed && this.liveness.report('nats', false, problem));
     link.start();
     // Not connected yet is fine: HTTP serves until NATS comes, and connecting triggers a resync.
     const deadline = Date.now() + FIRST_CONNECT_WAIT_MS;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Authenticator, ConnectionOptions, NatsConnection, connect, credsAuthenticator, nkeyAuthenticator } from 'nats';
-import { NatsOptions, natsServers, redactUrl } from './nats-options';
+import { NatsOptions, natsServers, redactUrl, withUrlCredentials } from './nats-options';
+import { retryDelay } from './retry-delay';
 
 /**
  * The one place that speaks to the `nats` package. The service and the SDK both use it, so a
@@ -22,12 +23,16 @@ interface SubscriptionSpec {
   handle: (message: JsonMessage) => void | Promise<void>;
 }
 
-const FIRST_CONNECT_RETRY_MS = { min: 250, max: 5_000 };
-
 /**
- * A NATS connection that never blocks its owner: `start()` returns at once and keeps trying in
- * the background, because the service must start and serve writes while NATS is unreachable
- * (SPEC §7). After the first connection the client library reconnects by itself, forever.
+ * A NATS connection that never blocks its owner and never gives up: `start()` returns at once
+ * and keeps trying in the background, because the service must start and serve writes while
+ * NATS is unreachable or refuses us (SPEC §7), and must pick up by itself when that is fixed.
+ * Three ways the `nats` package could end a link, each closed here:
+ * - the first `connect()` fails (unreachable, refused): we try again, with backoff (retryDelay);
+ * - a reconnect is refused twice in a row with the same auth error: the package would abort
+ *   (`ignoreAuthErrorAbort`), so we tell it not to, and give it our backoff;
+ * - the connection closes anyway (any other reason): we drop it and start over as at first,
+ *   subscriptions included.
  * (`waitOnFirstConnect` would do the first part too, but its pending connect cannot be
  * cancelled, so a process shut down during an outage would never exit.)
  */
@@ -40,11 +45,25 @@ export class NatsLink {
   private readonly listeners: ((status: LinkStatus, reconnected: boolean) => void)[] = [];
   private readonly errorListeners: ((problem: string) => void)[] = [];
   private problem: string | undefined;
+  /** Since when we have been unable to connect (undefined while connected): drives the backoff. */
+  private downSince: number | undefined = Date.now();
+  private connectedBefore = false;
+  private readonly options: NatsOptions;
 
+  /** `options.url` may carry credentials: they move into the options here (withUrlCredentials). */
   constructor(
-    private readonly options: NatsOptions,
+    options: NatsOptions,
     private readonly name: string,
-  ) {}
+  ) {
+    const resolved = withUrlCredentials(options);
+    if (resolved.problems.length > 0) throw new Error(resolved.problems.join('; '));
+    this.options = resolved.options;
+  }
+
+  /** The servers, without credentials: fit for a log line. */
+  get where(): string {
+    return redactUrl(this.options.url);
+  }
 
   get connected(): boolean {
     return this.status === 'connected';
@@ -74,7 +93,7 @@ export class NatsLink {
   }
 
   start(): void {
-    void this.attempt(FIRST_CONNECT_RETRY_MS.min);
+    void this.attempt();
   }
 
   /** Subscribes now if connected, and on the first connection otherwise. JSON in, JSON out. */
@@ -117,38 +136,67 @@ export class NatsLink {
     return this.connection;
   }
 
-  private async attempt(delayMs: number): Promise<void> {
+  private async attempt(): Promise<void> {
     if (this.stopped) return;
     try {
-      const connection = await connect(connectionOptions(this.options, this.name));
+      const connection = await connect(this.connectionOptions());
       if (this.stopped) return void connection.close();
       this.connection = connection;
       this.problem = undefined;
+      this.downSince = undefined;
       this.specs.forEach((spec) => this.applySubscription(connection, spec));
       void this.watch(connection);
-      this.setStatus('connected', false);
+      void this.restartWhenClosed(connection);
+      this.setStatus('connected', this.connectedBefore);
+      this.connectedBefore = true;
     } catch (error) {
       this.report(describeFailure(error, this.options.url));
-      // Unreachable or refused: try again with backoff (credentials may be fixed server-side
-      // meanwhile). The timer must not keep a process alive.
-      this.retry = setTimeout(() => void this.attempt(Math.min(delayMs * 2, FIRST_CONNECT_RETRY_MS.max)), delayMs);
-      this.retry.unref();
+      this.setStatus('connecting', false);
+      this.scheduleAttempt();
     }
+  }
+
+  /** Unreachable or refused: try again after the backoff. The timer must not keep a process alive. */
+  private scheduleAttempt(): void {
+    if (this.stopped) return;
+    this.downSince ??= Date.now();
+    this.retry = setTimeout(() => void this.attempt(), retryDelay(Date.now() - this.downSince));
+    this.retry.unref();
   }
 
   private async watch(connection: NatsConnection): Promise<void> {
     for await (const event of connection.status()) {
-      if (event.type === 'disconnect') this.setStatus('disconnected', false);
+      if (connection !== this.connection) return;
+      if (event.type === 'disconnect') {
+        this.downSince ??= Date.now();
+        // Readiness says so at once, unless the server said why (a refusal comes before the
+        // disconnect it causes); the listeners hear of it through the status, not twice.
+        this.problem ??= `NATS at ${this.where}: connection lost, reconnecting`;
+        this.setStatus('disconnected', false);
+      }
       if (event.type === 'reconnect') {
         this.problem = undefined;
+        this.downSince = undefined;
         this.setStatus('connected', true);
       }
-      // A server that revokes our permissions or credentials while connected says so here.
+      // A refusal of a reconnect, or a server that revokes our permissions or credentials
+      // while connected, says so here.
       if (event.type === 'error') this.report(describeFailure(event.data, this.options.url));
     }
-    void connection.closed().then(() => {
-      if (!this.stopped) this.setStatus('closed', false);
-    });
+  }
+
+  /** A connection the package closed for good is replaced: the link itself never ends. */
+  private async restartWhenClosed(connection: NatsConnection): Promise<void> {
+    const error = await connection.closed();
+    if (this.stopped || connection !== this.connection) return;
+    this.connection = undefined;
+    if (error) this.report(describeFailure(error, this.options.url));
+    this.setStatus('connecting', false);
+    this.scheduleAttempt();
+  }
+
+  private connectionOptions(): ConnectionOptions {
+    return connectionOptions(this.options, this.name, () => retryDelay(Date.now() - (this.downSince ?? Date.now())));
   }
 
   private applySubscription(connection: NatsConnection, spec: SubscriptionSpec): void {
@@ -200,16 +248,19 @@ function decode(bytes: Uint8Array): unknown {
 }
 
 /** The `nats` package's options for ours; credential files are read at each attempt (rotation). */
-function connectionOptions(options: NatsOptions, name: string): ConnectionOptions {
+function connectionOptions(options: NatsOptions, name: string, reconnectDelay: () => number): ConnectionOptions {
   const authenticators: Authenticator[] = [];
   if (options.nkeySeedFile) authenticators.push(nkeyAuthenticator(new Uint8Array(readFileSync(options.nkeySeedFile))));
   if (options.credsFile) authenticators.push(credsAuthenticator(new Uint8Array(readFileSync(options.credsFile))));
   return {
     servers: natsServers(options.url),
     name,
+    // Reconnect for ever, with our backoff, and never abort on a repeated auth error: a refusal
+    // is fixed server-side (a config reload) while we keep trying.
     reconnect: true,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
+    ignoreAuthErrorAbort: true,
+    reconnectDelayHandler: reconnectDelay,
     ...(options.user !== undefined ? { user: options.user, pass: options.password } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     ...(authenticators.length > 0 ? { authenticator: authenticators } : {}),
@@ -227,6 +278,7 @@ function describeFailure(error: unknown, url: string): string {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'AUTHORIZATION_VIOLATION' || /authorization/i.test(message)) return `NATS at ${where} refused our credentials (Authorization Violation)`;
+  if (code === 'AUTHENTICATION_EXPIRED' || /authentication.expired/i.test(message)) return `NATS at ${where} refused our credentials (Authentication Expired)`;
   if (code === 'CONNECTION_REFUSED' || /ECONNREFUSED/.test(message)) return `NATS at ${where} is unreachable (connection refused)`;
   if (/tls|certificate|self.signed|SSL/i.test(message)) return `NATS at ${where}: TLS failed (${message.split('\n')[0].slice(0, 200)})`;
   return `NATS at ${where}: ${String(code ?? message).split('\n')[0].slice(0, 200)}`;

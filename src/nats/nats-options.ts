@@ -8,7 +8,8 @@ import { accessSync, constants } from 'node:fs';
 export interface NatsOptions {
   /**
    * `nats://` or `tls://`, or several of them separated by commas (a cluster's seed servers);
-   * may carry `user:password@` (never logged: see redactUrl).
+   * may carry `user:password@` or `token@`, which move into `user`/`password`/`token` before
+   * anything connects (see withUrlCredentials) and are never logged (see redactUrl).
    */
   url: string;
   user?: string;
@@ -36,15 +37,18 @@ export function natsOptionsFromEnv(env: NodeJS.ProcessEnv, problems: string[]): 
   if (!natsServers(url).every((server) => /^(nats|tls):\/\/[^\s/,]+\/?$/.test(server))) {
     problems.push(`NATS_URL must look like nats://host:port or tls://host:port (commas between several), got "${redactUrl(url)}"`);
   }
-  const nats: NatsOptions = { url };
+  const fromUrl = withUrlCredentials({ url });
+  problems.push(...fromUrl.problems);
+  const nats: NatsOptions = { ...fromUrl.options };
+  const urlMethod = nats.user ?? nats.token;
   if (env.NATS_USER || env.NATS_PASSWORD) {
     if (!env.NATS_USER || !env.NATS_PASSWORD) problems.push('NATS_USER and NATS_PASSWORD go together: set both or neither');
     nats.user = env.NATS_USER;
     nats.password = env.NATS_PASSWORD;
   }
   if (env.NATS_TOKEN) nats.token = env.NATS_TOKEN;
-  const methods = [nats.user, nats.token, env.NATS_NKEY_SEED_FILE, env.NATS_CREDS_FILE].filter(Boolean).length;
-  if (methods > 1) problems.push('choose one NATS authentication: NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED_FILE or NATS_CREDS_FILE');
+  const methods = [urlMethod, env.NATS_USER, env.NATS_TOKEN, env.NATS_NKEY_SEED_FILE, env.NATS_CREDS_FILE].filter(Boolean).length;
+  if (methods > 1) problems.push('choose one NATS authentication: credentials in NATS_URL, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED_FILE or NATS_CREDS_FILE');
 
   nats.nkeySeedFile = readableFile(env, 'NATS_NKEY_SEED_FILE', problems);
   nats.credsFile = readableFile(env, 'NATS_CREDS_FILE', problems);
@@ -78,6 +82,44 @@ export function readableFile(env: NodeJS.ProcessEnv, name: string, problems: str
 /** The servers of a NATS_URL: one, or a cluster's seeds separated by commas. */
 export function natsServers(url: string): string[] {
   return url.split(',').map((server) => server.trim());
+}
+
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/\s,]*)@/i;
+
+/**
+ * The options with the credentials of `url` (`user:password@` or `token@`, percent-encoded as
+ * in any URL) moved into `user`/`password` or `token`, and the URL without them: the `nats`
+ * package sends nothing from a URL's user info, so left there they would never authenticate,
+ * and a URL without them is safe to log. Credentials given both ways, or different ones for
+ * different servers, are problems (in words that quote none of them).
+ */
+export function withUrlCredentials(options: NatsOptions): { options: NatsOptions; problems: string[] } {
+  const found = new Set<string>();
+  const servers = natsServers(options.url).map((server) =>
+    server.replace(USER_INFO, (_all, scheme: string, userInfo: string) => {
+      found.add(userInfo);
+      return scheme;
+    }),
+  );
+  if (found.size === 0) return { options, problems: [] };
+  const problems: string[] = [];
+  if (found.size > 1) problems.push('NATS_URL gives different credentials for different servers: give them once');
+  const userInfo = [...found][0];
+  const separator = userInfo.indexOf(':');
+  const fromUrl: Pick<NatsOptions, 'user' | 'password' | 'token'> =
+    separator >= 0 ? { user: percentDecoded(userInfo.slice(0, separator)), password: percentDecoded(userInfo.slice(separator + 1)) } : { token: percentDecoded(userInfo) };
+  if (options.user !== undefined || options.token !== undefined || options.nkeySeedFile || options.credsFile) {
+    problems.push('NATS credentials are given both in the URL and as options: choose one');
+  }
+  return { options: { ...fromUrl, ...dropUndefined(options), url: servers.join(',') }, problems };
+}
+
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** A URL (or a list of them) fit for a log line or an error: user info (credentials) replaced. */

@@ -56,6 +56,8 @@ export class NotificationRelay implements OnModuleInit, BeforeApplicationShutdow
   private leading = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private savedCheckpoint = 0;
+  /** The publisher's stored position, as this instance last read it while not publishing. */
+  private storedPosition = 0;
   private readonly prefix: string;
   private observer: RelayObserver | undefined;
 
@@ -72,6 +74,7 @@ export class NotificationRelay implements OnModuleInit, BeforeApplicationShutdow
   async onModuleInit(): Promise<void> {
     this.checkpoint = await this.checkpoints.get(this.storage.reader, RELAY_NAME);
     this.savedCheckpoint = this.checkpoint;
+    this.storedPosition = this.checkpoint;
     this.leadership = this.storage.leadership('notificationRelay');
     this.storage.onAnnounced('secret_changes', () => this.wake());
     this.leadershipTimer = setInterval(() => !this.leading && this.wake(), LEADERSHIP_POLL_MS);
@@ -82,18 +85,31 @@ export class NotificationRelay implements OnModuleInit, BeforeApplicationShutdow
     this.safetyTimer.unref();
   }
 
-  /** Secret-state events committed but not yet published (head revision − published revision). */
+  /**
+   * Secret-state events committed but not yet published: the shared log's lag, the same figure
+   * on every instance. The publisher counts from its own position; an instance that does not
+   * publish counts from the position the publisher stored (at most CHECKPOINT_DELAY_MS behind
+   * its own), never from where it itself started: a standby's lag would only grow, and an alert
+   * on it would page on every standby.
+   */
   async lag(): Promise<number> {
+    const position = await this.sharedPosition();
     const pending = await this.storage.reader.get<{ n: number }>(
       `SELECT COUNT(*) AS n FROM events WHERE seq > ? AND type IN (${placeholders(SECRET_EVENT_TYPES.length)})`,
-      [this.checkpoint, ...SECRET_EVENT_TYPES],
+      [position, ...SECRET_EVENT_TYPES],
     );
     return pending?.n ?? 0;
   }
 
-  /** The `seq` of the last event handed on to NATS. */
+  /** The `seq` of the last event handed on to NATS (on a standby: as last read from the database). */
   publishedSeq(): number {
-    return this.checkpoint;
+    return this.leading ? this.checkpoint : this.storedPosition;
+  }
+
+  private async sharedPosition(): Promise<number> {
+    if (this.leading) return this.checkpoint;
+    this.storedPosition = await this.checkpoints.get(this.storage.reader, RELAY_NAME);
+    return this.storedPosition;
   }
 
   observe(observer: RelayObserver): void {

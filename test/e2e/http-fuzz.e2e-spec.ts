@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startServe, stop } from '../support/cli';
 import { tempDataDir } from '../support/test-app';
+import { GENERATED_RUNS, LONG_TESTS, Operation, apiOperations } from '../support/api-operations';
 
 /**
  * Issue 11's property: whatever a client sends to any route — bodies, content types, query
@@ -17,16 +18,8 @@ import { tempDataDir } from '../support/test-app';
  * service runs as `serve` at LOG_LEVEL=trace, its whole output captured. Every generated string
  * holds a fresh nonce (`nz` + 16 hex digits), so a hit is a real echo, not chance.
  */
-const LONG = process.env.SECRETS_LONG_TESTS === '1';
-const RUNS = LONG ? 20_000 : 2_000;
-
-interface Operation {
-  method: string;
-  path: string;
-  pathParams: string[];
-  queryParams: string[];
-  hasBody: boolean;
-}
+const RUNS = GENERATED_RUNS;
+const LONG = LONG_TESTS;
 
 type Defect =
   | 'no-token'
@@ -144,20 +137,7 @@ describe(`every HTTP route under generated bad input (${RUNS} cases; SECRETS_LON
     revokedToken = revoked.token;
     victimTokenId = (await issue('auditor')).id;
 
-    const document = (await (await fetch(`${url}/docs-json`)).json()) as {
-      paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; requestBody?: unknown }>>;
-    };
-    operations = Object.entries(document.paths)
-      .filter(([path]) => path.startsWith('/api/v1/'))
-      .flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, spec]) => ({
-          method: method.toUpperCase(),
-          path,
-          pathParams: (spec.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
-          queryParams: (spec.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
-          hasBody: spec.requestBody !== undefined,
-        })),
-      );
+    operations = await apiOperations(url);
   });
   afterAll(async () => {
     if (child) await stop(child);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { withRawDatabase } from '../support/raw-database';
 import { Spelling, SpellingKind, SpelledResponse, sendSpelled, spellingOf } from '../support/spelled-request';
 import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig, testEngine, useTestApp } from '../support/test-app';
+import { GENERATED_RUNS, LONG_TESTS, Operation, apiOperations } from '../support/api-operations';
 
 /**
  * The HTTP edge decides from what the router routed, never from the raw URL (SPEC §3): every
@@ -14,16 +15,8 @@ import { ADMIN_TOKEN, TestApp, startTestApp, tempDataDir, testConfig, testEngine
  * Each generated case is sent twice, canonically and respelled: both answers are compared (status,
  * problem+json, `nosniff`, `no-store`), and neither may be a 5xx. Seeded: a failure replays.
  */
-const LONG = process.env.SECRETS_LONG_TESTS === '1';
-const RUNS = LONG ? 20_000 : 2_000;
-
-interface Operation {
-  method: string;
-  path: string;
-  pathParams: string[];
-  queryParams: string[];
-  hasBody: boolean;
-}
+const RUNS = GENERATED_RUNS;
+const LONG = LONG_TESTS;
 
 type Defect = 'none' | 'no-token' | 'unknown-token' | 'unknown-token-large-body' | 'control-in-path' | 'control-in-query' | 'control-in-body' | 'empty-body' | 'null-body';
 /** Refused before anything else: the answer does not depend on whether the route exists. */
@@ -75,23 +68,6 @@ function expectEdgeHeaders(res: SpelledResponse, where: string): void {
   }
 }
 
-async function operationsOf(baseUrl: string): Promise<Operation[]> {
-  const document = (await (await fetch(`${baseUrl}/docs-json`)).json()) as {
-    paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; requestBody?: unknown }>>;
-  };
-  return Object.entries(document.paths)
-    .filter(([path]) => path.startsWith('/api/v1/'))
-    .flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, spec]) => ({
-        method: method.toUpperCase(),
-        path,
-        pathParams: (spec.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
-        queryParams: (spec.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
-        hasBody: spec.requestBody !== undefined,
-      })),
-    );
-}
-
 describe(`every spelling of every API path, and C0 controls in every field (${RUNS} cases; SECRETS_LONG_TESTS=1 for more)`, () => {
   const t = useTestApp();
   let operations: Operation[];
@@ -102,7 +78,7 @@ describe(`every spelling of every API path, and C0 controls in every field (${RU
     host = new URL(t.baseUrl).host;
     expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key: 'FUZZ_TARGET', value: 'fuzz-value' } })).status).toBe(201);
     tokenId = ((await (await t.request('/api/v1/tokens', { method: 'POST', json: { name: 'fuzz-auditor', role: 'auditor' } })).json()) as { id: string }).id;
-    operations = await operationsOf(t.baseUrl);
+    operations = await apiOperations(t.baseUrl);
   });
 
   const caseFor = (op: Operation): fc.Arbitrary<Case> =>
@@ -219,7 +195,7 @@ describe('limits and refusal records on every spelling', () => {
   beforeAll(async () => {
     const base = testConfig(data.dir);
     t = await startTestApp({ ...base, http: { ...base.http, rateLimitPerMinute: PER_MINUTE, authFailuresPerMinute: FAILURES_PER_MINUTE } });
-    operations = await operationsOf(t.baseUrl);
+    operations = await apiOperations(t.baseUrl);
   });
   afterAll(async () => {
     await t?.close();

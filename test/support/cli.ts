@@ -103,14 +103,22 @@ async function runToEnd({ child, done }: ReturnType<typeof spawnNode>, timeoutMs
  * `run --watch` of a command that appends the value of `key` it started with to `out`, one
  * line per start: `starts()` lists them, so a restart after a change shows as a new line.
  */
-export function watchPluginRun(manifestPath: string, key: string, out: string, env: NodeJS.ProcessEnv): { starts: () => string[]; stop: () => Promise<void> } {
+export function watchPluginRun(
+  manifestPath: string,
+  key: string,
+  out: string,
+  env: NodeJS.ProcessEnv,
+): { starts: () => string[]; stderr: () => string; stop: () => Promise<void> } {
   const script = `require('fs').appendFileSync(${JSON.stringify(out)}, (process.env.${key} ?? '<unset>') + '\\n'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, [CLI, 'run', '--plugin', manifestPath, '--watch', '--', process.execPath, '-e', script], {
     env: { PATH: process.env.PATH, ...env },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
   return {
     starts: () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : []),
+    stderr: () => stderr,
     stop: () => stop(child),
   };
 }

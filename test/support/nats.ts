@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,14 +89,49 @@ export class PrivateNatsServer {
   }
 
   async resume(): Promise<void> {
-    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
+    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, '-l', this.logFile];
     if (this.options.config !== undefined) {
-      const file = join(this.storeDir, 'nats-server.conf');
-      writeFileSync(file, this.options.config);
-      args.push('-c', file);
+      writeFileSync(this.configFile, this.options.config);
+      args.push('-c', this.configFile);
     }
     this.process = spawn(this.binary, args, { stdio: 'ignore', env: { ...process.env, ...this.options.env } });
     await waitUntil(() => reachable(this.url), `nats-server on ${this.url}`);
+  }
+
+  /**
+   * Changes the configuration of the running server (users, passwords) as an operator would:
+   * rewrite the file, then SIGHUP (`nats-server --signal reload`). Resolves once the server says
+   * it has reloaded. Clients stay connected unless the new configuration refuses them.
+   */
+  async reload(config: string): Promise<void> {
+    if (this.options.config === undefined) throw new Error('reload needs a server started with a config');
+    const reloadsBefore = this.reloads();
+    this.options.config = config;
+    writeFileSync(this.configFile, config);
+    this.process!.kill('SIGHUP');
+    await waitUntil(async () => this.reloads() > reloadsBefore, 'nats-server to reload its configuration');
+  }
+
+  /** How many times the server has refused `user`'s credentials (from its log). */
+  authenticationErrors(user: string): number {
+    return this.log().split('\n').filter((line) => line.includes(`authentication error - User "${user}"`)).length;
+  }
+
+  /** The server's own log so far. */
+  log(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  private reloads(): number {
+    return this.log().split('\n').filter((line) => line.includes('Reloaded server configuration')).length;
+  }
+
+  private get configFile(): string {
+    return join(this.storeDir, 'nats-server.conf');
+  }
+
+  private get logFile(): string {
+    return join(this.storeDir, 'nats-server.log');
   }
 
   async stop(): Promise<void> {
