@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/configuration';
+import { describeConnectionFailure, serviceToken, serviceUrl } from '../client/service-address';
 import { DEV_KEY_FILE, MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import { EventStore } from '../event-store/event-store';
 import { keyHolders } from '../master-keys/key-holders';
@@ -63,16 +64,18 @@ async function rotateOffline(config: AppConfig, { soleProcess }: { soleProcess: 
 
 async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): Promise<OnlineRotationResult> {
   const service = announcedService(config.dataDir);
-  const url = env.SECRETS_URL || service?.url;
   const holder = service ? `a service (pid ${service.pid}, ${service.url})` : 'another secrets-ledger process';
-  if (!url) throw new Error(`${holder} holds the data dir ${config.dataDir}: wait for it to finish, or set SECRETS_URL if it is a service`);
-  const token = env.SECRETS_TOKEN || config.adminToken;
+  const given = env.SECRETS_URL || service?.url;
+  if (!given) throw new Error(`${holder} holds the data dir ${config.dataDir}: wait for it to finish, or set SECRETS_URL if it is a service`);
+  // SECRETS_URL and SECRETS_TOKEN as the other clients read them (SPEC §6): /api/v1, a pasted token.
+  const url = serviceUrl(given, env.SECRETS_URL ? 'SECRETS_URL' : 'the address the service wrote in the data dir');
+  const token = serviceToken(env.SECRETS_TOKEN) || config.adminToken;
   if (!token) throw new Error(`${holder} holds the data dir ${config.dataDir}, and the rotation runs inside it: set SECRETS_TOKEN to an admin token`);
-  process.stderr.write(`secrets-ledger: ${holder} holds the data dir; rotating through ${url}\n`);
+  process.stderr.write(`secrets-ledger: ${holder} holds the data dir; rotating through ${url.origin}\n`);
   // With SECRETS_MASTER_KEYS, say which key should be active: a service started with other keys refuses.
   const body = config.masterKeys.length > 0 ? { activeKid: config.masterKeys[0].kid } : {};
-  const { status, body: reply } = await postJson(`${url}/api/v1/master-keys/rotate`, token, body, env.SECRETS_CA_FILE).catch((error: unknown) => {
-    throw new Error(`cannot reach the service at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  const { status, body: reply } = await postJson(new URL('api/v1/master-keys/rotate', url).href, token, body, env.SECRETS_CA_FILE).catch(async (error: unknown) => {
+    throw new Error(`cannot reach the service at ${url.origin}: ${error instanceof Error ? await describeConnectionFailure(error, url) : String(error)}`);
   });
   if (status !== 200) {
     const expected = config.masterKeys.length > 0 ? ` (SECRETS_MASTER_KEYS here makes ${config.masterKeys[0].kid} active)` : '';

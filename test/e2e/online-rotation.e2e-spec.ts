@@ -116,7 +116,8 @@ describe('rotate-master-key while the service runs', () => {
         const executor = await executorToken(server.url);
         const load = startLoad({ url: server.url, adminToken: ADMIN_TOKEN, executorToken: executor, stable: values, prefix: 'DEV' });
         const started = Date.now();
-        const run = await spawnCli(['rotate-master-key'], env).done;
+        // SECRETS_URL and SECRETS_TOKEN as pasted (docs/CLI.md): an /api/v1 address, a Bearer token with a newline.
+        const run = await spawnCli(['rotate-master-key'], { ...env, SECRETS_URL: `${server.url}/api/v1/`, SECRETS_TOKEN: `Bearer ${ADMIN_TOKEN}\n` }).done;
         console.log(`rotation through the service: ${Date.now() - started} ms; ${load.resolves} resolves meanwhile`);
         await load.stop();
         expect(run.stderr).toMatch(/holds the data dir; rotating through http/);
