@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -127,7 +128,7 @@ describe('the admin console in a real browser', () => {
       expect(await page.getByLabel('Key', { exact: true }).getAttribute('aria-invalid')).toBeNull();
       await page.getByLabel('Value', { exact: true }).fill(TOO_LONG);
       await page.getByRole('button', { name: 'Add secret' }).last().click();
-      await expectStatus(page, /^CONSOLE_CVAT_TOKEN was not added: .*type the value again\.$/);
+      await expectStatus(page, /^CONSOLE_CVAT_TOKEN was not added: .*enter the value again\.$/);
       const value = page.getByLabel('Value', { exact: true });
       expect(await value.getAttribute('aria-invalid')).toBe('true');
       const errorId = (await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.endsWith('-error'));
@@ -144,6 +145,63 @@ describe('the admin console in a real browser', () => {
       expect((await cells(page, KEY)).slice(0, 3)).toEqual([KEY, 'CVAT API token', '1']);
       expect(await resolved(KEY)).toBe(VALUES[0]);
       await expectNothingExposed(page);
+    });
+
+    it('stores a PEM key and a JSON credential byte for byte, typed or loaded from a file, masked and counted in its field', async () => {
+      const key = 'CONSOLE_SERVICE_ACCOUNT';
+      // Fresh per run: an Ed25519 key in PKCS #8 PEM is three lines and a final line break.
+      const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      const json = `${JSON.stringify({ type: 'service_account', private_key: pem, client_email: 'läufer-✓@example.iam', note: 'ends with spaces   ' }, null, 2)}\n`;
+      expect(pem.split('\n')).toHaveLength(4);
+      const utf8 = (text: string) => `${Buffer.byteLength(text, 'utf8').toLocaleString('en')} bytes of UTF-8`;
+      const cases = [
+        { text: pem, count: `3 lines, ${utf8(pem)}, ending with a line break.` },
+        { text: json, count: `6 lines, ${utf8(json)}, ending with a line break.` },
+        // From files as other tools write them: CR LF line ends (which a text field would turn
+        // into LF), a byte-order mark, trailing spaces and no final line break.
+        { text: pem.replace(/\n/g, '\r\n'), file: 'key.pem', count: `From key.pem: 3 lines, ${utf8(pem.replace(/\n/g, '\r\n'))}, ending with a line break.` },
+        { text: `\uFEFF${json.trimEnd()}  `, file: 'credentials.json', count: `From credentials.json: 6 lines, ${utf8(`\uFEFF${json.trimEnd()}  `)}.` },
+      ];
+      VALUES.push(...cases.map((c) => c.text));
+      for (const [index, { text, file, count }] of cases.entries()) {
+        const adding = index === 0;
+        await page.getByRole('button', { name: adding ? 'Add secret' : `Change ${key}` }).click();
+        if (adding) await page.getByLabel('Key', { exact: true }).fill(key);
+        const value = page.getByLabel(adding ? 'Value' : 'New value', { exact: true });
+        const counter = async () => page.locator(`#${(await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.startsWith('value-count'))}`).innerText();
+        const masking = () => value.evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'));
+        expect(await masking()).toBe('disc');
+        expect(await value.inputValue()).toBe('');
+        expect(await counter()).toBe('Empty.');
+        if (file) {
+          await page.getByLabel('Or load it from a file').setInputFiles({ name: file, mimeType: 'text/plain', buffer: Buffer.from(text, 'utf8') });
+          await expectEventually(async () => expect(await counter()).toBe(count));
+          // A loaded file's text is never put on the page, not even in the (disabled) field.
+          expect(await value.isDisabled()).toBe(true);
+          expect(await exposed(page)).not.toContain(pem.split('\n')[1]);
+        } else {
+          await value.fill(text);
+          expect(await value.inputValue()).toBe(text);
+          expect(await exposed(page)).toContain(text);
+          expect(await counter()).toBe(count);
+          expect(await masking()).toBe('disc');
+          await page.getByLabel('Show the value').check();
+          expect(await masking()).toBe('none');
+        }
+        await expectAccessible(page);
+        await page.getByRole('button', { name: adding ? 'Add secret' : 'Save changes' }).last().click();
+        await expectStatus(page, adding ? new RegExp(`^Added ${key} \\(version 1\\)\\.`) : new RegExp(`^Changed the value of ${key} \\(now version ${index + 1}\\)\\.$`));
+        const stored = await resolved(key);
+        expect(Buffer.from(stored, 'utf8').equals(Buffer.from(text, 'utf8'))).toBe(true);
+        await expectNothingExposed(page);
+      }
+      // The next form starts masked again, its "Show" unticked.
+      await page.getByRole('button', { name: `Change ${key}` }).click();
+      expect(await page.getByLabel('New value', { exact: true }).evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'))).toBe('disc');
+      expect(await page.getByLabel('Show the value').isChecked()).toBe(false);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      expect((await t.request(`/api/v1/secrets/${key}`, { method: 'DELETE' })).status).toBe(204);
+      await expectEventually(async () => expect(await rowOf(page, key).count()).toBe(0));
     });
 
     it('changes the description through the row’s button, and says so until the next action', async () => {
