@@ -54,6 +54,12 @@ describe('the admin console in a real browser', () => {
     for (const secret of [...VALUES, TOO_LONG, ...tokens, auditorToken, executorToken].filter((s) => !allowed.includes(s))) expect(seen).not.toContain(secret);
   };
   const expectAccessible = async (page: Page) => expect(await seriousAccessibilityViolations(page)).toEqual([]);
+  /** An empty status line takes no room and draws nothing (no grey bar above every view). */
+  const expectNoEmptyStatusBar = async (page: Page) => {
+    const status = page.locator('#status');
+    expect(await status.innerText()).toBe('');
+    expect(await status.evaluate((element) => [element.getBoundingClientRect().height, getComputedStyle(element).backgroundColor])).toEqual([0, 'rgba(0, 0, 0, 0)']);
+  };
   const screenshot = async (page: Page, name: string) => {
     if (!SCREENSHOTS) return;
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -97,6 +103,7 @@ describe('the admin console in a real browser', () => {
     });
 
     it('signs in with a pasted token, which leaves the page and is kept only in sessionStorage', async () => {
+      await expectNoEmptyStatusBar(page);
       await expectAccessible(page);
       await signIn(page, ADMIN_TOKEN);
       await expectStatus(page, /^Signed in as bootstrap-admin \(admin\)\.$/);
@@ -241,6 +248,7 @@ describe('the admin console in a real browser', () => {
     it('shows the history of the secret: every version with its change, actor and description', async () => {
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
+      await expectNoEmptyStatusBar(page);
       const rows = page.locator('table tbody tr');
       await expectEventually(async () => expect(await rows.count()).toBe(4));
       const table = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((c) => (c as HTMLElement).innerText)));
@@ -257,6 +265,7 @@ describe('the admin console in a real browser', () => {
     it('issues an executor token shown once with a copy button, then hides it', async () => {
       await page.getByRole('link', { name: 'Tokens' }).click();
       await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
+      await expectNoEmptyStatusBar(page);
       await page.getByLabel('Name').fill('cvat-runner');
       await page.getByLabel('Role').selectOption('executor');
       await page.getByLabel('Plugins').fill('console-test, cvat');
@@ -294,10 +303,27 @@ describe('the admin console in a real browser', () => {
       expect(await page.getByRole('button', { name: 'Revoke cvat-runner' }).count()).toBe(0);
     });
 
-    it('refuses to revoke the last admin token with the server’s explanation', async () => {
+    it('refuses to revoke the last admin token with the server’s explanation, in view however far the list is scrolled', async () => {
+      for (let n = 1; n <= 30; n++) tokens.push((await t.app.get(TokensService).issue({ name: `runner-${n}`, role: 'executor', plugins: null }, SYSTEM_ACTOR)).token);
+      await expectEventually(async () => expect(await page.locator('tbody tr').count()).toBe(34));
+      // The admin's row in the middle of the window: the view's heading, and the status line's
+      // place above it, are scrolled away.
+      await page.locator('tbody tr', { hasText: 'bootstrap-admin' }).evaluate((row) => row.scrollIntoView({ block: 'center' }));
+      const headingBottom = () => page.getByRole('heading', { name: 'Tokens', exact: true }).evaluate((heading) => heading.getBoundingClientRect().bottom);
+      expect(await headingBottom()).toBeLessThan(0);
       await page.getByRole('button', { name: 'Revoke bootstrap-admin' }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Revoke bootstrap-admin' }).click();
       await expectStatus(page, /^bootstrap-admin was not revoked: This is the last active admin token: issue another admin token before revoking it\.$/);
+      // Within the window and not covered by anything: what is drawn at its centre is the message.
+      const result = page.getByText(/^bootstrap-admin was not revoked/);
+      expect(
+        await result.evaluate((element) => {
+          const box = element.getBoundingClientRect();
+          const atCentre = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+          return box.top >= 0 && box.bottom <= window.innerHeight && atCentre !== null && element.contains(atCentre);
+        }),
+      ).toBe(true);
+      expect(await headingBottom()).toBeLessThan(0);
       expect((await t.request('/api/v1/tokens')).status).toBe(200);
     });
 
@@ -347,6 +373,7 @@ describe('the admin console in a real browser', () => {
     it('opens Audit, filters by key, exports that CSV, and verifies the chain with a copyable head', async () => {
       await page.getByRole('link', { name: 'Audit' }).click();
       await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+      await expectNoEmptyStatusBar(page);
       await expectAccessible(page);
       await page.getByLabel('Key').fill(KEY);
       await page.getByRole('button', { name: 'Apply filters' }).click();
