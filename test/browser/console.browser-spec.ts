@@ -217,9 +217,17 @@ describe('the admin console in a real browser', () => {
       }
       // The next form starts masked again, its "Show" unticked.
       await page.getByRole('button', { name: `Change ${key}` }).click();
-      expect(await page.getByLabel('New value', { exact: true }).evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'))).toBe('disc');
+      const value = page.getByLabel('New value', { exact: true });
+      expect(await value.evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'))).toBe('disc');
       expect(await page.getByLabel('Show the value').isChecked()).toBe(false);
+      // A file that is not UTF-8 text is refused beside the field, not decoded with replacements.
+      await page.getByLabel('Or load it from a file').setInputFiles({ name: 'key.der', mimeType: 'application/octet-stream', buffer: Buffer.from([0x30, 0x82, 0xff, 0xfe, 0x0a]) });
+      await expectEventually(async () => expect(await value.getAttribute('aria-invalid')).toBe('true'));
+      const errorId = (await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.endsWith('-error'));
+      expect(await page.locator(`#${errorId}`).innerText()).toBe('key.der is not UTF-8 text: a value is text. Encode binary data (base64, for example) and load that.');
+      expect(await value.isDisabled()).toBe(false);
       await page.getByRole('button', { name: 'Cancel' }).click();
+      expect(await resolved(key)).toBe(cases[cases.length - 1].text);
       expect((await t.request(`/api/v1/secrets/${key}`, { method: 'DELETE' })).status).toBe(204);
       await expectEventually(async () => expect(await rowOf(page, key).count()).toBe(0));
     });
