@@ -208,6 +208,7 @@ describe('the admin console in a real browser', () => {
           await page.getByLabel('Show the value').check();
           expect(await masking()).toBe('none');
         }
+        expect(await page.getByRole('button', { name: 'Type the value instead' }).count()).toBe(file ? 1 : 0);
         await expectAccessible(page);
         await page.getByRole('button', { name: adding ? 'Add secret' : 'Save changes' }).last().click();
         await expectStatus(page, adding ? new RegExp(`^Added ${key} \\(version 1\\)\\.`) : new RegExp(`^Changed the value of ${key} \\(now version ${index + 1}\\)\\.$`));
@@ -220,6 +221,12 @@ describe('the admin console in a real browser', () => {
       const value = page.getByLabel('New value', { exact: true });
       expect(await value.evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'))).toBe('disc');
       expect(await page.getByLabel('Show the value').isChecked()).toBe(false);
+      // A loaded file can be set aside to type instead.
+      await page.getByLabel('Or load it from a file').setInputFiles({ name: 'key.pem', mimeType: 'text/plain', buffer: Buffer.from(pem, 'utf8') });
+      await expectEventually(async () => expect(await value.isDisabled()).toBe(true));
+      await page.getByRole('button', { name: 'Type the value instead' }).click();
+      expect(await value.isDisabled()).toBe(false);
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('value');
       // A file that is not UTF-8 text is refused beside the field, not decoded with replacements.
       await page.getByLabel('Or load it from a file').setInputFiles({ name: 'key.der', mimeType: 'application/octet-stream', buffer: Buffer.from([0x30, 0x82, 0xff, 0xfe, 0x0a]) });
       await expectEventually(async () => expect(await value.getAttribute('aria-invalid')).toBe('true'));
