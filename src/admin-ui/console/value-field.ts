@@ -105,7 +105,7 @@ async function readText(file: File): Promise<string> {
 }
 
 /** "3 lines, 1,704 bytes of UTF-8, ending with a line break": what a masked field holds. */
-export function describeText(text: string): string {
+function describeText(text: string): string {
   if (text === '') return 'Empty.';
   const lines = lineCount(text);
   const bytes = new TextEncoder().encode(text).length;
