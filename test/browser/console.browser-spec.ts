@@ -1,9 +1,11 @@
 import { parse } from 'csv-parse/sync';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
+import { SecretsService } from '../../src/secrets/secrets.service';
 import { type Browser, type PageRecord, exposed, launchChromium, seriousAccessibilityViolations, watchPage } from '../support/browser';
 import { expectEventually } from '../support/expect-eventually';
 import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
@@ -52,7 +54,26 @@ describe('the admin console in a real browser', () => {
     const seen = await exposed(page);
     for (const secret of [...VALUES, TOO_LONG, ...tokens, auditorToken, executorToken].filter((s) => !allowed.includes(s))) expect(seen).not.toContain(secret);
   };
-  const expectAccessible = async (page: Page) => expect(await seriousAccessibilityViolations(page)).toEqual([]);
+  /**
+   * axe finds no serious or critical violation at a laptop's width and at a narrow window's, and
+   * the page never scrolls sideways there (a wide table scrolls inside its own box). Ends at the
+   * suite's usual width.
+   */
+  const expectAccessible = async (page: Page) => {
+    const { height } = page.viewportSize() ?? { height: 860 };
+    for (const width of [760, 1280]) {
+      await page.setViewportSize({ width, height });
+      expect({ width, violations: await seriousAccessibilityViolations(page) }).toEqual({ width, violations: [] });
+      const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect({ width, sideways }).toEqual({ width, sideways: 0 });
+    }
+  };
+  /** An empty status line takes no room and draws nothing (no grey bar above every view). */
+  const expectNoEmptyStatusBar = async (page: Page) => {
+    const status = page.locator('#status');
+    expect(await status.innerText()).toBe('');
+    expect(await status.evaluate((element) => [element.getBoundingClientRect().height, getComputedStyle(element).backgroundColor])).toEqual([0, 'rgba(0, 0, 0, 0)']);
+  };
   const screenshot = async (page: Page, name: string) => {
     if (!SCREENSHOTS) return;
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -96,6 +117,7 @@ describe('the admin console in a real browser', () => {
     });
 
     it('signs in with a pasted token, which leaves the page and is kept only in sessionStorage', async () => {
+      await expectNoEmptyStatusBar(page);
       await expectAccessible(page);
       await signIn(page, ADMIN_TOKEN);
       await expectStatus(page, /^Signed in as bootstrap-admin \(admin\)\.$/);
@@ -127,7 +149,7 @@ describe('the admin console in a real browser', () => {
       expect(await page.getByLabel('Key', { exact: true }).getAttribute('aria-invalid')).toBeNull();
       await page.getByLabel('Value', { exact: true }).fill(TOO_LONG);
       await page.getByRole('button', { name: 'Add secret' }).last().click();
-      await expectStatus(page, /^CONSOLE_CVAT_TOKEN was not added: .*type the value again\.$/);
+      await expectStatus(page, /^CONSOLE_CVAT_TOKEN was not added: .*enter the value again\.$/);
       const value = page.getByLabel('Value', { exact: true });
       expect(await value.getAttribute('aria-invalid')).toBe('true');
       const errorId = (await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.endsWith('-error'));
@@ -144,6 +166,87 @@ describe('the admin console in a real browser', () => {
       expect((await cells(page, KEY)).slice(0, 3)).toEqual([KEY, 'CVAT API token', '1']);
       expect(await resolved(KEY)).toBe(VALUES[0]);
       await expectNothingExposed(page);
+    });
+
+    it('stores a PEM key and a JSON credential byte for byte, typed or loaded from a file, masked and counted in its field', async () => {
+      const key = 'CONSOLE_SERVICE_ACCOUNT';
+      // Fresh per run: an Ed25519 key in PKCS #8 PEM is three lines and a final line break.
+      const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      const json = `${JSON.stringify({ type: 'service_account', private_key: pem, client_email: 'läufer-✓@example.iam', note: 'ends with spaces   ' }, null, 2)}\n`;
+      expect(pem.split('\n')).toHaveLength(4);
+      const legacyDescription = 'Service account for exports,\nkept since the first release';
+      const utf8 = (text: string) => `${Buffer.byteLength(text, 'utf8').toLocaleString('en')} bytes of UTF-8`;
+      const cases = [
+        { text: pem, count: `3 lines, ${utf8(pem)}, ending with a line break.` },
+        { text: json, count: `6 lines, ${utf8(json)}, ending with a line break.` },
+        // From files as other tools write them: CR LF line ends (which a text field would turn
+        // into LF), a byte-order mark, trailing spaces and no final line break.
+        { text: pem.replace(/\n/g, '\r\n'), file: 'key.pem', count: `From key.pem: 3 lines, ${utf8(pem.replace(/\n/g, '\r\n'))}, ending with a line break.` },
+        { text: `\uFEFF${json.trimEnd()}  `, file: 'credentials.json', count: `From credentials.json: 6 lines, ${utf8(`\uFEFF${json.trimEnd()}  `)}.` },
+      ];
+      VALUES.push(...cases.map((c) => c.text));
+      for (const [index, { text, file, count }] of cases.entries()) {
+        const adding = index === 0;
+        await page.getByRole('button', { name: adding ? 'Add secret' : `Change ${key}` }).click();
+        if (adding) await page.getByLabel('Key', { exact: true }).fill(key);
+        const value = page.getByLabel(adding ? 'Value' : 'New value', { exact: true });
+        const counter = async () => page.locator(`#${(await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.startsWith('value-count'))}`).innerText();
+        const masking = () => value.evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'));
+        expect(await masking()).toBe('disc');
+        expect(await value.inputValue()).toBe('');
+        expect(await counter()).toBe('Empty.');
+        if (file) {
+          await page.getByLabel('Or load it from a file').setInputFiles({ name: file, mimeType: 'text/plain', buffer: Buffer.from(text, 'utf8') });
+          await expectEventually(async () => expect(await counter()).toBe(count));
+          // A loaded file's text is never put on the page, not even in the (disabled) field.
+          expect(await value.isDisabled()).toBe(true);
+          expect(await exposed(page)).not.toContain(pem.split('\n')[1]);
+        } else {
+          await value.fill(text);
+          expect(await value.inputValue()).toBe(text);
+          expect(await exposed(page)).toContain(text);
+          expect(await counter()).toBe(count);
+          expect(await masking()).toBe('disc');
+          await page.getByLabel('Show the value').check();
+          expect(await masking()).toBe('none');
+        }
+        expect(await page.getByRole('button', { name: 'Type the value instead' }).count()).toBe(file ? 1 : 0);
+        await expectAccessible(page);
+        await page.getByRole('button', { name: adding ? 'Add secret' : 'Save changes' }).last().click();
+        // Only the value changes: the one-line description field leaves a stored description
+        // that holds a line break alone.
+        await expectStatus(page, adding ? new RegExp(`^Added ${key} \\(version 1\\)\\.`) : new RegExp(`^Changed the value of ${key} \\(now version ${index + 2}\\)\\.$`));
+        const stored = await resolved(key);
+        expect(Buffer.from(stored, 'utf8').equals(Buffer.from(text, 'utf8'))).toBe(true);
+        await expectNothingExposed(page);
+        if (adding) {
+          // A description stored before the API refused line breaks in one.
+          await t.app.get(SecretsService).execute({ type: 'UpdateSecret', key, description: legacyDescription }, SYSTEM_ACTOR);
+          await expectEventually(async () => expect((await cells(page, key))[2]).toBe('2'));
+        }
+      }
+      expect((await (await t.request(`/api/v1/secrets/${key}`)).json()).description).toBe(legacyDescription);
+      // The next form starts masked again, its "Show" unticked.
+      await page.getByRole('button', { name: `Change ${key}` }).click();
+      const value = page.getByLabel('New value', { exact: true });
+      expect(await value.evaluate((field) => getComputedStyle(field).getPropertyValue('-webkit-text-security'))).toBe('disc');
+      expect(await page.getByLabel('Show the value').isChecked()).toBe(false);
+      // A loaded file can be set aside to type instead.
+      await page.getByLabel('Or load it from a file').setInputFiles({ name: 'key.pem', mimeType: 'text/plain', buffer: Buffer.from(pem, 'utf8') });
+      await expectEventually(async () => expect(await value.isDisabled()).toBe(true));
+      await page.getByRole('button', { name: 'Type the value instead' }).click();
+      expect(await value.isDisabled()).toBe(false);
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('value');
+      // A file that is not UTF-8 text is refused beside the field, not decoded with replacements.
+      await page.getByLabel('Or load it from a file').setInputFiles({ name: 'key.der', mimeType: 'application/octet-stream', buffer: Buffer.from([0x30, 0x82, 0xff, 0xfe, 0x0a]) });
+      await expectEventually(async () => expect(await value.getAttribute('aria-invalid')).toBe('true'));
+      const errorId = (await value.getAttribute('aria-describedby'))?.split(' ').find((id) => id.endsWith('-error'));
+      expect(await page.locator(`#${errorId}`).innerText()).toBe('key.der is not UTF-8 text: a value is text. Encode binary data (base64, for example) and load that.');
+      expect(await value.isDisabled()).toBe(false);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      expect(await resolved(key)).toBe(cases[cases.length - 1].text);
+      expect((await t.request(`/api/v1/secrets/${key}`, { method: 'DELETE' })).status).toBe(204);
+      await expectEventually(async () => expect(await rowOf(page, key).count()).toBe(0));
     });
 
     it('changes the description through the row’s button, and says so until the next action', async () => {
@@ -183,6 +286,7 @@ describe('the admin console in a real browser', () => {
     it('shows the history of the secret: every version with its change, actor and description', async () => {
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
+      await expectNoEmptyStatusBar(page);
       const rows = page.locator('table tbody tr');
       await expectEventually(async () => expect(await rows.count()).toBe(4));
       const table = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((c) => (c as HTMLElement).innerText)));
@@ -199,6 +303,7 @@ describe('the admin console in a real browser', () => {
     it('issues an executor token shown once with a copy button, then hides it', async () => {
       await page.getByRole('link', { name: 'Tokens' }).click();
       await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
+      await expectNoEmptyStatusBar(page);
       await page.getByLabel('Name').fill('cvat-runner');
       await page.getByLabel('Role').selectOption('executor');
       // The CLI's rule (listedPlugins): commas or spaces, a repeat dropped.
@@ -237,10 +342,27 @@ describe('the admin console in a real browser', () => {
       expect(await page.getByRole('button', { name: 'Revoke cvat-runner' }).count()).toBe(0);
     });
 
-    it('refuses to revoke the last admin token with the server’s explanation', async () => {
+    it('refuses to revoke the last admin token with the server’s explanation, in view however far the list is scrolled', async () => {
+      for (let n = 1; n <= 30; n++) tokens.push((await t.app.get(TokensService).issue({ name: `runner-${n}`, role: 'executor', plugins: null }, SYSTEM_ACTOR)).token);
+      await expectEventually(async () => expect(await page.locator('tbody tr').count()).toBe(34));
+      // The admin's row in the middle of the window: the view's heading, and the status line's
+      // place above it, are scrolled away.
+      await page.locator('tbody tr', { hasText: 'bootstrap-admin' }).evaluate((row) => row.scrollIntoView({ block: 'center' }));
+      const headingBottom = () => page.getByRole('heading', { name: 'Tokens', exact: true }).evaluate((heading) => heading.getBoundingClientRect().bottom);
+      expect(await headingBottom()).toBeLessThan(0);
       await page.getByRole('button', { name: 'Revoke bootstrap-admin' }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Revoke bootstrap-admin' }).click();
       await expectStatus(page, /^bootstrap-admin was not revoked: This is the last active admin token: issue another admin token before revoking it\.$/);
+      // Within the window and not covered by anything: what is drawn at its centre is the message.
+      const result = page.getByText(/^bootstrap-admin was not revoked/);
+      expect(
+        await result.evaluate((element) => {
+          const box = element.getBoundingClientRect();
+          const atCentre = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+          return box.top >= 0 && box.bottom <= window.innerHeight && atCentre !== null && element.contains(atCentre);
+        }),
+      ).toBe(true);
+      expect(await headingBottom()).toBeLessThan(0);
       expect((await t.request('/api/v1/tokens')).status).toBe(200);
     });
 
@@ -290,6 +412,7 @@ describe('the admin console in a real browser', () => {
     it('opens Audit, filters by key, exports that CSV, and verifies the chain with a copyable head', async () => {
       await page.getByRole('link', { name: 'Audit' }).click();
       await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+      await expectNoEmptyStatusBar(page);
       await expectAccessible(page);
       await page.getByLabel('Key').fill(KEY);
       await page.getByRole('button', { name: 'Apply filters' }).click();

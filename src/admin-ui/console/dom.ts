@@ -39,6 +39,17 @@ export function keepingFocus(container: HTMLElement, render: () => void): void {
   if (action) Array.from(container.querySelectorAll<HTMLElement>('[data-action]')).find((e) => e.dataset.action === action)?.focus();
 }
 
+/**
+ * A table in a box of its own that scrolls sideways when the window is narrower than the table,
+ * so the page itself never does. The box is focusable and named by the table's caption, so a
+ * keyboard can scroll it and a screen reader says what it holds.
+ */
+export function scrollBox(table: HTMLTableElement): HTMLElement {
+  const caption = table.caption;
+  if (caption && !caption.id) caption.id = uniqueId('table-caption');
+  return h('div', { class: 'table-scroll', role: 'region', tabindex: 0, 'aria-labelledby': caption?.id }, table);
+}
+
 let ids = 0;
 /** Ids for label/field/error links; unique per page load. */
 export const uniqueId = (prefix: string) => `${prefix}-${++ids}`;

@@ -13,12 +13,16 @@ export interface Field<E extends HTMLInputElement | HTMLTextAreaElement | HTMLSe
   clearError(): void;
 }
 
-export function field<E extends HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>(label: string, control: E, hint?: string): Field<E> {
+/**
+ * `details` are shown after the control; those with an id are also read with it
+ * (`aria-describedby`), like the value field's line and byte count.
+ */
+export function field<E extends HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>(label: string, control: E, hint?: string, details: HTMLElement[] = []): Field<E> {
   const id = control.id || uniqueId(control.name || 'field');
   control.id = id;
   const error = h('p', { id: `${id}-error`, class: 'field-error', hidden: true });
   const hintElement = hint ? h('p', { id: `${id}-hint`, class: 'hint' }, hint) : null;
-  const describedBy = () => [hintElement?.id, error.hidden ? null : error.id].filter(Boolean).join(' ');
+  const describedBy = () => [...details.map((d) => d.id), hintElement?.id, error.hidden ? null : error.id].filter(Boolean).join(' ');
   const refresh = () => {
     const ids = describedBy();
     if (ids) control.setAttribute('aria-describedby', ids);
@@ -28,7 +32,7 @@ export function field<E extends HTMLInputElement | HTMLTextAreaElement | HTMLSel
   return {
     name: control.name,
     control,
-    wrapper: h('div', { class: 'field' }, h('label', { for: id }, label), control, hintElement, error),
+    wrapper: h('div', { class: 'field' }, h('label', { for: id }, label), control, ...details, hintElement, error),
     showError(message) {
       error.textContent = message;
       error.hidden = false;

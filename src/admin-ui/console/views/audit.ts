@@ -1,7 +1,7 @@
 import { STORED_EVENT_TYPES } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
 import { copyText } from '../clipboard';
-import { h, time } from '../dom';
+import { h, scrollBox, time } from '../dom';
 import { field, showFieldProblems } from '../fields';
 import { announce } from '../status';
 import type { Context, View } from './view';
@@ -176,7 +176,7 @@ export function auditView(context: Context): View {
         verifyResult,
       ),
     ),
-    h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body),
+    scrollBox(h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body)),
     pager,
   );
   void run(load, 'The audit trail could not be loaded');

@@ -1,5 +1,5 @@
 import type { HistoryEntry } from '../api';
-import { h, time } from '../dom';
+import { h, scrollBox, time } from '../dom';
 import { announce } from '../status';
 import type { Context, View } from './view';
 
@@ -32,12 +32,14 @@ export function historyView(context: Context, key: string): View {
     h('p', {}, h('a', { href: '#/secrets' }, '← All secrets')),
     h('h1', { id: 'view-title' }, 'History of ', h('code', {}, key)),
     h('p', { class: 'lead' }, 'Each version of this secret, oldest first. Values are not part of the history.'),
-    h(
-      'table',
-      {},
-      h('caption', {}, `Versions of ${key}`),
-      h('thead', {}, h('tr', {}, ...['Version', 'Change', 'When', 'By', 'Description'].map((label) => h('th', { scope: 'col' }, label)))),
-      body,
+    scrollBox(
+      h(
+        'table',
+        {},
+        h('caption', {}, `Versions of ${key}`),
+        h('thead', {}, h('tr', {}, ...['Version', 'Change', 'When', 'By', 'Description'].map((label) => h('th', { scope: 'col' }, label)))),
+        body,
+      ),
     ),
   );
   void load().catch((error: unknown) => {

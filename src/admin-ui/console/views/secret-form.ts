@@ -1,8 +1,9 @@
 import { ApiError, type SecretMeta } from '../api';
 import { formatTime, h } from '../dom';
 import { type Field, field, showFieldProblems } from '../fields';
-import { SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN } from '../../../secrets/domain/secret-key';
+import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN } from '../../../secrets/domain/secret-key';
 import { announce } from '../status';
+import { valueField } from '../value-field';
 import type { Context } from './view';
 
 const KEY_RULE = 'Upper snake case: capital letters, digits and single underscores between words, starting with a letter (for example FIFTYONE_CVAT_URL).';
@@ -25,6 +26,13 @@ export function keyProblem(key: string): string | null {
 }
 
 /**
+ * A description as a one-line field shows it: the field drops line breaks, which a description
+ * stored before the API refused them may hold. Comparing with this keeps a value-only change
+ * from rewriting such a description.
+ */
+const asOneLine = (text: string) => text.replace(/[\r\n]/g, '');
+
+/**
  * "Add secret" and "Change KEY". The value is write-only: the form never fetches or shows the
  * current one, and clears whatever was typed once a save is over, successful or not.
  */
@@ -33,12 +41,19 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
   const heading = h('h2', { id: 'secret-form-title' }, secret ? `Change ${secret.key}` : 'Add secret');
 
   const key = field('Key', h('input', { name: 'key', autocomplete: 'off', spellcheck: 'false', maxlength: SECRET_KEY_MAX_LENGTH, required: true }), KEY_RULE);
-  const value = field(
+  const value = valueField(
     secret ? 'New value' : 'Value',
-    h('input', { name: 'value', type: 'password', autocomplete: 'new-password', required: !secret }),
-    secret ? 'Leave empty to keep the current value. Values are never shown.' : 'Write-only: it is stored encrypted and never shown again.',
+    secret
+      ? 'Leave empty to keep the current value. Stored exactly as typed or loaded; the current value is never shown.'
+      : 'Stored exactly as typed or loaded (line breaks, spaces, Unicode), encrypted, and never shown again.',
+    !secret,
   );
-  const description = field('Description', h('textarea', { name: 'description', rows: 2, maxlength: 1000 }), 'Optional: what the secret is for, at most 1,000 characters.');
+  // One line: the API refuses a line break (any control character) in a description.
+  const description = field(
+    'Description',
+    h('input', { name: 'description', autocomplete: 'off', maxlength: DESCRIPTION_MAX_LENGTH }),
+    `Optional: what the secret is for, one line of at most ${DESCRIPTION_MAX_LENGTH.toLocaleString('en')} characters.`,
+  );
   const fields: Field<HTMLInputElement | HTMLTextAreaElement>[] = secret ? [value, description] : [key, value, description];
   const formError = h('p', { class: 'field-error', role: 'alert', hidden: true });
 
@@ -66,7 +81,7 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
       if (secret) await change(secret);
       else await add();
     } finally {
-      value.control.value = '';
+      value.clear();
     }
   };
 
@@ -74,13 +89,14 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
     const newKey = key.control.value.trim();
     const keyError = keyProblem(newKey);
     if (keyError) key.showError(keyError);
-    if (value.control.value === '') value.showError('Enter a value: a secret cannot be empty.');
-    if (keyError || value.control.value === '') {
+    const entered = value.value();
+    if (entered === '') value.showError('Enter a value or load it from a file: a secret cannot be empty.');
+    if (keyError || entered === '') {
       announce(`The secret was not added: correct the fields marked in the form. The value field was cleared.`, 'error');
       fields.find((f) => f.control.getAttribute('aria-invalid') === 'true')?.control.focus();
       return;
     }
-    const body: Record<string, string> = { key: newKey, value: value.control.value };
+    const body: Record<string, string> = { key: newKey, value: entered };
     if (description.control.value !== '') body.description = description.control.value;
     try {
       const added = await context.api.call<SecretMeta>('POST', '/secrets', { json: body });
@@ -93,8 +109,8 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
 
   const change = async (current: SecretMeta) => {
     const body: Record<string, string> = {};
-    if (value.control.value !== '') body.value = value.control.value;
-    if (description.control.value !== current.description) body.description = description.control.value;
+    if (value.value() !== '') body.value = value.value();
+    if (description.control.value !== asOneLine(current.description)) body.description = description.control.value;
     if (Object.keys(body).length === 0) {
       description.showError('Nothing to save: enter a new value or change the description.');
       announce(`Nothing was changed on ${current.key}.`, 'info');
@@ -152,7 +168,7 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
       formError.textContent = rest;
       formError.hidden = false;
     }
-    announce(`${what}: ${problem.detail} The value field was cleared; type the value again.`, 'error');
+    announce(`${what}: ${problem.detail} The value field was cleared; enter the value again.`, 'error');
   };
 
   const form = h(

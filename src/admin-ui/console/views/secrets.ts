@@ -1,6 +1,6 @@
 import { ApiError, type SecretMeta } from '../api';
 import { confirmAction } from '../confirm-dialog';
-import { actionButton, h, hidden, keepingFocus, time } from '../dom';
+import { actionButton, h, hidden, keepingFocus, scrollBox, time } from '../dom';
 import { announce } from '../status';
 import { secretForm, type SecretFormMode } from './secret-form';
 import { canChange, type Context, type View } from './view';
@@ -181,7 +181,7 @@ export function secretsView(context: Context): View {
       h('div', { class: 'filter' }, h('label', { for: filterBox.id }, 'Filter'), filterBox),
     ),
     formSlot,
-    h('table', { id: 'secrets-table' }, caption, h('thead', {}, headRow), body),
+    scrollBox(h('table', { id: 'secrets-table' }, caption, h('thead', {}, headRow), body)),
     pager,
   );
   void load().catch((error: unknown) => announce(`The secrets could not be loaded: ${error instanceof Error ? error.message : String(error)}`, 'error'));

@@ -2,7 +2,7 @@ import { listedPlugins } from '../../../auth/plugin-name';
 import { ApiError, type IssuedToken, type TokenInfo } from '../api';
 import { copyText } from '../clipboard';
 import { confirmAction } from '../confirm-dialog';
-import { actionButton, h, keepingFocus, time } from '../dom';
+import { actionButton, h, keepingFocus, scrollBox, time } from '../dom';
 import { field, showFieldProblems } from '../fields';
 import { announce } from '../status';
 import type { Context, View } from './view';
@@ -113,12 +113,14 @@ export function tokensView(context: Context): View {
     h('p', { class: 'lead' }, 'Each token is shown once, when it is issued; the service stores only its hash. Revoking takes effect on the next request.'),
     h('form', { class: 'panel', 'aria-labelledby': 'issue-title', novalidate: true, onsubmit: issue }, h('h2', { id: 'issue-title' }, 'Issue a token'), ...fields.map((f) => f.wrapper), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Issue token'))),
     issuedSlot,
-    h(
-      'table',
-      {},
-      h('caption', {}, 'Tokens, oldest first (never the tokens themselves)'),
-      h('thead', {}, h('tr', {}, ...['Name', 'Role', 'Plugins', 'Issued', 'Status', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
-      body,
+    scrollBox(
+      h(
+        'table',
+        {},
+        h('caption', {}, 'Tokens, oldest first (never the tokens themselves)'),
+        h('thead', {}, h('tr', {}, ...['Name', 'Role', 'Plugins', 'Issued', 'Status', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
+        body,
+      ),
     ),
   );
   void load().catch((error: unknown) => announce(`The tokens could not be loaded: ${error instanceof Error ? error.message : String(error)}`, 'error'));
