@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -48,6 +49,35 @@ describe('each Compose setup needs exactly the variables its header lists', () =
 
   it('the default setup needs no executor token and no HA password (the four secrets of its first up)', () => {
     expect(requiredVariables(read('docker-compose.yml'))).toEqual(['EXECUTOR_NATS_PASSWORD', 'LEDGER_NATS_PASSWORD', 'SECRETS_ADMIN_TOKEN', 'SECRETS_MASTER_KEYS']);
+  });
+
+  /**
+   * Compose itself interpolates the files (`config` needs no engine): Debian's `docker-compose`,
+   * which `.ci/run` installs. Each setup is given exactly the variables its header exports, with
+   * placeholder values, and nothing else of the environment but PATH.
+   */
+  const composeConfig = (files: string[], env: Record<string, string>) => {
+    const run = spawnSync('docker-compose', [...files.flatMap((file) => ['-f', join(root, file)]), 'config', '-q'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
+    if (run.error) throw new Error(`docker-compose could not run (${run.error.message}): apt-get install docker-compose`);
+    return run;
+  };
+  it.each([
+    ['docker-compose.yml', ['docker-compose.yml']],
+    ['docker-compose.yml + docker-compose.example.yml', ['docker-compose.yml', 'docker-compose.example.yml']],
+    ['docker-compose.ha.yml', ['docker-compose.ha.yml']],
+  ])('`docker-compose config` passes for %s with only its header\'s variables, and fails without one of them', (_setup, files) => {
+    const listed = [...new Set(files.flatMap((file) => headerVariables(read(file))))];
+    const env = Object.fromEntries(listed.map((name) => [name, `placeholder-${name.toLowerCase()}`]));
+    const passed = composeConfig(files, env);
+    expect({ status: passed.status, stderr: passed.stderr }).toEqual({ status: 0, stderr: '' });
+    // Control: Compose does refuse a setup missing one of them, naming it.
+    const [dropped, ...kept] = listed;
+    const refused = composeConfig(files, Object.fromEntries(kept.map((name) => [name, env[name]])));
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(dropped);
   });
 
   it('the checks see a required variable, a defaulted one and an export line (control)', () => {
