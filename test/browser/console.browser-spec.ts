@@ -418,7 +418,8 @@ describe('the admin console in a real browser', () => {
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await expectStatus(page, /^Showing the entries that match key CONSOLE_CVAT_TOKEN\.$/);
       const types = await page.locator('table.audit tbody tr td:nth-child(3)').allInnerTexts();
-      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+      // Newest first: the removal heads the key's trail.
+      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretRemoved', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretAdded']);
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
       expect(download.suggestedFilename()).toBe('audit.csv');
@@ -443,13 +444,35 @@ describe('the admin console in a real browser', () => {
 
       await page.getByRole('button', { name: 'Clear filters' }).click();
       await expectStatus(page, /^Showing every entry\.$/);
-      const seqs = () => page.locator('table.audit tbody tr th').allInnerTexts();
-      expect((await seqs()).slice(0, 2)).toEqual(['1', '2']);
+      const seqs = async () => (await page.locator('table.audit tbody tr th').allInnerTexts()).map(Number);
+      // Newest first: the page opens on the head of the log.
+      const headSeq = (await (await t.request('/api/v1/audit/head')).json()).seq as number;
+      expect((await seqs()).slice(0, 2)).toEqual([headSeq, headSeq - 1]);
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 1, newest first');
       await page.getByRole('button', { name: 'Next page' }).click();
-      await expectEventually(async () => expect((await seqs())[0]).toBe('51'));
-      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 2, oldest first');
+      await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq - 50));
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 2, newest first');
       await page.getByRole('button', { name: 'Previous page' }).click();
-      await expectEventually(async () => expect((await seqs())[0]).toBe('1'));
+      await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq));
+
+      // A seq to jump to, in either order; "Newest entries" goes back to the head.
+      await page.getByLabel('Seq', { exact: true }).fill('7');
+      await page.getByRole('button', { name: 'Go to seq' }).click();
+      await expectStatus(page, /^Showing the entries from seq 7, newest first\.$/);
+      expect(await seqs()).toEqual([7, 6, 5, 4, 3, 2, 1]);
+      await page.getByLabel('Order').selectOption('asc');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectEventually(async () => expect((await seqs()).slice(0, 2)).toEqual([1, 2]));
+      await page.getByRole('button', { name: 'Go to seq' }).click();
+      await expectEventually(async () => expect((await seqs()).slice(0, 2)).toEqual([7, 8]));
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, from seq 7, oldest first');
+      await page.getByLabel('Seq', { exact: true }).fill('0');
+      await page.getByRole('button', { name: 'Go to seq' }).click();
+      await page.getByText('Enter a seq, a whole number of at least 1.').waitFor();
+      await page.getByRole('button', { name: 'Newest entries' }).click();
+      await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq));
+      expect(await page.getByLabel('Order').inputValue()).toBe('desc');
+      await expectAccessible(page);
     });
 
     it('signs out: the token leaves sessionStorage and the sign-in form is back', async () => {
@@ -472,10 +495,10 @@ describe('the admin console in a real browser', () => {
       await rowOf(page, 'FIFTYONE_CVAT_URL').waitFor();
       expect(await page.getByRole('link').allInnerTexts()).toEqual(expect.arrayContaining(['Secrets', 'Audit']));
       expect(await page.getByRole('link', { name: 'Tokens' }).count()).toBe(0);
-      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Copy head)(,? .*)?$/;
+      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Newest entries|Go to seq|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Copy head)(,? .*)?$/;
       const check = async () => {
         for (const name of await buttonNames(page)) expect(name).toMatch(readOnly);
-        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]), textarea').count()).toBe(0);
+        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]):not([name=start]), textarea').count()).toBe(0);
       };
       await check();
       await expectAccessible(page);

@@ -18,13 +18,19 @@ export function auditView(context: Context): View {
   const actor = field('Actor id', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'tok_… or system, as in the Actor column.');
   const from = field('From', h('input', { name: 'from', type: 'datetime-local', step: 1 }), 'UTC, inclusive.');
   const to = field('To', h('input', { name: 'to', type: 'datetime-local', step: 1 }), 'UTC, exclusive.');
-  const fields = [type, key, actor, from, to];
+  const order = field('Order', h('select', { name: 'order' }, h('option', { value: 'desc' }, 'newest first'), h('option', { value: 'asc' }, 'oldest first')));
+  const fields = [type, key, actor, from, to, order];
+  const seqField = field('Seq', h('input', { name: 'start', type: 'number', min: 1, step: 1, inputmode: 'numeric', autocomplete: 'off' }), 'The entry to start the page at, in the chosen order.');
 
   // The cursors of the pages before the current one, so "Previous page" can go back.
   let cursors: (string | null)[] = [];
   let current: string | null = null;
   let next: string | null = null;
   let filters = new URLSearchParams();
+  // Newest first unless the reviewer asks otherwise: "what just happened" is the usual question.
+  let direction: 'desc' | 'asc' = 'desc';
+  // A seq the first page starts at (jump to a seq), or null for the newest (or oldest) entry.
+  let start: number | null = null;
 
   const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'Loading…')));
   const caption = h('caption', {}, 'Audit entries');
@@ -34,6 +40,7 @@ export function auditView(context: Context): View {
   const readFilters = (): URLSearchParams => {
     const query = new URLSearchParams();
     for (const f of fields) {
+      if (f === order) continue;
       const value = f.control.value.trim();
       if (value === '') continue;
       // datetime-local has no zone: the console speaks UTC, like the log.
@@ -45,10 +52,13 @@ export function auditView(context: Context): View {
   const load = async () => {
     const query = new URLSearchParams(filters);
     query.set('limit', String(PAGE_SIZE));
+    query.set('order', direction);
     if (current !== null) query.set('after', current);
+    else if (start !== null) query.set('start', String(start));
     const page = await context.api.call<Page<AuditEntry>>('GET', `/audit?${query}`);
     next = page.next ?? null;
-    caption.textContent = `Audit entries${filters.size > 0 ? ' matching the filters' : ''}, page ${cursors.length + 1}, oldest first`;
+    const from = start !== null ? `from seq ${start}` : `page ${cursors.length + 1}`;
+    caption.textContent = `Audit entries${filters.size > 0 ? ' matching the filters' : ''}, ${from}, ${direction === 'desc' ? 'newest' : 'oldest'} first`;
     body.replaceChildren(...(page.items.length > 0 ? page.items.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No entries match.'))]));
     renderPager();
   };
@@ -67,15 +77,35 @@ export function auditView(context: Context): View {
 
   const renderPager = () => {
     pager.replaceChildren(
+      h('button', { type: 'button', class: 'secondary', onclick: () => void newest() }, 'Newest entries'),
       h('button', { type: 'button', class: 'secondary', disabled: cursors.length === 0, onclick: () => void go(cursors.slice(0, -1), cursors[cursors.length - 1] ?? null) }, 'Previous page'),
       h('button', { type: 'button', class: 'secondary', disabled: next === null, onclick: () => void go([...cursors, current], next) }, 'Next page'),
     );
   };
 
+  const newest = async () => {
+    direction = 'desc';
+    order.control.value = direction;
+    start = null;
+    await go([], null);
+  };
+
+  const jump = async (event: Event) => {
+    event.preventDefault();
+    seqField.clearError();
+    const seq = Number(seqField.control.value);
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      seqField.showError('Enter a seq, a whole number of at least 1.');
+      return;
+    }
+    start = seq;
+    if (await go([], null)) announce(`Showing the entries from seq ${seq}, ${direction === 'desc' ? 'newest' : 'oldest'} first.`);
+  };
+
   const go = async (before: (string | null)[], at: string | null) => {
     cursors = before;
     current = at;
-    await run(load, 'The page could not be loaded');
+    return run(load, 'The page could not be loaded');
   };
 
   const run = async (action: () => Promise<void>, failure: string): Promise<boolean> => {
@@ -94,13 +124,15 @@ export function auditView(context: Context): View {
     event.preventDefault();
     fields.forEach((f) => f.clearError());
     filters = readFilters();
+    direction = order.control.value === 'asc' ? 'asc' : 'desc';
+    start = null;
     cursors = [];
     current = null;
     if (await run(load, 'The filters were not applied')) announce(filters.size > 0 ? `Showing the entries that match ${describe(filters)}.` : 'Showing every entry.');
   };
 
   const clear = async () => {
-    fields.forEach((f) => ((f.control.value = ''), f.clearError()));
+    fields.forEach((f) => ((f.control.value = f === order ? 'desc' : ''), f.clearError()));
     await apply(new Event('submit'));
   };
 
@@ -175,6 +207,12 @@ export function auditView(context: Context): View {
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => void verify() }, 'Verify chain')),
         verifyResult,
       ),
+    ),
+    h(
+      'form',
+      { class: 'jump', 'aria-label': 'Go to an entry', novalidate: true, onsubmit: jump },
+      seqField.wrapper,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Go to seq')),
     ),
     scrollBox(h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body)),
     pager,
