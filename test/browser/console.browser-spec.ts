@@ -409,7 +409,37 @@ describe('the admin console in a real browser', () => {
       await expectAccessible(page);
     });
 
+    /**
+     * Each row of the key's trail reads as one line in words, its raw data behind an expander,
+     * its time to the second in UTC with the local time on hover.
+     */
+    const expectSummaries = async () => {
+      const entries = (await (await t.request(`/api/v1/audit?key=${KEY}&order=desc&limit=50`)).json()).items as { seq: number; at: string; type: string; data: Record<string, unknown> }[];
+      const rows = page.locator('table.audit tbody tr');
+      expect(await rows.locator('th').allInnerTexts()).toEqual(entries.map((e) => String(e.seq)));
+      const summaries = await rows.locator('td.data summary').allInnerTexts();
+      const resolve = entries.findIndex((e) => e.data.plugin === '@voxel51/annotation');
+      const missing = entries[resolve].data.missing as string[];
+      expect(missing).toHaveLength(2);
+      expect(summaries[resolve]).toBe(`resolved 2 keys for @voxel51/annotation, 2 missing: ${missing.join(', ')}`);
+      expect(summaries[entries.findIndex((e) => e.type === 'SecretAdded')]).toBe(`added ${KEY} (version 1)`);
+      expect(summaries[entries.findIndex((e) => e.type === 'SecretRemoved')]).toBe(`removed ${KEY}`);
+      expect(summaries.every((line) => line.length > 0 && !line.includes('{'))).toBe(true);
+      // The raw data is hidden until the row is expanded, then it is the entry's data exactly.
+      const raw = rows.nth(resolve).locator('td.data pre');
+      expect(await raw.isVisible()).toBe(false);
+      await rows.nth(resolve).locator('td.data summary').click();
+      expect(await raw.isVisible()).toBe(true);
+      expect(JSON.parse(await raw.innerText())).toEqual(entries[resolve].data);
+      const times = rows.locator('td time');
+      expect(await times.allInnerTexts()).toEqual(entries.map((e) => `${e.at.slice(0, 19).replace('T', ' ')} UTC`));
+      const title = await times.first().getAttribute('title');
+      expect(title).toBe(`${await page.evaluate((iso) => new Date(iso).toLocaleString(), entries[0].at)} local time`);
+    };
+
     it('opens Audit, filters by key, exports that CSV, and verifies the chain with a copyable head', async () => {
+      // A resolve that finds nothing of what it asks for, to read in words.
+      await t.request('/api/v1/resolve', { method: 'POST', token: executorToken, json: { plugin: '@voxel51/annotation', keys: [KEY, 'CONSOLE_NEVER_ADDED'] } });
       await page.getByRole('link', { name: 'Audit' }).click();
       await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
       await expectNoEmptyStatusBar(page);
@@ -420,6 +450,8 @@ describe('the admin console in a real browser', () => {
       const types = await page.locator('table.audit tbody tr td:nth-child(3)').allInnerTexts();
       // Newest first: the removal heads the key's trail.
       expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretRemoved', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretAdded']);
+
+      await expectSummaries();
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
       expect(download.suggestedFilename()).toBe('audit.csv');

@@ -1,5 +1,6 @@
 import { STORED_EVENT_TYPES } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
+import { summarize } from '../audit-summary';
 import { copyText } from '../clipboard';
 import { h, scrollBox, time } from '../dom';
 import { field, showFieldProblems } from '../fields';
@@ -72,7 +73,7 @@ export function auditView(context: Context): View {
       h('td', {}, entry.type),
       h('td', {}, entry.key ? h('code', {}, entry.key, entry.version !== undefined ? ` v${entry.version}` : '') : ''),
       h('td', {}, entry.actor.name, h('br'), h('code', { class: 'muted' }, entry.actor.id)),
-      h('td', { class: 'data' }, h('code', {}, JSON.stringify(entry.data))),
+      h('td', { class: 'data' }, h('details', {}, h('summary', {}, summarize(entry)), h('pre', {}, h('code', {}, JSON.stringify(entry.data, null, 2))))),
     );
 
   const renderPager = () => {
@@ -214,7 +215,7 @@ export function auditView(context: Context): View {
       seqField.wrapper,
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Go to seq')),
     ),
-    scrollBox(h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body)),
+    scrollBox(h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When (UTC)', 'Type', 'Key', 'Actor', 'What happened'].map((label) => h('th', { scope: 'col' }, label)))), body)),
     pager,
   );
   void run(load, 'The audit trail could not be loaded');
