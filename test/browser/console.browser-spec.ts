@@ -325,7 +325,8 @@ describe('the admin console in a real browser', () => {
       tokens.push(issued);
       await expectNothingExposed(page);
       const row = page.locator('tbody tr', { hasText: 'cvat-runner' });
-      expect((await row.locator('th, td').allInnerTexts()).slice(0, 3)).toEqual(['cvat-runner', 'executor', 'console-test, cvat']);
+      expect((await row.locator('th, td:not(.token-id)').allInnerTexts()).slice(0, 3)).toEqual(['cvat-runner', 'executor', 'console-test, cvat']);
+      expect(await row.locator('td.token-id code').innerText()).toMatch(/^tok_/);
       await screenshot(page, 'tokens');
     });
 
@@ -338,7 +339,7 @@ describe('the admin console in a real browser', () => {
       await dialog.getByRole('button', { name: 'Revoke cvat-runner' }).click();
       await expectStatus(page, /^Revoked the executor token cvat-runner\.$/);
       expect((await t.request('/api/v1/resolve', { method: 'POST', token: issued, json: { plugin: 'cvat', keys: [KEY] } })).status).toBe(401);
-      await expectEventually(async () => expect(await page.locator('tbody tr', { hasText: 'cvat-runner' }).locator('td').nth(3).innerText()).toMatch(/^revoked /));
+      await expectEventually(async () => expect(await page.locator('tbody tr', { hasText: 'cvat-runner' }).locator('td').nth(4).innerText()).toMatch(/^revoked /));
       expect(await page.getByRole('button', { name: 'Revoke cvat-runner' }).count()).toBe(0);
     });
 
@@ -505,6 +506,51 @@ describe('the admin console in a real browser', () => {
       await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq));
       expect(await page.getByLabel('Order').inputValue()).toBe('desc');
       await expectAccessible(page);
+    });
+
+    it('filters the trail by a token’s name, and says so when a name matches several tokens or none', async () => {
+      const issue = (name: string) => t.app.get(TokensService).issue({ name, role: 'executor', plugins: null }, SYSTEM_ACTOR);
+      const solo = await issue('solo-bot');
+      const twins = [await issue('twin-runner'), await issue('twin-runner')];
+      tokens.push(solo.token, ...twins.map((twin) => twin.token));
+      for (const token of [solo.token, twins[0].token]) await t.request('/api/v1/resolve', { method: 'POST', token, json: { plugin: 'console-test', keys: [KEY] } });
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await expectStatus(page, /^Showing every entry\.$/);
+
+      await page.getByLabel('Actor', { exact: true }).fill('solo-bot');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, new RegExp(`^Showing the entries that match actor ${solo.id}\\.$`));
+      const actorIds = () => page.locator('table.audit tbody tr td:nth-child(5) code').allInnerTexts();
+      expect(await actorIds()).toEqual([solo.id]);
+
+      await page.getByLabel('Actor', { exact: true }).fill('twin-runner');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, /^The filters were not applied: 2 tokens are named “twin-runner”: /);
+      const error = page.locator('.field-error, [id$="-error"]').filter({ hasText: 'twin-runner' }).first();
+      for (const twin of twins) expect(await error.innerText()).toContain(twin.id);
+      // Not applied: the table still shows solo-bot's entries, not an empty page.
+      expect(await actorIds()).toEqual([solo.id]);
+
+      await page.getByLabel('Actor', { exact: true }).fill('nobody-has-this-name');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, /^The filters were not applied: No token is named “nobody-has-this-name”\./);
+
+      // An id still works as it is.
+      await page.getByLabel('Actor', { exact: true }).fill(twins[0].id);
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectEventually(async () => expect(await actorIds()).toEqual([twins[0].id]));
+      await expectAccessible(page);
+
+      // The token table shows each id, copyable, so two tokens with one name can be told apart.
+      await page.getByRole('link', { name: 'Tokens' }).click();
+      await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
+      for (const twin of twins) await page.locator(`tr[data-token-id="${twin.id}"] td.token-id code`, { hasText: twin.id }).waitFor();
+      await page.locator(`tr[data-token-id="${twins[1].id}"]`).getByRole('button', { name: 'Copy id of twin-runner' }).click();
+      await expectStatus(page, /^Copied the id of twin-runner to the clipboard\.$/);
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(twins[1].id);
+      await expectAccessible(page);
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
     });
 
     it('signs out: the token leaves sessionStorage and the sign-in form is back', async () => {

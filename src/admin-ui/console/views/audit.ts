@@ -2,7 +2,7 @@ import { STORED_EVENT_TYPES } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
 import { summarize } from '../audit-summary';
 import { copyText } from '../clipboard';
-import { h, scrollBox, time } from '../dom';
+import { formatTime, h, scrollBox, time } from '../dom';
 import { field, showFieldProblems } from '../fields';
 import { announce } from '../status';
 import type { Context, View } from './view';
@@ -16,7 +16,7 @@ const PAGE_SIZE = 50;
 export function auditView(context: Context): View {
   const type = field('Type', h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), ...STORED_EVENT_TYPES.map((t) => h('option', { value: t }, t))));
   const key = field('Key', h('input', { name: 'key', autocomplete: 'off', spellcheck: 'false' }), 'A secret key: its changes and the resolves that asked for it.');
-  const actor = field('Actor id', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'tok_… or system, as in the Actor column.');
+  const actor = field('Actor', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'A token’s name or id (tok_…), or system, as in the Actor column.');
   const from = field('From', h('input', { name: 'from', type: 'datetime-local', step: 1 }), 'UTC, inclusive.');
   const to = field('To', h('input', { name: 'to', type: 'datetime-local', step: 1 }), 'UTC, exclusive.');
   const order = field('Order', h('select', { name: 'order' }, h('option', { value: 'desc' }, 'newest first'), h('option', { value: 'asc' }, 'oldest first')));
@@ -100,36 +100,60 @@ export function auditView(context: Context): View {
       return;
     }
     start = seq;
-    if (await go([], null)) announce(`Showing the entries from seq ${seq}, ${direction === 'desc' ? 'newest' : 'oldest'} first.`);
+    if ((await go([], null)) === true) announce(`Showing the entries from seq ${seq}, ${direction === 'desc' ? 'newest' : 'oldest'} first.`);
   };
 
   const go = async (before: (string | null)[], at: string | null) => {
     cursors = before;
     current = at;
-    return run(load, 'The page could not be loaded');
+    return run(async () => (await load(), true), 'The page could not be loaded');
   };
 
-  const run = async (action: () => Promise<void>, failure: string): Promise<boolean> => {
+  /**
+   * The id of the one token with this name, from the trail's own TokenIssued entries (so an
+   * auditor, who cannot list tokens, can filter by name too). None or several: says so beside the
+   * field and gives undefined, never an empty page that looks like "nobody did anything".
+   */
+  const actorIdOf = async (name: string): Promise<string | undefined> => {
+    const issued = await context.api.all<AuditEntry>('/audit?type=TokenIssued');
+    const matches = issued.filter((entry) => (entry.data as { name?: unknown }).name === name);
+    if (matches.length === 1) return String((matches[0].data as { id: unknown }).id);
+    const message =
+      matches.length === 0
+        ? `No token is named “${name}”. Enter a token’s name or its id (tok_…).`
+        : `${matches.length} tokens are named “${name}”: ${matches.map((m) => `${String((m.data as { id: unknown }).id)} (${String((m.data as { role?: unknown }).role)}, issued ${formatTime(m.at)})`).join('; ')}. Enter the id of the one you mean.`;
+    actor.showError(message);
+    announce(`The filters were not applied: ${message}`, 'error');
+    return undefined;
+  };
+
+  const run = async <T>(action: () => Promise<T>, failure: string): Promise<T | undefined> => {
     try {
-      await action();
-      return true;
+      return await action();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const unmatched = showFieldProblems(fields, error.problem.errors ?? []);
       announce(`${failure}: ${error.problem.detail}${unmatched.length ? ` (${unmatched.map((e) => `${e.field} ${e.message}`).join('; ')})` : ''}`, 'error');
-      return false;
+      return undefined;
     }
   };
 
   const apply = async (event: Event) => {
     event.preventDefault();
     fields.forEach((f) => f.clearError());
-    filters = readFilters();
+    const wanted = readFilters();
+    const named = wanted.get('actor');
+    if (named !== null && !isActorId(named)) {
+      const id = await run(() => actorIdOf(named), 'The actor could not be looked up');
+      if (id === undefined) return;
+      wanted.set('actor', id);
+    }
+    filters = wanted;
     direction = order.control.value === 'asc' ? 'asc' : 'desc';
     start = null;
     cursors = [];
     current = null;
-    if (await run(load, 'The filters were not applied')) announce(filters.size > 0 ? `Showing the entries that match ${describe(filters)}.` : 'Showing every entry.');
+    if ((await run(async () => (await load(), true), 'The filters were not applied')) === true) announce(filters.size > 0 ? `Showing the entries that match ${describe(filters)}.` : 'Showing every entry.');
   };
 
   const clear = async () => {
@@ -220,6 +244,11 @@ export function auditView(context: Context): View {
   );
   void run(load, 'The audit trail could not be loaded');
   return { title: 'Audit trail', element, refresh: load };
+}
+
+/** An actor id as the trail writes it; anything else in the actor field is a token's name. */
+function isActorId(text: string): boolean {
+  return text === 'system' || text.startsWith('tok_');
 }
 
 function describe(filters: URLSearchParams): string {
