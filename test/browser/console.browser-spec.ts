@@ -283,19 +283,25 @@ describe('the admin console in a real browser', () => {
       await expectAccessible(page);
     });
 
-    it('shows the history of the secret: every version with its change, actor and description', async () => {
+    it('shows the history of the secret: per version what changed (value yes/no, description before → after), actor and time', async () => {
+      // A new value with the description left alone (the same value, so later steps resolve it).
+      await t.request(`/api/v1/secrets/${KEY}`, { method: 'PATCH', json: { value: VALUES[1] } });
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
       await expectNoEmptyStatusBar(page);
       const rows = page.locator('table tbody tr');
-      await expectEventually(async () => expect(await rows.count()).toBe(4));
+      await expectEventually(async () => expect(await rows.count()).toBe(5));
       const table = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((c) => (c as HTMLElement).innerText)));
-      expect(table.map((r) => [r[0], r[1], r[3], r[4]])).toEqual([
-        ['1', 'Added (SecretAdded)', 'bootstrap-admin (admin)', 'CVAT API token'],
-        ['2', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'CVAT API token (annotation plugins)'],
-        ['3', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed elsewhere'],
-        ['4', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed again elsewhere'],
+      expect(table.map((r) => [r[0], r[1], r[3], r[4], r[5]])).toEqual([
+        ['1', 'Added (SecretAdded)', 'bootstrap-admin (admin)', 'set', '“CVAT API token”'],
+        ['2', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'unchanged', '“CVAT API token” → “CVAT API token (annotation plugins)”'],
+        ['3', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed', '“CVAT API token (annotation plugins)” → “changed elsewhere”'],
+        ['4', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'unchanged', '“changed elsewhere” → “changed again elsewhere”'],
+        ['5', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed', 'unchanged: “changed again elsewhere”'],
       ]);
+      // The value column agrees with what the log recorded for each update.
+      const updates = (await (await t.request(`/api/v1/audit?key=${KEY}&type=SecretUpdated`)).json()).items as { version: number; data: { valueChanged: boolean } }[];
+      expect(updates.map((u) => [String(u.version), u.data.valueChanged ? 'changed' : 'unchanged'])).toEqual(table.slice(1).map((r) => [r[0], r[4]]));
       await expectAccessible(page);
       await expectNothingExposed(page);
     });
@@ -450,7 +456,7 @@ describe('the admin console in a real browser', () => {
       await expectStatus(page, /^Showing the entries that match key CONSOLE_CVAT_TOKEN\.$/);
       const types = await page.locator('table.audit tbody tr td:nth-child(3)').allInnerTexts();
       // Newest first: the removal heads the key's trail.
-      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretRemoved', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretAdded']);
+      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretRemoved', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretAdded']);
 
       await expectSummaries();
 
@@ -458,7 +464,7 @@ describe('the admin console in a real browser', () => {
       expect(download.suggestedFilename()).toBe('audit.csv');
       const csv = readFileSync(await download.path(), 'utf8');
       const records = parse(csv, { columns: true }) as Record<string, string>[];
-      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
       expect(records.every((r) => r.key === KEY || r.data.includes(KEY))).toBe(true);
       for (const secret of [...VALUES, ...tokens]) expect(csv).not.toContain(secret);
       await expectStatus(page, /^Exported the matching audit trail as audit\.csv/);

@@ -38,6 +38,7 @@ export interface HistoryEntry {
   at: string;
   actor: Actor;
   description?: string;
+  valueChanged?: boolean;
 }
 
 export interface TokenInfo {
