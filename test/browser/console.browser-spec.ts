@@ -386,6 +386,23 @@ describe('the admin console in a real browser', () => {
       expect((await t.request(`/api/v1/secrets/${KEY}`)).status).toBe(404);
     });
 
+    it('lists the removed secrets on request, each with its history', async () => {
+      const live = new Set(((await (await t.request('/api/v1/secrets')).json()).items as { key: string }[]).map((s) => s.key));
+      const removals = (await (await t.request('/api/v1/audit?type=SecretRemoved&order=desc&limit=1000')).json()).items as { key: string }[];
+      const expected = [...new Set(removals.map((r) => r.key).filter((key) => !live.has(key)))];
+      expect(expected).toContain(KEY);
+      const removedKeys = () => page.locator('#removed-table tbody tr th').allInnerTexts();
+      expect(await page.locator('#removed-table').isVisible()).toBe(false);
+      await page.getByText('Removed secrets', { exact: true }).click();
+      await expectEventually(async () => expect(await removedKeys()).toEqual(expected));
+      await expectAccessible(page);
+      await page.getByRole('link', { name: `History of ${KEY}` }).click();
+      await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
+      expect(await page.locator('table tbody tr').last().locator('td').first().innerText()).toBe('Removed (SecretRemoved)');
+      await page.getByRole('link', { name: '← All secrets' }).click();
+      await page.getByRole('heading', { name: 'Secrets', exact: true }).waitFor();
+    });
+
     it('sorts, filters and pages the secrets, the new ones arriving without a reload', async () => {
       for (let n = 1; n <= 40; n++) {
         const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key: `TEAM_SECRET_${String(n).padStart(2, '0')}`, value: VALUES[5] } });
