@@ -1,3 +1,4 @@
+import { StoredEventType } from '../../event-store/stored-event-types';
 import type { AuditEntry } from './api';
 
 type Data = Record<string, unknown>;
@@ -17,15 +18,15 @@ export function summarize(entry: Pick<AuditEntry, 'type' | 'key' | 'version' | '
   const data = (entry.data ?? {}) as Data;
   const key = entry.key ?? (typeof data.key === 'string' ? data.key : '');
   switch (entry.type) {
-    case 'SecretAdded':
+    case StoredEventType.SecretAdded:
       return `added ${key} (version ${entry.version ?? 1})`;
-    case 'SecretUpdated': {
+    case StoredEventType.SecretUpdated: {
       const changes = [data.valueChanged === true ? 'new value' : data.valueChanged === false ? 'value unchanged' : null, typeof data.description === 'string' ? `description “${data.description}”` : null];
       return `updated ${key} to version ${entry.version ?? '?'}: ${changes.filter(Boolean).join(', ') || 'no change recorded'}`;
     }
-    case 'SecretRemoved':
+    case StoredEventType.SecretRemoved:
       return `removed ${key}`;
-    case 'SecretsResolved': {
+    case StoredEventType.SecretsResolved: {
       const read = list(data.keys);
       const missing = list(data.missing);
       const unreadable = list(data.unreadable);
@@ -38,21 +39,21 @@ export function summarize(entry: Pick<AuditEntry, 'type' | 'key' | 'version' | '
         .filter(Boolean)
         .join(', ');
     }
-    case 'AccessDenied':
+    case StoredEventType.AccessDenied:
       return `refused ${String(data.action ?? 'a request')}${list(data.keys).length > 0 ? ` for ${names(list(data.keys))}` : ''}${suppressed(data)}`;
-    case 'AuthenticationFailed':
+    case StoredEventType.AuthenticationFailed:
       return `failed to authenticate from ${String(data.clientAddress ?? 'an unknown address')}${suppressed(data)}`;
-    case 'RateLimited':
+    case StoredEventType.RateLimited:
       return `rate limited${suppressed(data)}`;
-    case 'TokenIssued':
+    case StoredEventType.TokenIssued:
       return `issued ${String(data.role ?? '')} token ${String(data.name ?? '')} (${String(data.id ?? '')})${list(data.plugins).length > 0 ? ` for ${names(list(data.plugins))}` : ''}`;
-    case 'TokenRevoked':
+    case StoredEventType.TokenRevoked:
       return `revoked token ${String(data.id ?? '')}`;
-    case 'MasterKeyRotated':
+    case StoredEventType.MasterKeyRotated:
       return `rotated the master key from ${String(data.from ?? '?')} to ${String(data.to ?? '?')}, ${count(Number(data.rewrapped ?? 0), 'value')} rewrapped`;
-    case 'SecretUnreadable':
+    case StoredEventType.SecretUnreadable:
       return `could not open ${key} version ${String(data.version ?? '?')}: ${String(data.reason ?? 'no reason given')}`;
-    case 'TokenRowRejected':
+    case StoredEventType.TokenRowRejected:
       return `rejected the stored row of token ${String(data.id ?? '')}: ${list(data.reasons).join('; ') || 'it disagrees with the log'}`;
     default:
       return entry.type;

@@ -1,4 +1,4 @@
-import { STORED_EVENT_TYPES } from '../../../event-store/stored-event-types';
+import { STORED_EVENT_TYPES, StoredEventType } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
 import { summarize } from '../audit-summary';
 import { copyText } from '../clipboard';
@@ -115,7 +115,7 @@ export function auditView(context: Context): View {
    * field and gives undefined, never an empty page that looks like "nobody did anything".
    */
   const actorIdOf = async (name: string): Promise<string | undefined> => {
-    const issued = await context.api.all<AuditEntry>('/audit?type=TokenIssued');
+    const issued = await context.api.all<AuditEntry>(`/audit?type=${StoredEventType.TokenIssued}`);
     const matches = issued.filter((entry) => (entry.data as { name?: unknown }).name === name);
     if (matches.length === 1) return String((matches[0].data as { id: unknown }).id);
     const message =

@@ -1,3 +1,4 @@
+import { StoredEventType } from '../../../event-store/stored-event-types';
 import type { HistoryEntry } from '../api';
 import { h, scrollBox, time } from '../dom';
 import { announce } from '../status';
@@ -13,11 +14,11 @@ function changes(items: HistoryEntry[]): { entry: HistoryEntry; value: string; d
   let current: string | undefined;
   return items.map((entry) => {
     const before = current;
-    if (entry.type === 'SecretRemoved') {
+    if (entry.type === StoredEventType.SecretRemoved) {
       current = undefined;
       return { entry, value: 'removed', description: '' };
     }
-    if (entry.type === 'SecretAdded') {
+    if (entry.type === StoredEventType.SecretAdded) {
       current = entry.description ?? '';
       return { entry, value: 'set', description: quote(current) };
     }

@@ -1,3 +1,4 @@
+import { StoredEventType } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type SecretMeta } from '../api';
 import { confirmAction } from '../confirm-dialog';
 import { actionButton, h, hidden, keepingFocus, scrollBox, time } from '../dom';
@@ -181,7 +182,7 @@ export function secretsView(context: Context): View {
     ),
   );
   const loadRemoved = async () => {
-    const removals = await context.api.all<AuditEntry>('/audit?type=SecretRemoved');
+    const removals = await context.api.all<AuditEntry>(`/audit?type=${StoredEventType.SecretRemoved}`);
     const live = new Set(secrets.map((s) => s.key));
     const latest = new Map<string, AuditEntry>();
     for (const entry of removals) if (entry.key !== undefined && !live.has(entry.key)) latest.set(entry.key, entry);
