@@ -11,6 +11,11 @@ export interface AuditHead {
   at: string | null;
 }
 
+export interface AuditPage {
+  items: AuditEntry[];
+  next: string | null;
+}
+
 const PAGE_SIZE = 250;
 /**
  * The seqs one query walks at most. better-sqlite3 is synchronous: a query blocks every other
@@ -35,15 +40,38 @@ export class AuditLog {
   }
 
   /** One page after `afterSeq`; `next` is null on the last page. */
-  async page(filter: AuditFilter, afterSeq: number, limit: number): Promise<{ items: AuditEntry[]; next: string | null }> {
+  page(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditPage> {
     // One row more than asked tells whether another page exists.
+    return this.firstRows(this.pages(filter, undefined, afterSeq, limit + 1), limit);
+  }
+
+  /** One page newest first, below `beforeSeq` (from the head when undefined): "what just happened". */
+  newestPage(filter: AuditFilter, beforeSeq: number | undefined, limit: number): Promise<AuditPage> {
+    return this.firstRows(this.pagesNewestFirst(filter, beforeSeq, limit + 1), limit);
+  }
+
+  private async firstRows(chunks: AsyncGenerator<EventRow[]>, limit: number): Promise<AuditPage> {
     const rows: EventRow[] = [];
-    for await (const chunk of this.pages(filter, undefined, afterSeq, limit + 1)) {
+    for await (const chunk of chunks) {
       rows.push(...chunk);
       if (rows.length > limit) break;
     }
     const items = rows.slice(0, limit).map(toAuditEntry);
     return { items, next: rows.length > limit ? encodeAuditCursor(items[items.length - 1].seq) : null };
+  }
+
+  /** `pages` walked backwards: the matching rows with seq < `beforeSeq`, newest first, as fair. */
+  private async *pagesNewestFirst(filter: AuditFilter, beforeSeq: number | undefined, pageSize: number): AsyncGenerator<EventRow[]> {
+    const head = (await this.head()).seq;
+    const range = await this.seqRange(filter, 0, beforeSeq === undefined ? head : Math.min(head, beforeSeq - 1));
+    if (!range) return;
+    for (let cursor = range.untilSeq; cursor > range.afterSeq; ) {
+      if (cursor < range.untilSeq) await nextTurnOfEventLoop();
+      const windowStart = Math.max(range.afterSeq, cursor - this.scanWindow);
+      const page = await this.rows(filter, windowStart, cursor, pageSize, 'DESC');
+      if (page.length > 0) yield page;
+      cursor = page.length === pageSize ? page[page.length - 1].seq - 1 : windowStart;
+    }
   }
 
   /**
@@ -68,8 +96,8 @@ export class AuditLog {
     }
   }
 
-  /** Up to `limit` matching rows with `afterSeq < seq <= untilSeq`, in seq order. */
-  private async rows(filter: AuditFilter, afterSeq: number, untilSeq: number, limit: number): Promise<EventRow[]> {
+  /** Up to `limit` matching rows with `afterSeq < seq <= untilSeq`, in seq order (or reversed). */
+  private async rows(filter: AuditFilter, afterSeq: number, untilSeq: number, limit: number, order: 'ASC' | 'DESC' = 'ASC'): Promise<EventRow[]> {
     const params: SqlValue[] = [afterSeq, untilSeq];
     // A key's events (its changes and every resolve that asked for it) are found through
     // event_keys, walked in seq order, starting there (SQLite would otherwise pick another index).
@@ -92,7 +120,7 @@ export class AuditLog {
     }
     params.push(limit);
     const from = byKey ? `event_keys k ${this.session.dialect.joinInThisOrder} events e ON e.seq = k.seq` : 'events';
-    const sql = `SELECT ${byKey ? 'e.*' : '*'} FROM ${from} WHERE ${clauses.join(' AND ')} ORDER BY ${seq} LIMIT ?`;
+    const sql = `SELECT ${byKey ? 'e.*' : '*'} FROM ${from} WHERE ${clauses.join(' AND ')} ORDER BY ${seq} ${order} LIMIT ?`;
     return this.session.all<EventRow>(sql, params);
   }
 

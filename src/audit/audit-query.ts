@@ -87,27 +87,45 @@ function throwIfAny(errors: FieldError[]): void {
   if (errors.length > 0) throw new ValidationError('The audit query is invalid.', errors);
 }
 
+export const AUDIT_ORDERS = ['asc', 'desc'] as const;
+
+/**
+ * Where a page starts. `asc`: the entries with a seq above `seq` (0: from the first). `desc`:
+ * newest first, the entries with a seq below `seq` (undefined: from the head).
+ */
+export type AuditPosition = { order: 'asc'; seq: number } | { order: 'desc'; seq: number | undefined };
+
 export interface AuditPageQuery {
   filter: AuditFilter;
-  afterSeq: number;
+  position: AuditPosition;
   limit: number;
 }
 
-/** `GET /audit`: the filters, the cursor (`after`) and the page size (`limit`). */
+/**
+ * `GET /audit`: the filters, the order (`asc`, the default, or `desc`), where to start (the cursor
+ * `after`, or `start`, a seq the page begins at) and the page size (`limit`). A cursor continues
+ * in the order it was made in, so the order must be given again with it.
+ */
 export function parseAuditPageQuery(raw: Raw): AuditPageQuery {
   const errors: FieldError[] = [];
-  refuseUnknown(raw, [...FILTER_FIELDS, 'after', 'limit'], errors);
+  refuseUnknown(raw, [...FILTER_FIELDS, 'order', 'after', 'start', 'limit'], errors);
   const filter = parseAuditFilter(raw, errors);
-  let afterSeq = 0;
-  if (raw.after !== undefined) {
-    const seq = decodeAuditCursor(raw.after);
+  const order = raw.order ?? 'asc';
+  if (!AUDIT_ORDERS.includes(order as 'asc')) errors.push({ field: 'order', message: `must be one of ${AUDIT_ORDERS.join(', ')}` });
+  let seq: number | undefined;
+  if (raw.after !== undefined && raw.start !== undefined) errors.push({ field: 'start', message: 'cannot be given with after' });
+  else if (raw.after !== undefined) {
+    seq = decodeAuditCursor(raw.after);
     if (seq === undefined) errors.push({ field: 'after', message: 'must be a cursor returned as next by a previous page' });
-    else afterSeq = seq;
+  } else if (raw.start !== undefined) {
+    const start = typeof raw.start === 'string' && /^\d{1,15}$/.test(raw.start) ? Number(raw.start) : NaN;
+    if (start >= 1) seq = order === 'desc' ? start + 1 : start - 1;
+    else errors.push({ field: 'start', message: 'must be a seq, an integer of at least 1' });
   }
   const limit = parseLimit(raw.limit, MAX_PAGE_LIMIT) ?? DEFAULT_PAGE_LIMIT;
   if (Number.isNaN(limit)) errors.push({ field: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}` });
   throwIfAny(errors);
-  return { filter, afterSeq, limit };
+  return { filter, position: order === 'desc' ? { order, seq } : { order: 'asc', seq: seq ?? 0 }, limit };
 }
 
 export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;

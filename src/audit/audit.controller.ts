@@ -29,14 +29,16 @@ export class AuditController {
   constructor(private readonly log: AuditLog) {}
 
   @Get()
-  @ApiOperation({ summary: 'Query the audit trail', description: 'Events in seq order, filtered, a page at a time. Never a value.' })
+  @ApiOperation({ summary: 'Query the audit trail', description: 'Events in seq order (or newest first), filtered, a page at a time. Never a value.' })
   @ApiAuditFilters()
-  @ApiQuery({ name: 'after', required: false, type: String, description: 'the next cursor of the previous page' })
+  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'], description: 'asc (default): oldest first; desc: newest first' })
+  @ApiQuery({ name: 'after', required: false, type: String, description: 'the next cursor of the previous page (give the same order again)' })
+  @ApiQuery({ name: 'start', required: false, schema: { type: 'integer', minimum: 1 }, description: 'a seq: the page begins there, in the order asked; not with after' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiOkResponse({ type: AuditPageDto, description: 'A page of events' })
   list(@Query() query: Record<string, unknown>): Promise<{ items: AuditEntry[]; next: string | null }> {
-    const { filter, afterSeq, limit } = parseAuditPageQuery(query);
-    return this.log.page(filter, afterSeq, limit);
+    const { filter, position, limit } = parseAuditPageQuery(query);
+    return position.order === 'desc' ? this.log.newestPage(filter, position.seq, limit) : this.log.page(filter, position.seq, limit);
   }
 
   @Get('export')

@@ -40,6 +40,7 @@ export interface SecretHistoryEntry {
   at: string;
   actor: Actor;
   description?: string;
+  valueChanged?: boolean;
 }
 
 /**
@@ -81,6 +82,8 @@ export class SecretsService {
       at: event.at,
       actor: event.actor,
       ...(event.type !== StoredEventType.SecretRemoved && event.data.description !== undefined ? { description: event.data.description } : {}),
+      // Whether this version sealed a new value: the only trace of a value the history may give.
+      ...(event.type === StoredEventType.SecretUpdated ? { valueChanged: event.data.valueChanged } : {}),
     }));
   }
 }

@@ -283,19 +283,25 @@ describe('the admin console in a real browser', () => {
       await expectAccessible(page);
     });
 
-    it('shows the history of the secret: every version with its change, actor and description', async () => {
+    it('shows the history of the secret: per version what changed (value yes/no, description before → after), actor and time', async () => {
+      // A new value with the description left alone (the same value, so later steps resolve it).
+      await t.request(`/api/v1/secrets/${KEY}`, { method: 'PATCH', json: { value: VALUES[1] } });
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
       await expectNoEmptyStatusBar(page);
       const rows = page.locator('table tbody tr');
-      await expectEventually(async () => expect(await rows.count()).toBe(4));
+      await expectEventually(async () => expect(await rows.count()).toBe(5));
       const table = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((c) => (c as HTMLElement).innerText)));
-      expect(table.map((r) => [r[0], r[1], r[3], r[4]])).toEqual([
-        ['1', 'Added (SecretAdded)', 'bootstrap-admin (admin)', 'CVAT API token'],
-        ['2', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'CVAT API token (annotation plugins)'],
-        ['3', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed elsewhere'],
-        ['4', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed again elsewhere'],
+      expect(table.map((r) => [r[0], r[1], r[3], r[4], r[5]])).toEqual([
+        ['1', 'Added (SecretAdded)', 'bootstrap-admin (admin)', 'set', '“CVAT API token”'],
+        ['2', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'unchanged', '“CVAT API token” → “CVAT API token (annotation plugins)”'],
+        ['3', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed', '“CVAT API token (annotation plugins)” → “changed elsewhere”'],
+        ['4', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'unchanged', '“changed elsewhere” → “changed again elsewhere”'],
+        ['5', 'Changed (SecretUpdated)', 'bootstrap-admin (admin)', 'changed', 'unchanged: “changed again elsewhere”'],
       ]);
+      // The value column agrees with what the log recorded for each update.
+      const updates = (await (await t.request(`/api/v1/audit?key=${KEY}&type=SecretUpdated`)).json()).items as { version: number; data: { valueChanged: boolean } }[];
+      expect(updates.map((u) => [String(u.version), u.data.valueChanged ? 'changed' : 'unchanged'])).toEqual(table.slice(1).map((r) => [r[0], r[4]]));
       await expectAccessible(page);
       await expectNothingExposed(page);
     });
@@ -325,7 +331,8 @@ describe('the admin console in a real browser', () => {
       tokens.push(issued);
       await expectNothingExposed(page);
       const row = page.locator('tbody tr', { hasText: 'cvat-runner' });
-      expect((await row.locator('th, td').allInnerTexts()).slice(0, 3)).toEqual(['cvat-runner', 'executor', 'console-test, cvat']);
+      expect((await row.locator('th, td:not(.token-id)').allInnerTexts()).slice(0, 3)).toEqual(['cvat-runner', 'executor', 'console-test, cvat']);
+      expect(await row.locator('td.token-id code').innerText()).toMatch(/^tok_/);
       await screenshot(page, 'tokens');
     });
 
@@ -338,7 +345,7 @@ describe('the admin console in a real browser', () => {
       await dialog.getByRole('button', { name: 'Revoke cvat-runner' }).click();
       await expectStatus(page, /^Revoked the executor token cvat-runner\.$/);
       expect((await t.request('/api/v1/resolve', { method: 'POST', token: issued, json: { plugin: 'cvat', keys: [KEY] } })).status).toBe(401);
-      await expectEventually(async () => expect(await page.locator('tbody tr', { hasText: 'cvat-runner' }).locator('td').nth(3).innerText()).toMatch(/^revoked /));
+      await expectEventually(async () => expect(await page.locator('tbody tr', { hasText: 'cvat-runner' }).locator('td').nth(4).innerText()).toMatch(/^revoked /));
       expect(await page.getByRole('button', { name: 'Revoke cvat-runner' }).count()).toBe(0);
     });
 
@@ -379,6 +386,23 @@ describe('the admin console in a real browser', () => {
       expect((await t.request(`/api/v1/secrets/${KEY}`)).status).toBe(404);
     });
 
+    it('lists the removed secrets on request, each with its history', async () => {
+      const live = new Set(((await (await t.request('/api/v1/secrets')).json()).items as { key: string }[]).map((s) => s.key));
+      const removals = (await (await t.request('/api/v1/audit?type=SecretRemoved&order=desc&limit=1000')).json()).items as { key: string }[];
+      const expected = [...new Set(removals.map((r) => r.key).filter((key) => !live.has(key)))];
+      expect(expected).toContain(KEY);
+      const removedKeys = () => page.locator('#removed-table tbody tr th').allInnerTexts();
+      expect(await page.locator('#removed-table').isVisible()).toBe(false);
+      await page.getByText('Removed secrets', { exact: true }).click();
+      await expectEventually(async () => expect(await removedKeys()).toEqual(expected));
+      await expectAccessible(page);
+      await page.getByRole('link', { name: `History of ${KEY}` }).click();
+      await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
+      expect(await page.locator('table tbody tr').last().locator('td').first().innerText()).toBe('Removed (SecretRemoved)');
+      await page.getByRole('link', { name: '← All secrets' }).click();
+      await page.getByRole('heading', { name: 'Secrets', exact: true }).waitFor();
+    });
+
     it('sorts, filters and pages the secrets, the new ones arriving without a reload', async () => {
       for (let n = 1; n <= 40; n++) {
         const res = await t.request('/api/v1/secrets', { method: 'POST', json: { key: `TEAM_SECRET_${String(n).padStart(2, '0')}`, value: VALUES[5] } });
@@ -409,7 +433,37 @@ describe('the admin console in a real browser', () => {
       await expectAccessible(page);
     });
 
+    /**
+     * Each row of the key's trail reads as one line in words, its raw data behind an expander,
+     * its time to the second in UTC with the local time on hover.
+     */
+    const expectSummaries = async () => {
+      const entries = (await (await t.request(`/api/v1/audit?key=${KEY}&order=desc&limit=50`)).json()).items as { seq: number; at: string; type: string; data: Record<string, unknown> }[];
+      const rows = page.locator('table.audit tbody tr');
+      expect(await rows.locator('th').allInnerTexts()).toEqual(entries.map((e) => String(e.seq)));
+      const summaries = await rows.locator('td.data summary').allInnerTexts();
+      const resolve = entries.findIndex((e) => e.data.plugin === '@voxel51/annotation');
+      const missing = entries[resolve].data.missing as string[];
+      expect(missing).toHaveLength(2);
+      expect(summaries[resolve]).toBe(`resolved 2 keys for @voxel51/annotation, 2 missing: ${missing.join(', ')}`);
+      expect(summaries[entries.findIndex((e) => e.type === 'SecretAdded')]).toBe(`added ${KEY} (version 1)`);
+      expect(summaries[entries.findIndex((e) => e.type === 'SecretRemoved')]).toBe(`removed ${KEY}`);
+      expect(summaries.every((line) => line.length > 0 && !line.includes('{'))).toBe(true);
+      // The raw data is hidden until the row is expanded, then it is the entry's data exactly.
+      const raw = rows.nth(resolve).locator('td.data pre');
+      expect(await raw.isVisible()).toBe(false);
+      await rows.nth(resolve).locator('td.data summary').click();
+      expect(await raw.isVisible()).toBe(true);
+      expect(JSON.parse(await raw.innerText())).toEqual(entries[resolve].data);
+      const times = rows.locator('td time');
+      expect(await times.allInnerTexts()).toEqual(entries.map((e) => `${e.at.slice(0, 19).replace('T', ' ')} UTC`));
+      const title = await times.first().getAttribute('title');
+      expect(title).toBe(`${await page.evaluate((iso) => new Date(iso).toLocaleString(), entries[0].at)} local time`);
+    };
+
     it('opens Audit, filters by key, exports that CSV, and verifies the chain with a copyable head', async () => {
+      // A resolve that finds nothing of what it asks for, to read in words.
+      await t.request('/api/v1/resolve', { method: 'POST', token: executorToken, json: { plugin: '@voxel51/annotation', keys: [KEY, 'CONSOLE_NEVER_ADDED'] } });
       await page.getByRole('link', { name: 'Audit' }).click();
       await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
       await expectNoEmptyStatusBar(page);
@@ -418,13 +472,16 @@ describe('the admin console in a real browser', () => {
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await expectStatus(page, /^Showing the entries that match key CONSOLE_CVAT_TOKEN\.$/);
       const types = await page.locator('table.audit tbody tr td:nth-child(3)').allInnerTexts();
-      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+      // Newest first: the removal heads the key's trail.
+      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretRemoved', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretAdded']);
+
+      await expectSummaries();
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
       expect(download.suggestedFilename()).toBe('audit.csv');
       const csv = readFileSync(await download.path(), 'utf8');
       const records = parse(csv, { columns: true }) as Record<string, string>[];
-      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
       expect(records.every((r) => r.key === KEY || r.data.includes(KEY))).toBe(true);
       for (const secret of [...VALUES, ...tokens]) expect(csv).not.toContain(secret);
       await expectStatus(page, /^Exported the matching audit trail as audit\.csv/);
@@ -443,13 +500,80 @@ describe('the admin console in a real browser', () => {
 
       await page.getByRole('button', { name: 'Clear filters' }).click();
       await expectStatus(page, /^Showing every entry\.$/);
-      const seqs = () => page.locator('table.audit tbody tr th').allInnerTexts();
-      expect((await seqs()).slice(0, 2)).toEqual(['1', '2']);
+      const seqs = async () => (await page.locator('table.audit tbody tr th').allInnerTexts()).map(Number);
+      // Newest first: the page opens on the head of the log.
+      const headSeq = (await (await t.request('/api/v1/audit/head')).json()).seq as number;
+      expect((await seqs()).slice(0, 2)).toEqual([headSeq, headSeq - 1]);
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 1, newest first');
       await page.getByRole('button', { name: 'Next page' }).click();
-      await expectEventually(async () => expect((await seqs())[0]).toBe('51'));
-      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 2, oldest first');
+      await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq - 50));
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, page 2, newest first');
       await page.getByRole('button', { name: 'Previous page' }).click();
-      await expectEventually(async () => expect((await seqs())[0]).toBe('1'));
+      await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq));
+
+      // A seq to jump to, in either order; "Newest entries" goes back to the head.
+      await page.getByLabel('Seq', { exact: true }).fill('7');
+      await page.getByRole('button', { name: 'Go to seq' }).click();
+      await expectStatus(page, /^Showing the entries from seq 7, newest first\.$/);
+      expect(await seqs()).toEqual([7, 6, 5, 4, 3, 2, 1]);
+      await page.getByLabel('Order').selectOption('asc');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectEventually(async () => expect((await seqs()).slice(0, 2)).toEqual([1, 2]));
+      await page.getByRole('button', { name: 'Go to seq' }).click();
+      await expectEventually(async () => expect((await seqs()).slice(0, 2)).toEqual([7, 8]));
+      expect(await page.locator('table.audit caption').innerText()).toBe('Audit entries, from seq 7, oldest first');
+      await page.getByLabel('Seq', { exact: true }).fill('0');
+      await page.getByRole('button', { name: 'Go to seq' }).click();
+      await page.getByText('Enter a seq, a whole number of at least 1.').waitFor();
+      await page.getByRole('button', { name: 'Newest entries' }).click();
+      await expectEventually(async () => expect((await seqs())[0]).toBe(headSeq));
+      expect(await page.getByLabel('Order').inputValue()).toBe('desc');
+      await expectAccessible(page);
+    });
+
+    it('filters the trail by a token’s name, and says so when a name matches several tokens or none', async () => {
+      const issue = (name: string) => t.app.get(TokensService).issue({ name, role: 'executor', plugins: null }, SYSTEM_ACTOR);
+      const solo = await issue('solo-bot');
+      const twins = [await issue('twin-runner'), await issue('twin-runner')];
+      tokens.push(solo.token, ...twins.map((twin) => twin.token));
+      for (const token of [solo.token, twins[0].token]) await t.request('/api/v1/resolve', { method: 'POST', token, json: { plugin: 'console-test', keys: [KEY] } });
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await expectStatus(page, /^Showing every entry\.$/);
+
+      await page.getByLabel('Actor', { exact: true }).fill('solo-bot');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, new RegExp(`^Showing the entries that match actor ${solo.id}\\.$`));
+      const actorIds = () => page.locator('table.audit tbody tr td:nth-child(5) code').allInnerTexts();
+      expect(await actorIds()).toEqual([solo.id]);
+
+      await page.getByLabel('Actor', { exact: true }).fill('twin-runner');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, /^The filters were not applied: 2 tokens are named “twin-runner”: /);
+      const error = page.locator('.field-error, [id$="-error"]').filter({ hasText: 'twin-runner' }).first();
+      for (const twin of twins) expect(await error.innerText()).toContain(twin.id);
+      // Not applied: the table still shows solo-bot's entries, not an empty page.
+      expect(await actorIds()).toEqual([solo.id]);
+
+      await page.getByLabel('Actor', { exact: true }).fill('nobody-has-this-name');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectStatus(page, /^The filters were not applied: No token is named “nobody-has-this-name”\./);
+
+      // An id still works as it is.
+      await page.getByLabel('Actor', { exact: true }).fill(twins[0].id);
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expectEventually(async () => expect(await actorIds()).toEqual([twins[0].id]));
+      await expectAccessible(page);
+
+      // The token table shows each id, copyable, so two tokens with one name can be told apart.
+      await page.getByRole('link', { name: 'Tokens' }).click();
+      await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
+      for (const twin of twins) await page.locator(`tr[data-token-id="${twin.id}"] td.token-id code`, { hasText: twin.id }).waitFor();
+      await page.locator(`tr[data-token-id="${twins[1].id}"]`).getByRole('button', { name: 'Copy id of twin-runner' }).click();
+      await expectStatus(page, /^Copied the id of twin-runner to the clipboard\.$/);
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(twins[1].id);
+      await expectAccessible(page);
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
     });
 
     it('signs out: the token leaves sessionStorage and the sign-in form is back', async () => {
@@ -472,10 +596,10 @@ describe('the admin console in a real browser', () => {
       await rowOf(page, 'FIFTYONE_CVAT_URL').waitFor();
       expect(await page.getByRole('link').allInnerTexts()).toEqual(expect.arrayContaining(['Secrets', 'Audit']));
       expect(await page.getByRole('link', { name: 'Tokens' }).count()).toBe(0);
-      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Copy head)(,? .*)?$/;
+      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Newest entries|Go to seq|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Copy head)(,? .*)?$/;
       const check = async () => {
         for (const name of await buttonNames(page)) expect(name).toMatch(readOnly);
-        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]), textarea').count()).toBe(0);
+        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]):not([name=start]), textarea').count()).toBe(0);
       };
       await check();
       await expectAccessible(page);

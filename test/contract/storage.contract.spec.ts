@@ -196,6 +196,11 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(first.next).not.toBeNull();
     const last = await log.page({ type: StoredEventType.SecretAdded }, 27, 4);
     expect(last).toMatchObject({ items: [expect.objectContaining({ seq: 30 })], next: null });
+    // Newest first walks the same windows backwards.
+    const newest = await log.newestPage({ type: StoredEventType.SecretAdded }, undefined, 4);
+    expect(newest.items.map((e) => e.seq)).toEqual([30, 27, 24, 21]);
+    const oldest = await log.newestPage({ type: StoredEventType.SecretAdded }, 6, 4);
+    expect(oldest).toMatchObject({ items: [expect.objectContaining({ seq: 3 })], next: null });
     expect(Math.max(...spans)).toBeLessThanOrEqual(4);
   });
 

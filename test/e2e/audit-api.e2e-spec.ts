@@ -82,6 +82,31 @@ describe('audit API', () => {
     }
   });
 
+  it('pages newest first (order=desc) without gaps or repeats, filtered or not, and starts at a given seq', async () => {
+    // `first` places the first page only: a cursor carries the position after that.
+    const walk = async (query: string, limit: number, first = ''): Promise<number[]> => {
+      const seen: number[] = [];
+      let next: string | null = null;
+      do {
+        const page = await (await audit(`?order=desc&limit=${limit}${query}${next ? `&after=${next}` : first}`)).json();
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((e: AuditEntry) => e.seq));
+        next = page.next;
+      } while (next !== null);
+      return seen;
+    };
+    const everything = (await all()).map((e) => e.seq);
+    for (const limit of [1, 3, 7]) expect(await walk('', limit)).toEqual([...everything].reverse());
+    const byExecutor = (await all(`&actor=${executor.id}`)).map((e) => e.seq);
+    expect(byExecutor.length).toBeGreaterThan(1);
+    expect(await walk(`&actor=${executor.id}`, 1)).toEqual([...byExecutor].reverse());
+    // `start` begins the page at that seq, in either order.
+    const middle = everything[Math.floor(everything.length / 2)];
+    expect(await walk('', 2, `&start=${middle}`)).toEqual(everything.filter((s) => s <= middle).reverse());
+    const ascending = (await (await audit(`?start=${middle}&limit=1000`)).json()).items.map((e: AuditEntry) => e.seq);
+    expect(ascending).toEqual(everything.filter((s) => s >= middle));
+  });
+
   it('filters by type, key, actor id and time', async () => {
     const entries = await all();
     expect((await all('&type=SecretsResolved')).map((e) => e.seq)).toEqual([entries[5].seq]);
@@ -128,6 +153,10 @@ describe('audit API', () => {
     ['?type=Not A Type'],
     ['?type=A&type=B'],
     ['?unknown=1'],
+    ['?order=newest'],
+    ['?start=0'],
+    ['?start=abc'],
+    ['?start=3&after=eyJzZXEiOjJ9'],
     ['/export?format=xml'],
     ['/export?limit=5'],
   ])('%s: 400 problem+json', async (query) => {

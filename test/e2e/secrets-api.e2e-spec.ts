@@ -223,7 +223,11 @@ describe('admin secrets API (on a real database)', () => {
       [3, 'SecretRemoved'],
       [4, 'SecretAdded'],
     ]);
-    expect(history.items[1]).toMatchObject({ description: 'second', actor: { name: 'bootstrap-admin', role: 'admin' } });
+    expect(history.items[1]).toMatchObject({ description: 'second', valueChanged: false, actor: { name: 'bootstrap-admin', role: 'admin' } });
+    await t.request('/api/v1/secrets/CYCLE', { method: 'PATCH', json: { value: 'c' } });
+    const last = (await (await t.request('/api/v1/secrets/CYCLE/history')).json()).items.at(-1);
+    expect(last).toMatchObject({ version: 5, type: 'SecretUpdated', valueChanged: true });
+    expect(last).not.toHaveProperty('description');
   });
 
   it('the database itself refuses UPDATE and DELETE on the events table', async () => {

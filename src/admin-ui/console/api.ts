@@ -38,6 +38,7 @@ export interface HistoryEntry {
   at: string;
   actor: Actor;
   description?: string;
+  valueChanged?: boolean;
 }
 
 export interface TokenInfo {
@@ -104,7 +105,7 @@ export class Api {
     do {
       const query = new URLSearchParams({ limit: String(limit) });
       if (after !== null) query.set('after', after);
-      const page: Partial<Page<T>> & { items: T[] } = await this.call('GET', `${path}?${query}`);
+      const page: Partial<Page<T>> & { items: T[] } = await this.call('GET', `${path}${path.includes('?') ? '&' : '?'}${query}`);
       items.push(...page.items);
       after = page.next && page.next !== after ? page.next : null;
     } while (after !== null);

@@ -54,12 +54,14 @@ let ids = 0;
 /** Ids for label/field/error links; unique per page load. */
 export const uniqueId = (prefix: string) => `${prefix}-${++ids}`;
 
+/** A time as the log's UTC, with the reader's local time on hover. */
 export function time(iso: string): HTMLTimeElement {
-  return h('time', { datetime: iso }, formatTime(iso));
+  const date = new Date(iso);
+  return h('time', { datetime: iso, title: Number.isNaN(date.getTime()) ? null : `${date.toLocaleString()} local time` }, formatTime(iso));
 }
 
-/** UTC, minutes: the log's own clock, the same for every reader of the trail. */
+/** UTC, to the second: the log's own clock, the same for every reader of the trail. */
 export function formatTime(iso: string): string {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }

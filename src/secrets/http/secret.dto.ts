@@ -76,7 +76,8 @@ export class SecretHistoryEntryDto {
   @ApiProperty({ enum: SECRET_EVENT_TYPES }) type!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ type: ActorDto }) actor!: Actor;
-  @ApiPropertyOptional() description?: string;
+  @ApiPropertyOptional({ description: 'Added: the description; Updated: the new one, only when it changed' }) description?: string;
+  @ApiPropertyOptional({ description: 'Updated only: whether a new value was stored' }) valueChanged?: boolean;
 }
 
 export class SecretHistoryDto {

@@ -1,7 +1,8 @@
-import { STORED_EVENT_TYPES } from '../../../event-store/stored-event-types';
+import { STORED_EVENT_TYPES, StoredEventType } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type Page, type VerifyResult } from '../api';
+import { summarize } from '../audit-summary';
 import { copyText } from '../clipboard';
-import { h, scrollBox, time } from '../dom';
+import { formatTime, h, scrollBox, time } from '../dom';
 import { field, showFieldProblems } from '../fields';
 import { announce } from '../status';
 import type { Context, View } from './view';
@@ -15,16 +16,22 @@ const PAGE_SIZE = 50;
 export function auditView(context: Context): View {
   const type = field('Type', h('select', { name: 'type' }, h('option', { value: '' }, 'any type'), ...STORED_EVENT_TYPES.map((t) => h('option', { value: t }, t))));
   const key = field('Key', h('input', { name: 'key', autocomplete: 'off', spellcheck: 'false' }), 'A secret key: its changes and the resolves that asked for it.');
-  const actor = field('Actor id', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'tok_… or system, as in the Actor column.');
+  const actor = field('Actor', h('input', { name: 'actor', autocomplete: 'off', spellcheck: 'false' }), 'A token’s name or id (tok_…), or system, as in the Actor column.');
   const from = field('From', h('input', { name: 'from', type: 'datetime-local', step: 1 }), 'UTC, inclusive.');
   const to = field('To', h('input', { name: 'to', type: 'datetime-local', step: 1 }), 'UTC, exclusive.');
-  const fields = [type, key, actor, from, to];
+  const order = field('Order', h('select', { name: 'order' }, h('option', { value: 'desc' }, 'newest first'), h('option', { value: 'asc' }, 'oldest first')));
+  const fields = [type, key, actor, from, to, order];
+  const seqField = field('Seq', h('input', { name: 'start', type: 'number', min: 1, step: 1, inputmode: 'numeric', autocomplete: 'off' }), 'The entry to start the page at, in the chosen order.');
 
   // The cursors of the pages before the current one, so "Previous page" can go back.
   let cursors: (string | null)[] = [];
   let current: string | null = null;
   let next: string | null = null;
   let filters = new URLSearchParams();
+  // Newest first unless the reviewer asks otherwise: "what just happened" is the usual question.
+  let direction: 'desc' | 'asc' = 'desc';
+  // A seq the first page starts at (jump to a seq), or null for the newest (or oldest) entry.
+  let start: number | null = null;
 
   const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'Loading…')));
   const caption = h('caption', {}, 'Audit entries');
@@ -34,6 +41,7 @@ export function auditView(context: Context): View {
   const readFilters = (): URLSearchParams => {
     const query = new URLSearchParams();
     for (const f of fields) {
+      if (f === order) continue;
       const value = f.control.value.trim();
       if (value === '') continue;
       // datetime-local has no zone: the console speaks UTC, like the log.
@@ -45,10 +53,13 @@ export function auditView(context: Context): View {
   const load = async () => {
     const query = new URLSearchParams(filters);
     query.set('limit', String(PAGE_SIZE));
+    query.set('order', direction);
     if (current !== null) query.set('after', current);
+    else if (start !== null) query.set('start', String(start));
     const page = await context.api.call<Page<AuditEntry>>('GET', `/audit?${query}`);
     next = page.next ?? null;
-    caption.textContent = `Audit entries${filters.size > 0 ? ' matching the filters' : ''}, page ${cursors.length + 1}, oldest first`;
+    const from = start !== null ? `from seq ${start}` : `page ${cursors.length + 1}`;
+    caption.textContent = `Audit entries${filters.size > 0 ? ' matching the filters' : ''}, ${from}, ${direction === 'desc' ? 'newest' : 'oldest'} first`;
     body.replaceChildren(...(page.items.length > 0 ? page.items.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No entries match.'))]));
     renderPager();
   };
@@ -62,45 +73,91 @@ export function auditView(context: Context): View {
       h('td', {}, entry.type),
       h('td', {}, entry.key ? h('code', {}, entry.key, entry.version !== undefined ? ` v${entry.version}` : '') : ''),
       h('td', {}, entry.actor.name, h('br'), h('code', { class: 'muted' }, entry.actor.id)),
-      h('td', { class: 'data' }, h('code', {}, JSON.stringify(entry.data))),
+      h('td', { class: 'data' }, h('details', {}, h('summary', {}, summarize(entry)), h('pre', {}, h('code', {}, JSON.stringify(entry.data, null, 2))))),
     );
 
   const renderPager = () => {
     pager.replaceChildren(
+      h('button', { type: 'button', class: 'secondary', onclick: () => void newest() }, 'Newest entries'),
       h('button', { type: 'button', class: 'secondary', disabled: cursors.length === 0, onclick: () => void go(cursors.slice(0, -1), cursors[cursors.length - 1] ?? null) }, 'Previous page'),
       h('button', { type: 'button', class: 'secondary', disabled: next === null, onclick: () => void go([...cursors, current], next) }, 'Next page'),
     );
   };
 
+  const newest = async () => {
+    direction = 'desc';
+    order.control.value = direction;
+    start = null;
+    await go([], null);
+  };
+
+  const jump = async (event: Event) => {
+    event.preventDefault();
+    seqField.clearError();
+    const seq = Number(seqField.control.value);
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      seqField.showError('Enter a seq, a whole number of at least 1.');
+      return;
+    }
+    start = seq;
+    if ((await go([], null)) === true) announce(`Showing the entries from seq ${seq}, ${direction === 'desc' ? 'newest' : 'oldest'} first.`);
+  };
+
   const go = async (before: (string | null)[], at: string | null) => {
     cursors = before;
     current = at;
-    await run(load, 'The page could not be loaded');
+    return run(async () => (await load(), true), 'The page could not be loaded');
   };
 
-  const run = async (action: () => Promise<void>, failure: string): Promise<boolean> => {
+  /**
+   * The id of the one token with this name, from the trail's own TokenIssued entries (so an
+   * auditor, who cannot list tokens, can filter by name too). None or several: says so beside the
+   * field and gives undefined, never an empty page that looks like "nobody did anything".
+   */
+  const actorIdOf = async (name: string): Promise<string | undefined> => {
+    const issued = await context.api.all<AuditEntry>(`/audit?type=${StoredEventType.TokenIssued}`);
+    const matches = issued.filter((entry) => (entry.data as { name?: unknown }).name === name);
+    if (matches.length === 1) return String((matches[0].data as { id: unknown }).id);
+    const message =
+      matches.length === 0
+        ? `No token is named “${name}”. Enter a token’s name or its id (tok_…).`
+        : `${matches.length} tokens are named “${name}”: ${matches.map((m) => `${String((m.data as { id: unknown }).id)} (${String((m.data as { role?: unknown }).role)}, issued ${formatTime(m.at)})`).join('; ')}. Enter the id of the one you mean.`;
+    actor.showError(message);
+    announce(`The filters were not applied: ${message}`, 'error');
+    return undefined;
+  };
+
+  const run = async <T>(action: () => Promise<T>, failure: string): Promise<T | undefined> => {
     try {
-      await action();
-      return true;
+      return await action();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const unmatched = showFieldProblems(fields, error.problem.errors ?? []);
       announce(`${failure}: ${error.problem.detail}${unmatched.length ? ` (${unmatched.map((e) => `${e.field} ${e.message}`).join('; ')})` : ''}`, 'error');
-      return false;
+      return undefined;
     }
   };
 
   const apply = async (event: Event) => {
     event.preventDefault();
     fields.forEach((f) => f.clearError());
-    filters = readFilters();
+    const wanted = readFilters();
+    const named = wanted.get('actor');
+    if (named !== null && !isActorId(named)) {
+      const id = await run(() => actorIdOf(named), 'The actor could not be looked up');
+      if (id === undefined) return;
+      wanted.set('actor', id);
+    }
+    filters = wanted;
+    direction = order.control.value === 'asc' ? 'asc' : 'desc';
+    start = null;
     cursors = [];
     current = null;
-    if (await run(load, 'The filters were not applied')) announce(filters.size > 0 ? `Showing the entries that match ${describe(filters)}.` : 'Showing every entry.');
+    if ((await run(async () => (await load(), true), 'The filters were not applied')) === true) announce(filters.size > 0 ? `Showing the entries that match ${describe(filters)}.` : 'Showing every entry.');
   };
 
   const clear = async () => {
-    fields.forEach((f) => ((f.control.value = ''), f.clearError()));
+    fields.forEach((f) => ((f.control.value = f === order ? 'desc' : ''), f.clearError()));
     await apply(new Event('submit'));
   };
 
@@ -176,11 +233,22 @@ export function auditView(context: Context): View {
         verifyResult,
       ),
     ),
-    scrollBox(h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When', 'Type', 'Key', 'Actor', 'Data'].map((label) => h('th', { scope: 'col' }, label)))), body)),
+    h(
+      'form',
+      { class: 'jump', 'aria-label': 'Go to an entry', novalidate: true, onsubmit: jump },
+      seqField.wrapper,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Go to seq')),
+    ),
+    scrollBox(h('table', { class: 'audit' }, caption, h('thead', {}, h('tr', {}, ...['Seq', 'When (UTC)', 'Type', 'Key', 'Actor', 'What happened'].map((label) => h('th', { scope: 'col' }, label)))), body)),
     pager,
   );
   void run(load, 'The audit trail could not be loaded');
   return { title: 'Audit trail', element, refresh: load };
+}
+
+/** An actor id as the trail writes it; anything else in the actor field is a token's name. */
+function isActorId(text: string): boolean {
+  return text === 'system' || text.startsWith('tok_');
 }
 
 function describe(filters: URLSearchParams): string {

@@ -1,3 +1,4 @@
+import { StoredEventType } from '../../../event-store/stored-event-types';
 import type { HistoryEntry } from '../api';
 import { h, scrollBox, time } from '../dom';
 import { announce } from '../status';
@@ -5,14 +6,39 @@ import type { Context, View } from './view';
 
 const CHANGE_NAMES: Record<string, string> = { SecretAdded: 'Added', SecretUpdated: 'Changed', SecretRemoved: 'Removed' };
 
-/** Every version of one secret: what happened, when, by whom, and the description it had. */
+/**
+ * What each version changed, in words. An update names its description only when it changed, so
+ * the one before is carried along: "unchanged" is never shown as a blank that reads as cleared.
+ */
+function changes(items: HistoryEntry[]): { entry: HistoryEntry; value: string; description: string }[] {
+  let current: string | undefined;
+  return items.map((entry) => {
+    const before = current;
+    if (entry.type === StoredEventType.SecretRemoved) {
+      current = undefined;
+      return { entry, value: 'removed', description: '' };
+    }
+    if (entry.type === StoredEventType.SecretAdded) {
+      current = entry.description ?? '';
+      return { entry, value: 'set', description: quote(current) };
+    }
+    const value = entry.valueChanged === undefined ? 'not recorded' : entry.valueChanged ? 'changed' : 'unchanged';
+    if (entry.description === undefined || entry.description === before) return { entry, value, description: `unchanged: ${quote(before ?? '')}` };
+    current = entry.description;
+    return { entry, value, description: `${quote(before ?? '')} → ${quote(current)}` };
+  });
+}
+
+const quote = (text: string) => (text === '' ? '(none)' : `“${text}”`);
+
+/** Every version of one secret: what happened, when, by whom, and what changed. */
 export function historyView(context: Context, key: string): View {
-  const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'Loading…')));
+  const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'Loading…')));
 
   const load = async () => {
     const { items } = await context.api.call<{ items: HistoryEntry[] }>('GET', `/secrets/${key}/history`);
     body.replaceChildren(
-      ...items.map((entry) =>
+      ...changes(items).map(({ entry, value, description }) =>
         h(
           'tr',
           {},
@@ -20,7 +46,8 @@ export function historyView(context: Context, key: string): View {
           h('td', {}, CHANGE_NAMES[entry.type] ?? entry.type, h('span', { class: 'muted' }, ` (${entry.type})`)),
           h('td', {}, time(entry.at)),
           h('td', {}, `${entry.actor.name} (${entry.actor.role})`),
-          h('td', {}, entry.description ?? h('span', { class: 'muted' }, '—')),
+          h('td', {}, value),
+          h('td', {}, description),
         ),
       ),
     );
@@ -37,7 +64,7 @@ export function historyView(context: Context, key: string): View {
         'table',
         {},
         h('caption', {}, `Versions of ${key}`),
-        h('thead', {}, h('tr', {}, ...['Version', 'Change', 'When', 'By', 'Description'].map((label) => h('th', { scope: 'col' }, label)))),
+        h('thead', {}, h('tr', {}, ...['Version', 'Change', 'When', 'By', 'Value', 'Description'].map((label) => h('th', { scope: 'col' }, label)))),
         body,
       ),
     ),

@@ -1,4 +1,5 @@
-import { ApiError, type SecretMeta } from '../api';
+import { StoredEventType } from '../../../event-store/stored-event-types';
+import { ApiError, type AuditEntry, type SecretMeta } from '../api';
 import { confirmAction } from '../confirm-dialog';
 import { actionButton, h, hidden, keepingFocus, scrollBox, time } from '../dom';
 import { announce } from '../status';
@@ -163,6 +164,48 @@ export function secretsView(context: Context): View {
   };
   render();
 
+  // Removed secrets are not in GET /secrets; the trail's SecretRemoved entries name them. Read
+  // when the admin opens the panel, not on every poll.
+  const removedBody = h('tbody');
+  const removedPanel = h(
+    'details',
+    { class: 'panel removed' },
+    h('summary', {}, 'Removed secrets'),
+    scrollBox(
+      h(
+        'table',
+        { id: 'removed-table' },
+        h('caption', {}, 'Secrets removed and not added again, latest removal first'),
+        h('thead', {}, h('tr', {}, ...['Key', 'Removed', 'Last version', 'History'].map((label) => h('th', { scope: 'col' }, label)))),
+        removedBody,
+      ),
+    ),
+  );
+  const loadRemoved = async () => {
+    const removals = await context.api.all<AuditEntry>(`/audit?type=${StoredEventType.SecretRemoved}`);
+    const live = new Set(secrets.map((s) => s.key));
+    const latest = new Map<string, AuditEntry>();
+    for (const entry of removals) if (entry.key !== undefined && !live.has(entry.key)) latest.set(entry.key, entry);
+    const rows = [...latest.values()].sort((a, b) => b.seq - a.seq);
+    removedBody.replaceChildren(
+      ...(rows.length > 0
+        ? rows.map((entry) =>
+            h(
+              'tr',
+              { 'data-key': entry.key },
+              h('th', { scope: 'row' }, h('code', {}, entry.key)),
+              h('td', {}, time(entry.at), ` by ${entry.actor.name}`),
+              h('td', { class: 'number' }, entry.version !== undefined ? entry.version - 1 : ''),
+              h('td', {}, h('a', { href: `#/secrets/${entry.key}/history` }, 'History', hidden(` of ${entry.key}`))),
+            ),
+          )
+        : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No removed secrets.'))]),
+    );
+  };
+  removedPanel.addEventListener('toggle', () => {
+    if (removedPanel.open) void loadRemoved().catch((error: unknown) => announce(`The removed secrets could not be loaded: ${error instanceof Error ? error.message : String(error)}`, 'error'));
+  });
+
   const element = h(
     'section',
     { 'aria-labelledby': 'view-title' },
@@ -183,6 +226,7 @@ export function secretsView(context: Context): View {
     formSlot,
     scrollBox(h('table', { id: 'secrets-table' }, caption, h('thead', {}, headRow), body)),
     pager,
+    removedPanel,
   );
   void load().catch((error: unknown) => announce(`The secrets could not be loaded: ${error instanceof Error ? error.message : String(error)}`, 'error'));
   return { title: 'Secrets', element, refresh: load };

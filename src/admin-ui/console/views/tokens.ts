@@ -36,6 +36,8 @@ export function tokensView(context: Context): View {
       'tr',
       { 'data-token-id': token.id },
       h('th', { scope: 'row' }, token.name),
+      // Names are not unique; the id is what the audit trail and the API name a token by.
+      h('td', { class: 'token-id' }, h('code', {}, token.id), ' ', actionButton('Copy id', `of ${token.name}`, () => void copyText(token.id, `the id of ${token.name}`))),
       h('td', {}, token.role),
       h('td', {}, token.plugins ? token.plugins.join(', ') : token.role === 'executor' ? 'any plugin' : '—'),
       h('td', {}, time(token.createdAt)),
@@ -118,7 +120,7 @@ export function tokensView(context: Context): View {
         'table',
         {},
         h('caption', {}, 'Tokens, oldest first (never the tokens themselves)'),
-        h('thead', {}, h('tr', {}, ...['Name', 'Role', 'Plugins', 'Issued', 'Status', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
+        h('thead', {}, h('tr', {}, ...['Name', 'Id', 'Role', 'Plugins', 'Issued', 'Status', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
         body,
       ),
     ),
