@@ -16,7 +16,7 @@ const WITHDRAW_TIMEOUT_MS = 2_000;
  *
  * - at start, before any request: refuses to start when the keyring lacks a key id that wraps
  *   stored data keys (every value under it would be unreadable here); then announces itself;
- * - on every heartbeat: renews its row and re-reads the others';
+ * - on every heartbeat (PostgreSQL: several instances): renews its row and re-reads the others';
  * - on every wrap (through the keyring's guard): refuses while another live instance lacks the
  *   key this one wraps with, so no value is ever stored that some instance cannot open; the same
  *   reason turns `masterKeys` in /health/ready down;
@@ -53,6 +53,10 @@ export class KeyHolderHeartbeat implements OnModuleInit, BeforeApplicationShutdo
       });
     }
     this.keyring.guardWrapping(() => this.wrapRefusal());
+    // On SQLite this is the only service of its data dir (SPEC §8): nobody else reads its row
+    // while it runs (the offline CLI refuses beside it, and a rotation through it skips its own),
+    // so renewing it would only sync the disk every heartbeat. Only PostgreSQL has others.
+    if (this.storage.dialect.engine !== 'postgres') return;
     this.timer = setInterval(() => void this.beat().catch((error: unknown) => this.beatFailed(error)), HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }

@@ -81,4 +81,24 @@ describe('the start-up check on an in-process app (createApp)', () => {
       data.cleanup();
     }
   });
+
+  it('a SQLite service records its keys once at start and does not rewrite the row on a heartbeat (nobody else reads it)', async () => {
+    const data = tempDataDir();
+    try {
+      const t = await startTestApp(testConfig(data.dir));
+      const row = () => openDatabase(join(data.dir, 'secrets.db')).prepare('SELECT instance, held_kids, expires_at FROM master_key_holders').all();
+      try {
+        const atStart = row();
+        // Control: the row is there, holding the keyring's key id.
+        expect(atStart).toEqual([expect.objectContaining({ held_kids: expect.stringContaining('test-1') })]);
+        // More than one heartbeat interval (2 s) later, not renewed: no disk sync every 2 s.
+        await new Promise((resolve) => setTimeout(resolve, 2_600));
+        expect(row()).toEqual(atStart);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      data.cleanup();
+    }
+  });
 });
