@@ -4,6 +4,7 @@ import { RelayCheckpoint1764201800000 } from './1764201800000-relay-checkpoint';
 import { EventKeys1764201900000 } from './1764201900000-event-keys';
 import { StorageProbe1764202050000 } from './1764202050000-storage-probe';
 import { MasterKeyHolders1764202100000 } from './1764202100000-master-key-holders';
+import { TokenLastUsed1764202200000 } from './1764202200000-token-last-used';
 
 /** Every migration, oldest first. TypeORM runs the pending ones at start. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   EventKeys1764201900000,
   StorageProbe1764202050000,
   MasterKeyHolders1764202100000,
+  TokenLastUsed1764202200000,
 ];

@@ -4,6 +4,7 @@ import { PgRelayCheckpoint1764201800000 } from './1764201800000-relay-checkpoint
 import { PgEventKeys1764201900000 } from './1764201900000-event-keys';
 import { PgStorageProbe1764202050000 } from './1764202050000-storage-probe';
 import { PgMasterKeyHolders1764202100000 } from './1764202100000-master-key-holders';
+import { PgTokenLastUsed1764202200000 } from './1764202200000-token-last-used';
 
 /**
  * Every PostgreSQL migration, oldest first: one per SQLite migration in `../../migrations/`,
@@ -16,4 +17,5 @@ export const POSTGRES_MIGRATIONS = [
   PgEventKeys1764201900000,
   PgStorageProbe1764202050000,
   PgMasterKeyHolders1764202100000,
+  PgTokenLastUsed1764202200000,
 ];
