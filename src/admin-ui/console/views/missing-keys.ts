@@ -1,3 +1,4 @@
+import { StoredEventType } from '../../../event-store/stored-event-types';
 import type { AuditEntry, Page, SecretMeta } from '../api';
 import { actionButton, h, hidden, keepingFocus, scrollBox, time } from '../dom';
 import { type MissingKey, missingKeys } from '../missing-keys';
@@ -61,7 +62,7 @@ class RecentResolves {
     const items: AuditEntry[] = [];
     let position: Record<string, string> = start === undefined ? {} : { start: String(start) };
     for (;;) {
-      const query = new URLSearchParams({ type: 'SecretsResolved', limit: String(PAGE), ...filter, ...position });
+      const query = new URLSearchParams({ type: StoredEventType.SecretsResolved, limit: String(PAGE), ...filter, ...position });
       const page: Page<AuditEntry> = await this.context.api.call('GET', `/audit?${query}`);
       items.push(...page.items);
       if (page.next === null) return { items, more: false };
