@@ -153,16 +153,23 @@ export function addSecretsCommands(program: Command): void {
     .option('--yes', 'destroy without asking (required without a terminal)')
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions & { version: number; yes?: boolean }) => {
+      const api = adminApiFromEnvironment();
       if (!options.yes) {
         if (process.stdin.isTTY !== true) throw new CommandFailure(`${key} version ${options.version} not destroyed: nobody to ask without a terminal; pass --yes to destroy it`, EXIT.usage);
-        const question = `Destroy the value of ${key} version ${options.version}? It can never be read, resolved or rolled back to again, by anyone, from this database or any later backup. [y/N] `;
+        // A version that is not there is said to be missing, not asked about.
+        const { items } = (await api.call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
+        const entry = items.find((item) => item.version === options.version);
+        if (!entry) throw new CommandFailure(`${key} has no version ${options.version}`, EXIT.notFound);
+        const question =
+          `Destroy the value of ${key} version ${options.version} (${entry.type} ${entry.at} by ${entry.actor.name})? ` +
+          'It can never be read, resolved or rolled back to again, by anyone, from this database or any backup taken afterwards. [y/N] ';
         if (!(await confirm(question))) {
           if (options.json) printJson({ key, version: options.version, destroyed: false });
           else process.stderr.write(`${key} version ${options.version} not destroyed\n`);
           return;
         }
       }
-      await adminApiFromEnvironment().call('DELETE', `${secretPath(key)}/versions/${options.version}`);
+      await api.call('DELETE', `${secretPath(key)}/versions/${options.version}`);
       if (options.json) printJson({ key, version: options.version, destroyed: true });
       else process.stdout.write(`destroyed ${key} version ${options.version}\n`);
     });
