@@ -36,6 +36,7 @@ const POSTGRES_SUITES = [
   'test/e2e/example-plugin.e2e-spec.ts',
   'test/e2e/https.e2e-spec.ts',
   'test/e2e/cli-run.e2e-spec.ts',
+  'test/e2e/secret-versions.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

@@ -75,9 +75,15 @@ async function main(argv: string[]): Promise<void> {
   addSecretsCommands(program);
   addTokensCommands(program);
 
-  // --version on every command, and usage errors as exit 2 everywhere (not commander's 1).
+  // --version on every command (only -V where `--version` names a secret's version, as in
+  // `secrets destroy`), and usage errors as exit 2 everywhere (not commander's 1). A parent's
+  // options go before its subcommand, so `secrets destroy K --version 3` reaches `destroy`.
   const everyCommand = (command: Command): Command[] => [command, ...command.commands.flatMap(everyCommand)];
-  everyCommand(program).forEach((command) => command.version(VERSION).exitOverride());
+  const hasVersionOption = (command: Command) => command.options.some((option) => option.long === '--version');
+  everyCommand(program).forEach((command) => {
+    command.version(VERSION, hasVersionOption(command) ? '-V' : undefined).exitOverride();
+    if (command.commands.length > 0) command.enablePositionalOptions();
+  });
 
   await program.parseAsync(argv);
 }

@@ -1,6 +1,6 @@
 import type { Actor, EventRow } from '../event-store/event';
 import { isSecretEventType } from '../event-store/stored-event-types';
-import { secretStream } from '../secrets/domain/events';
+import { destroyedStream, secretStream } from '../secrets/domain/events';
 
 /** SPEC §3: one row of the log as reviewers see it. `data` is value-free by construction. */
 export interface AuditEntry {
@@ -17,16 +17,24 @@ export interface AuditEntry {
 }
 
 const SECRET_STREAM_PREFIX = secretStream('');
+const DESTROYED_STREAM_PREFIX = destroyedStream('');
+
+/** The secret a row is about, with its version where the stream's version is the secret's. */
+function secretOf(row: EventRow): { key: string; version?: number } | undefined {
+  if (row.stream.startsWith(SECRET_STREAM_PREFIX) && isSecretEventType(row.type)) return { key: row.stream.slice(SECRET_STREAM_PREFIX.length), version: row.version };
+  // A destroy counts on a stream of its own: the version it destroyed is in its data.
+  if (row.stream.startsWith(DESTROYED_STREAM_PREFIX)) return { key: row.stream.slice(DESTROYED_STREAM_PREFIX.length) };
+  return undefined;
+}
 
 export function toAuditEntry(row: EventRow): AuditEntry {
   // The key and its version come from the secret's stream; other streams (tokens, resolutions,
   // refusals) have versions of their own that mean nothing to a reviewer.
-  const isSecretEvent = row.stream.startsWith(SECRET_STREAM_PREFIX) && isSecretEventType(row.type);
   return {
     seq: row.seq,
     id: row.id,
     type: row.type,
-    ...(isSecretEvent ? { key: row.stream.slice(SECRET_STREAM_PREFIX.length), version: row.version } : {}),
+    ...secretOf(row),
     actor: JSON.parse(row.actor),
     at: row.at,
     data: JSON.parse(row.data),

@@ -28,20 +28,20 @@ export class ChainPointDto {
 }
 
 export class StateDisagreementDto {
-  @ApiProperty({ enum: ['secrets', 'tokens'], description: 'The table outside the chain that disagrees with the log' }) table!: 'secrets' | 'tokens';
-  @ApiPropertyOptional({ description: 'The secret key (table secrets)' }) key?: string;
+  @ApiProperty({ enum: ['secrets', 'tokens', 'data_keys'], description: 'The table outside the chain that disagrees with the log' }) table!: 'secrets' | 'tokens' | 'data_keys';
+  @ApiPropertyOptional({ description: 'The secret key (tables secrets and data_keys)' }) key?: string;
   @ApiPropertyOptional({ description: 'The token id (table tokens)' }) id?: string;
-  @ApiProperty({ description: 'The field that disagrees (e.g. version, valueEventId, role, revokedAt, hash), or key/id/issued for a row the other side lacks' }) field!: string;
+  @ApiProperty({ description: 'The field that disagrees (e.g. version, valueEventId, role, revokedAt, hash), or key/id/issued for a row the other side lacks; "version N" for a data key' }) field!: string;
   @ApiProperty({ description: 'What the table says and what the log says' }) reason!: string;
 }
 
 export class VerifyResultDto {
-  @ApiProperty({ description: 'The chain holds and the read model and tokens table agree with the log' }) ok!: boolean;
+  @ApiProperty({ description: 'The chain holds and the read model, tokens table and data keys agree with the log' }) ok!: boolean;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Rows checked' }) checked!: number;
   @ApiProperty({ type: ChainPointDto }) head!: ChainPointDto;
   @ApiPropertyOptional({ type: 'integer', description: 'The first broken seq' }) brokenAt?: number;
   @ApiPropertyOptional({ description: 'Why it is broken' }) reason?: string;
-  @ApiProperty({ type: [StateDisagreementDto], description: 'Each place where the read model or the tokens table disagrees with the log; empty when none' })
+  @ApiProperty({ type: [StateDisagreementDto], description: 'Each place where the read model, the tokens table or the data keys disagree with the log; empty when none' })
   disagreements!: StateDisagreementDto[];
 }
 

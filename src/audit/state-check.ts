@@ -5,7 +5,7 @@ import { logRows } from '../event-store/log-rows';
 import { replayPages } from '../event-store/replay';
 import { SECRET_EVENT_TYPES, StoredEventType, eventTypesOf } from '../event-store/stored-event-types';
 import { evolve } from '../secrets/domain/decider';
-import { SecretFact, secretStream } from '../secrets/domain/events';
+import { DestructionFact, SecretFact, secretStream } from '../secrets/domain/events';
 import { ABSENT, PresentSecretState, SecretState } from '../secrets/domain/secret-state';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import type { SqlSession } from '../storage/sql';
@@ -15,7 +15,7 @@ import type { SqlSession } from '../storage/sql';
  * `audit verify`): the table, the secret's `key` or the token's `id`, the field, and why.
  */
 export interface StateDisagreement {
-  table: 'secrets' | 'tokens';
+  table: 'secrets' | 'tokens' | 'data_keys';
   key?: string;
   id?: string;
   field: string;
@@ -38,8 +38,40 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * row (for a secret, up to the row's version), which a concurrent write cannot make disagree.
  */
 export async function checkStateAgainstLog(session: SqlSession): Promise<StateDisagreement[]> {
-  return [...(await checkSecrets(session)), ...(await checkTokens(session))];
+  return [...(await checkSecrets(session)), ...(await checkTokens(session)), ...(await checkDataKeys(session))];
 }
+
+/**
+ * Every sealed value has its wrapped data key, but for the versions the log destroyed, which have
+ * none: a key deleted without `SecretVersionDestroyed` in the chain (an attacker's, or a botched
+ * restore) is reported, and so is a destroyed key that is back. The table is read before the
+ * destroys for the first (a destroy deletes and appends in one transaction, so a key that was
+ * gone by then has its event by now), and after them for the second.
+ */
+async function checkDataKeys(session: SqlSession): Promise<StateDisagreement[]> {
+  const keyless = await session.all<{ stream: string; version: number }>(
+    'SELECT e.stream, e.version FROM events e LEFT JOIN data_keys k ON k.event_id = e.id WHERE e.ciphertext IS NOT NULL AND k.event_id IS NULL ORDER BY e.seq',
+  );
+  const destroyed = new Set<string>();
+  for await (const page of replayPages(session, [StoredEventType.SecretVersionDestroyed])) {
+    for (const event of page as DestructionFact[]) destroyed.add(versionId(event.data.key, event.data.version));
+  }
+  const found: StateDisagreement[] = [];
+  for (const { stream, version } of keyless) {
+    const key = stream.slice(secretStream('').length);
+    if (!destroyed.delete(versionId(key, version))) {
+      found.push({ table: 'data_keys', key, field: `version ${version}`, reason: 'the data key of this sealed value is gone, and the log records no destroy of it' });
+    }
+  }
+  // What is left was destroyed in the log yet still has its data key.
+  for (const id of destroyed) {
+    const [key, version] = id.split('\n');
+    found.push({ table: 'data_keys', key, field: `version ${version}`, reason: 'the log destroyed the data key of this version, and the table holds one' });
+  }
+  return found;
+}
+
+const versionId = (key: string, version: number) => `${key}\n${version}`;
 
 async function checkSecrets(session: SqlSession): Promise<StateDisagreement[]> {
   const replayed = new Map<string, SecretState>();

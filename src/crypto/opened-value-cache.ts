@@ -40,6 +40,14 @@ export class OpenedValueCache {
     }
   }
 
+  /** Drops an entry whose value was destroyed: its plaintext must not outlive its data key here. */
+  forget(eventId: string): void {
+    const value = this.entries.get(eventId);
+    if (value === undefined) return;
+    this.entries.delete(eventId);
+    this.bytes -= sizeOf(value);
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -104,6 +104,11 @@ export class EventStore {
     return replayPages(session, types, afterSeq, pageSize);
   }
 
+  /** Deletes the data key of one stored value: that value can never be opened again. */
+  destroyValue(tx: WriteTransaction, ref: ValueRef): Promise<void> {
+    return this.envelopes.destroy(tx, ref);
+  }
+
   /** The values of these events, each opened only as a value of the stream it is asked for. */
   openValues(session: SqlSession, refs: readonly ValueRef[]): Promise<OpenedValues> {
     return this.envelopes.open(session, refs);

@@ -42,6 +42,9 @@ export const logRows = {
     await s.run('INSERT INTO data_keys (event_id, kid, wrapped) VALUES (?, ?, ?)', [row.id, dataKey.kid, dataKey.wrapped]);
   },
 
+  /** The one row the service ever deletes: a destroyed version's wrapped data key. */
+  deleteDataKey: (s: SqlSession, eventId: string) => s.run('DELETE FROM data_keys WHERE event_id = ?', [eventId]),
+
   sealedValues: (s: SqlSession, ids: readonly string[]) =>
     s.all<SealedValueRow>(
       `SELECT e.id, e.stream, e.version, e.ciphertext, k.kid, k.wrapped

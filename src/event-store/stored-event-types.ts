@@ -20,6 +20,8 @@ export const STORED_EVENTS = {
   MasterKeyRotated: { family: 'master-key' },
   SecretUnreadable: { family: 'integrity' },
   TokenRowRejected: { family: 'integrity' },
+  SecretRolledBack: { family: 'secret' },
+  SecretVersionDestroyed: { family: 'destruction' },
 } as const satisfies Record<string, { family: EventFamily }>;
 
 /**
@@ -29,11 +31,13 @@ export const STORED_EVENTS = {
  * - `refusal`: `access-denied`, `authentication-failures`, `rate-limited`
  * - `token`: `token-<id>`
  * - `master-key`: `master-keys`
+ * - `destruction`: `destroyed-<KEY>`, a version's data key deleted; kept off the secret's stream
+ *   because it changes no version, value or revision of the secret
  */
 /** The stream of the `integrity` family: state outside the chain found to disagree with it. */
 export const INTEGRITY_STREAM = 'integrity';
 
-export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key';
+export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key' | 'destruction';
 
 export type StoredEventType = keyof typeof STORED_EVENTS;
 

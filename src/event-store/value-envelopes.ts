@@ -85,6 +85,15 @@ export class ValueEnvelopes {
     return { values, unreadable };
   }
 
+  /**
+   * Deletes the wrapped data key of one value, so the value never opens again: the ciphertext
+   * stays in its event row (the chain covers it), and a ciphertext without its key is noise.
+   */
+  async destroy(session: SqlSession, ref: ValueRef): Promise<void> {
+    await logRows.deleteDataKey(session, ref.eventId);
+    this.opened.forget(cacheKey(ref));
+  }
+
   private openSealed(row: SealedValueRow, stream: string): SecretValue | { reason: string } {
     if (row.ciphertext === null) return { reason: 'the event carries no ciphertext' };
     let dataKey: Buffer;

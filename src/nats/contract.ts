@@ -9,7 +9,7 @@
 
 /** What `<prefix>.changed.<KEY>` carries. Metadata only: never a value or ciphertext. */
 export interface ChangeNotification {
-  type: 'SecretAdded' | 'SecretUpdated' | 'SecretRemoved';
+  type: 'SecretAdded' | 'SecretUpdated' | 'SecretRemoved' | 'SecretRolledBack';
   key: string;
   /** The key's version (1, 2, … continuing across remove and re-add). */
   version: number;

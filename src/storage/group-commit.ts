@@ -305,6 +305,14 @@ export abstract class QueuedStorage implements Storage {
     return this.queue.transact(work);
   }
 
+  /**
+   * Nothing beyond the commit, unless the engine keeps deleted bytes somewhere a copy takes.
+   * PostgreSQL's logical dumps hold live rows only; what its files and WAL keep is docs/SECURITY.md's.
+   */
+  async forgetDeleted(): Promise<boolean> {
+    return true;
+  }
+
   observe(observer: WriterObserver): void {
     this.queue.observe(observer);
   }

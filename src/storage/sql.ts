@@ -118,6 +118,12 @@ export interface Storage {
   onAnnounced(channel: AnnouncedChannel, listener: () => void): void;
   /** The role `name`, held by one instance on the database at a time. */
   leadership(name: LeadershipRole): Leadership;
+  /**
+   * After a row was deleted so that it is never read again (a destroyed data key): pushes the
+   * deletion through to every file a copy of the database would take, as far as the engine allows.
+   * False when something kept it from that for now (the next write's checkpoint will).
+   */
+  forgetDeleted(): Promise<boolean>;
   close(): Promise<void>;
 }
 

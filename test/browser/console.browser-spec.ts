@@ -306,6 +306,46 @@ describe('the admin console in a real browser', () => {
       await expectNothingExposed(page);
     });
 
+    it('rolls back to version 1 and destroys it from the history, each after a confirmation, the destroy saying it cannot be undone', async () => {
+      const row = (version: number) => page.locator(`table tbody tr[data-version="${version}"]`);
+      const rowButtons = (version: number) => row(version).getByRole('button').allInnerTexts();
+      // The current version offers neither; an older value offers both.
+      expect(await rowButtons(5)).toEqual([]);
+      expect(await row(1).getByRole('button').count()).toBe(2);
+
+      await page.getByRole('button', { name: `Roll back ${KEY} to version 1` }).click();
+      const rollbackDialog = page.getByRole('dialog', { name: `Roll ${KEY} back to version 1?` });
+      expect(await rollbackDialog.innerText()).toContain('never shown here');
+      await rollbackDialog.getByRole('button', { name: 'Roll back to version 1' }).click();
+      await expectStatus(page, new RegExp(`^Rolled ${KEY} back to version 1’s value, as version 6\\.$`));
+      await expectEventually(async () => expect(await row(6).locator('td').allInnerTexts()).toEqual(expect.arrayContaining(['Rolled back (SecretRolledBack)', 'version 1’s'])));
+      expect(await resolved(KEY)).toBe(VALUES[0]);
+
+      await page.getByRole('button', { name: `Destroy version 1 of ${KEY}` }).click();
+      const destroyDialog = page.getByRole('dialog', { name: `Destroy version 1 of ${KEY}?` });
+      expect(await destroyDialog.innerText()).toMatch(/This cannot be undone\. The value version 1 sealed can never be read, resolved or rolled back to again/);
+      await destroyDialog.getByRole('button', { name: 'Cancel' }).click();
+      await expectStatus(page, new RegExp(`^Version 1 of ${KEY} was not destroyed\\.$`));
+      await page.getByRole('button', { name: `Destroy version 1 of ${KEY}` }).click();
+      await destroyDialog.getByRole('button', { name: 'Destroy version 1' }).click();
+      await expectStatus(page, new RegExp(`^Destroyed the value of version 1 of ${KEY}\\. It can never be opened again\\.$`));
+      // Version 2 changed only the description: the value it held was version 1's, destroyed with it.
+      await expectEventually(async () => expect(await row(1).locator('td').nth(3).innerText()).toMatch(/^set; destroyed .+ by bootstrap-admin$/));
+      expect(await row(2).locator('td').nth(3).innerText()).toMatch(/^unchanged; destroyed /);
+      expect(await rowButtons(1)).toEqual([]);
+      expect(await rowButtons(2)).toEqual([]);
+      const history = (await (await t.request(`/api/v1/secrets/${KEY}/history`)).json()).items as { version: number; destroyed?: object }[];
+      expect(history.filter((entry) => entry.destroyed).map((entry) => entry.version)).toEqual([1, 2]);
+
+      // Back to the value later steps resolve (version 3's).
+      await page.getByRole('button', { name: `Roll back ${KEY} to version 3` }).click();
+      await page.getByRole('dialog', { name: `Roll ${KEY} back to version 3?` }).getByRole('button', { name: 'Roll back to version 3' }).click();
+      await expectStatus(page, new RegExp(`^Rolled ${KEY} back to version 3’s value, as version 7\\.$`));
+      expect(await resolved(KEY)).toBe(VALUES[1]);
+      await expectAccessible(page);
+      await expectNothingExposed(page);
+    });
+
     it('issues an executor token shown once with a copy button, then hides it', async () => {
       await page.getByRole('link', { name: 'Tokens' }).click();
       await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
@@ -448,6 +488,8 @@ describe('the admin console in a real browser', () => {
       expect(summaries[resolve]).toBe(`resolved 2 keys for @voxel51/annotation, 2 missing: ${missing.join(', ')}`);
       expect(summaries[entries.findIndex((e) => e.type === 'SecretAdded')]).toBe(`added ${KEY} (version 1)`);
       expect(summaries[entries.findIndex((e) => e.type === 'SecretRemoved')]).toBe(`removed ${KEY}`);
+      expect(summaries[entries.findIndex((e) => e.type === 'SecretVersionDestroyed')]).toBe(`destroyed the value of ${KEY} version 1`);
+      expect(summaries[entries.findIndex((e) => e.type === 'SecretRolledBack')]).toBe(`rolled ${KEY} back to version 3's value, as version 7`);
       expect(summaries.every((line) => line.length > 0 && !line.includes('{'))).toBe(true);
       // The raw data is hidden until the row is expanded, then it is the entry's data exactly.
       const raw = rows.nth(resolve).locator('td.data pre');
@@ -473,7 +515,17 @@ describe('the admin console in a real browser', () => {
       await expectStatus(page, /^Showing the entries that match key CONSOLE_CVAT_TOKEN\.$/);
       const types = await page.locator('table.audit tbody tr td:nth-child(3)').allInnerTexts();
       // Newest first: the removal heads the key's trail.
-      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual(['SecretRemoved', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretAdded']);
+      expect(types.filter((type) => type.startsWith('Secret') && type !== 'SecretsResolved')).toEqual([
+        'SecretRemoved',
+        'SecretRolledBack',
+        'SecretVersionDestroyed',
+        'SecretRolledBack',
+        'SecretUpdated',
+        'SecretUpdated',
+        'SecretUpdated',
+        'SecretUpdated',
+        'SecretAdded',
+      ]);
 
       await expectSummaries();
 
@@ -481,7 +533,17 @@ describe('the admin console in a real browser', () => {
       expect(download.suggestedFilename()).toBe('audit.csv');
       const csv = readFileSync(await download.path(), 'utf8');
       const records = parse(csv, { columns: true }) as Record<string, string>[];
-      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual(['SecretAdded', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretUpdated', 'SecretRemoved']);
+      expect(records.filter((r) => r.key === KEY).map((r) => r.type)).toEqual([
+        'SecretAdded',
+        'SecretUpdated',
+        'SecretUpdated',
+        'SecretUpdated',
+        'SecretUpdated',
+        'SecretRolledBack',
+        'SecretVersionDestroyed',
+        'SecretRolledBack',
+        'SecretRemoved',
+      ]);
       expect(records.every((r) => r.key === KEY || r.data.includes(KEY))).toBe(true);
       for (const secret of [...VALUES, ...tokens]) expect(csv).not.toContain(secret);
       await expectStatus(page, /^Exported the matching audit trail as audit\.csv/);

@@ -334,6 +334,46 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(missing.output).not.toContain('[y/N]');
   });
 
+  // Each command is a process of its own (a few seconds each on a busy machine): more than the default 30 s.
+  const values = ['cli-rollback-one-5d1c', 'cli-rollback-two-8e2f'];
+  it('rollback --to makes an old value current without printing it', async () => {
+    expect((await run(['secrets', 'add', 'CLI_VERSIONED_KEY'], values[0])).status).toBe(0);
+    expect((await run(['secrets', 'set', 'CLI_VERSIONED_KEY'], values[1])).status).toBe(0);
+    const rolled = await run(['secrets', 'rollback', 'CLI_VERSIONED_KEY', '--to', '1']);
+    expect(rolled.status).toBe(0);
+    expect(rolled.stdout).toMatch(/version +3/);
+    expect(await resolved(['CLI_VERSIONED_KEY'])).toEqual({ CLI_VERSIONED_KEY: values[0] });
+    expect(rolled.stdout + rolled.stderr).not.toContain(values[0]);
+    expect((await run(['secrets', 'rollback', 'CLI_VERSIONED_KEY', '--to', '3'])).status).toBe(4);
+    expect((await run(['secrets', 'rollback', 'CLI_VERSIONED_KEY', '--to', '2', '--if-version', '2'])).status).toBe(4);
+    expect((await json(['secrets', 'rollback', 'CLI_VERSIONED_KEY', '--to', '2'])).version).toBe(4);
+  }, 120_000);
+
+  it('destroy asks on a terminal and needs --yes without one; a destroyed version cannot be rolled back to', async () => {
+    const unattended = await run(['secrets', 'destroy', 'CLI_VERSIONED_KEY', '--version', '1']);
+    expect(unattended.status).toBe(2);
+    expect(unattended.stderr).toContain('not destroyed: nobody to ask without a terminal; pass --yes to destroy it');
+    const declined = await onTerminal(['secrets', 'destroy', 'CLI_VERSIONED_KEY', '--version', '1'], [['[y/N] ', 'n']]);
+    expect(declined.output).toMatch(/Destroy the value of CLI_VERSIONED_KEY version 1 \(SecretAdded \S+ by \S+\)\? It can never be read, resolved or rolled back to again/);
+    expect(declined.output).toContain('CLI_VERSIONED_KEY version 1 not destroyed');
+    expect((await json(['secrets', 'history', 'CLI_VERSIONED_KEY'])).items[0].destroyed).toBeUndefined();
+    const accepted = await onTerminal(['secrets', 'destroy', 'CLI_VERSIONED_KEY', '--version', '1'], [['[y/N] ', 'y']]);
+    expect(accepted.status).toBe(0);
+    expect(accepted.output).toContain('destroyed CLI_VERSIONED_KEY version 1');
+    expect((await onTerminal(['secrets', 'destroy', 'CLI_VERSIONED_KEY', '--version', '9'], [])).status).toBe(3);
+    // Version 4 holds the current value: update or remove first.
+    const current = await run(['secrets', 'destroy', 'CLI_VERSIONED_KEY', '--version', '4', '--yes']);
+    expect(current.status).toBe(4);
+    expect(current.stderr).toContain('update or remove the secret first');
+    expect(await json(['secrets', 'destroy', 'CLI_VERSIONED_KEY', '--version', '2', '--yes'])).toEqual({ key: 'CLI_VERSIONED_KEY', version: 2, destroyed: true });
+
+    expect((await run(['secrets', 'rollback', 'CLI_VERSIONED_KEY', '--to', '1'])).status).toBe(4);
+    const history = await run(['secrets', 'history', 'CLI_VERSIONED_KEY']);
+    expect(history.stdout).toMatch(/^1 +SecretAdded .* destroyed \S+ by /m);
+    expect(history.stdout).toMatch(/^3 +SecretRolledBack .* version 1's/m);
+    expect(await resolved(['CLI_VERSIONED_KEY'])).toEqual({ CLI_VERSIONED_KEY: values[1] });
+  }, 120_000);
+
   it('import refuses a file with an invalid key and changes nothing', async () => {
     const file = join(work.dir, 'bad.env');
     writeFileSync(file, 'CLI_IMPORT_OK=fine\nlower_key=nope\n');

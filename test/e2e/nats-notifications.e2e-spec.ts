@@ -31,7 +31,7 @@ describe('NATS: change notifications', () => {
     data.cleanup();
   });
 
-  it('publishes plain JSON with contiguous revisions and never the value', async () => {
+  it('publishes plain JSON with contiguous revisions and never the value, a rollback included', async () => {
     const [A, B] = [uniqueKey('NOTIFY_A'), uniqueKey('NOTIFY_B')];
     const raw = collect(nc.subscribe('secrets.changed.*'));
     const plaintexts = ['notify-plain-a1', 'notify-plain-a2', 'notify-plain-b1'];
@@ -39,12 +39,16 @@ describe('NATS: change notifications', () => {
     await t.request('/api/v1/secrets', { method: 'POST', json: { key: B, value: plaintexts[2] } });
     await t.request(`/api/v1/secrets/${A}`, { method: 'PATCH', json: { value: plaintexts[1] } });
     await t.request(`/api/v1/secrets/${B}`, { method: 'DELETE' });
+    // A rollback is a change like any other; a destroy changes no secret's state and is not one.
+    expect((await t.request(`/api/v1/secrets/${A}/rollback`, { method: 'POST', json: { toVersion: 1 } })).status).toBe(200);
+    expect((await t.request(`/api/v1/secrets/${A}/versions/2`, { method: 'DELETE' })).status).toBe(204);
+    await t.request(`/api/v1/secrets/${A}`, { method: 'PATCH', json: { description: 'after the destroy' } });
 
     const mine = () =>
       raw.map((bytes) => JSON.parse(Buffer.from(bytes).toString('utf8'))).filter((n) => n.key === A || n.key === B);
     const notifications = await expectEventually(() => {
       const seen = mine();
-      expect(seen).toHaveLength(4);
+      expect(seen).toHaveLength(6);
       return seen;
     });
     expect(notifications.map((n) => [n.type, n.key, n.version])).toEqual([
@@ -52,9 +56,11 @@ describe('NATS: change notifications', () => {
       ['SecretAdded', B, 1],
       ['SecretUpdated', A, 2],
       ['SecretRemoved', B, 2],
+      ['SecretRolledBack', A, 3],
+      ['SecretUpdated', A, 4],
     ]);
     const revisions = notifications.map((n) => n.revision);
-    expect(revisions).toEqual([revisions[0], revisions[0] + 1, revisions[0] + 2, revisions[0] + 3]);
+    expect(revisions).toEqual(revisions.map((_, i) => revisions[0] + i));
     for (const n of notifications) {
       expect(Object.keys(n).sort()).toEqual(['at', 'eventId', 'key', 'revision', 'seq', 'type', 'version']);
     }

@@ -24,6 +24,8 @@ const ROUTES: Route[] = [
   { method: 'PATCH', path: '/api/v1/secrets/{key}', allowed: ['admin'], url: () => '/api/v1/secrets/ROUTE_KEY', json: () => ({ description: 'd' }) },
   { method: 'DELETE', path: '/api/v1/secrets/{key}', allowed: ['admin'], url: () => '/api/v1/secrets/DOOMED_KEY' },
   { method: 'GET', path: '/api/v1/secrets/{key}/history', allowed: ['admin', 'auditor'], url: () => '/api/v1/secrets/ROUTE_KEY/history' },
+  { method: 'POST', path: '/api/v1/secrets/{key}/rollback', allowed: ['admin'], url: () => '/api/v1/secrets/ROUTE_KEY/rollback', json: () => ({ toVersion: 1 }) },
+  { method: 'DELETE', path: '/api/v1/secrets/{key}/versions/{version}', allowed: ['admin'], url: () => '/api/v1/secrets/ROUTE_KEY/versions/1' },
   { method: 'POST', path: '/api/v1/resolve', allowed: ['executor'], url: () => '/api/v1/resolve', json: () => ({ plugin: 'p', keys: ['ROUTE_KEY'] }) },
   { method: 'POST', path: '/api/v1/tokens', allowed: ['admin'], url: () => '/api/v1/tokens', json: () => ({ name: 'n', role: 'auditor' }) },
   { method: 'GET', path: '/api/v1/tokens', allowed: ['admin'], url: () => '/api/v1/tokens' },

@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Every file under `dir` whose bytes contain `needle` (UTF-8), e.g. a plaintext secret value. */
-export function filesContaining(dir: string, needle: string): string[] {
-  const bytes = Buffer.from(needle, 'utf8');
+/** Every file under `dir` whose bytes contain `needle` (a string as UTF-8), e.g. a plaintext secret value or a wrapped key. */
+export function filesContaining(dir: string, needle: string | Buffer): string[] {
+  const bytes = typeof needle === 'string' ? Buffer.from(needle, 'utf8') : needle;
   const hits: string[] = [];
   const walk = (path: string) => {
     if (statSync(path).isDirectory()) readdirSync(path).forEach((name) => walk(join(path, name)));

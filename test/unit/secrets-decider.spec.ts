@@ -1,10 +1,11 @@
-import { AlreadyExistsError, NotFoundError, ValidationError, VersionMismatchError } from '../../src/common/errors';
+import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../src/common/errors';
 import { SecretValue } from '../../src/crypto/secret-value';
 import type { Actor } from '../../src/event-store/event';
-import type { SecretCommand } from '../../src/secrets/domain/commands';
-import { decide, evolve, fold } from '../../src/secrets/domain/decider';
-import type { RecordedSecretEvent, SecretEvent } from '../../src/secrets/domain/events';
+import type { DestroySecretVersion, SecretCommand } from '../../src/secrets/domain/commands';
+import { decide, decideDestroy, evolve, fold } from '../../src/secrets/domain/decider';
+import type { DestructionFact, RecordedSecretEvent, SecretEvent, SecretVersionDestroyed } from '../../src/secrets/domain/events';
 import { ABSENT, SecretState } from '../../src/secrets/domain/secret-state';
+import { NO_VERSIONS, SecretVersions, evolveVersions, isDestroyed } from '../../src/secrets/domain/secret-versions';
 
 // Given / when / then over the pure decider: past events in, new events (or an error) out.
 
@@ -21,10 +22,30 @@ function recorded(events: SecretEvent[], fromVersion = 0): RecordedSecretEvent[]
     data: event.data,
     actor: admin,
     at: new Date(Date.UTC(2026, 0, 1, 0, 0, clock)).toISOString(),
-    hasValue: event.value !== undefined,
+    hasValue: event.value !== undefined || 'valueOf' in event,
     prevHash: '',
     hash: '',
   })) as RecordedSecretEvent[];
+}
+
+function recordedDestroys(events: SecretVersionDestroyed[]): DestructionFact[] {
+  return events.map((event) => ({ seq: ++clock, id: `evt-${clock}`, stream: `destroyed-${event.data.key}`, version: clock, type: event.type, data: event.data, actor: admin, at: '', hasValue: false }));
+}
+
+/** Given these commands, destroys included: the state and the versions the version commands decide on. */
+function givenVersions(...commands: (SecretCommand | DestroySecretVersion)[]): { state: SecretState; versions: SecretVersions } {
+  let state = ABSENT;
+  let versions = NO_VERSIONS;
+  for (const command of commands) {
+    if (command.type === 'DestroySecretVersion') {
+      versions = recordedDestroys(decideDestroy(command, state, versions)).reduce(evolveVersions, versions);
+      continue;
+    }
+    const events = recorded(decide(command, state, versions), state.version);
+    state = fold(events, state);
+    versions = events.reduce(evolveVersions, versions);
+  }
+  return { state, versions };
 }
 
 /** Given these commands already happened (each decided against the state the previous left). */
@@ -118,6 +139,85 @@ describe('secrets decider', () => {
 
     it('honours the expected version', () => {
       expect(() => decide({ type: 'RemoveSecret', key: 'API_TOKEN', expectedVersion: 7 }, given(add()))).toThrow(VersionMismatchError);
+    });
+  });
+
+  describe('RollbackSecret', () => {
+    const update = (value: string): SecretCommand => ({ type: 'UpdateSecret', key: 'API_TOKEN', value: v(value) });
+    const describeIt = (description: string): SecretCommand => ({ type: 'UpdateSecret', key: 'API_TOKEN', description });
+    const rollback = (toVersion: number, expectedVersion?: number): SecretCommand => ({ type: 'RollbackSecret', key: 'API_TOKEN', toVersion, expectedVersion });
+    const destroy = (version: number): DestroySecretVersion => ({ type: 'DestroySecretVersion', key: 'API_TOKEN', version });
+
+    it("given three values, seals version 1's value again as version 4, naming the event that holds it and no value", () => {
+      const { state, versions } = givenVersions(add(), update('two'), update('three'));
+      const [event] = decide(rollback(1), state, versions);
+      expect(event).toEqual({ type: 'SecretRolledBack', data: { key: 'API_TOKEN', version: 4, toVersion: 1 }, valueOf: { eventId: (versions.holdings.get(1) as { valueEventId: string }).valueEventId, version: 1 } });
+      expect(event.value).toBeUndefined();
+    });
+
+    it("a version that changed only the description rolls back to the value it held, sealed by the version before", () => {
+      const { state, versions } = givenVersions(add(), describeIt('d'), update('three'));
+      expect(decide(rollback(2), state, versions)[0]).toMatchObject({ valueOf: { version: 1 } });
+    });
+
+    it('after a rollback, the rolled-back version holds a value of its own, and evolve makes it current', () => {
+      const { state, versions } = givenVersions(add(), update('two'), rollback(1));
+      expect(state).toMatchObject({ status: 'active', version: 3 });
+      expect(versions.holdings.get(3)).toMatchObject({ kind: 'value', sealedIn: 3, valueEventId: state.status === 'active' ? state.valueEventId : '' });
+    });
+
+    it('refuses the current version, a removal, and a destroyed value (409)', () => {
+      const { state, versions } = givenVersions(add(), update('two'));
+      expect(() => decide(rollback(2), state, versions)).toThrow(ConflictError);
+      const readded = givenVersions(add(), { type: 'RemoveSecret', key: 'API_TOKEN' }, add(), update('four'));
+      expect(() => decide(rollback(2), readded.state, readded.versions)).toThrow(/removed it/);
+      const destroyed = givenVersions(add(), describeIt('d'), update('three'), destroy(1));
+      expect(() => decide(rollback(1), destroyed.state, destroyed.versions)).toThrow(/destroyed/);
+      // Version 2 held version 1's value: destroying that destroyed it too.
+      expect(() => decide(rollback(2), destroyed.state, destroyed.versions)).toThrow(/destroyed/);
+    });
+
+    it('answers not found for an unknown version or key, and 412 for a stale expected version', () => {
+      const { state, versions } = givenVersions(add(), update('two'));
+      expect(() => decide(rollback(9), state, versions)).toThrow(NotFoundError);
+      expect(() => decide(rollback(1), ABSENT, NO_VERSIONS)).toThrow(NotFoundError);
+      expect(() => decide(rollback(1, 1), state, versions)).toThrow(VersionMismatchError);
+      expect(decide(rollback(1, 2), state, versions)).toHaveLength(1);
+      expect(() => decide(rollback(0), state, versions)).toThrow(ValidationError);
+    });
+  });
+
+  describe('DestroySecretVersion', () => {
+    const update = (value: string): SecretCommand => ({ type: 'UpdateSecret', key: 'API_TOKEN', value: v(value) });
+    const destroy = (version: number): DestroySecretVersion => ({ type: 'DestroySecretVersion', key: 'API_TOKEN', version });
+
+    it('given an older value, destroys it; destroying it again records nothing', () => {
+      const { state, versions } = givenVersions(add(), update('two'));
+      expect(decideDestroy(destroy(1), state, versions)).toEqual([{ type: 'SecretVersionDestroyed', data: { key: 'API_TOKEN', version: 1 }, keys: ['API_TOKEN'] }]);
+      const after = givenVersions(add(), update('two'), destroy(1));
+      expect(isDestroyed(after.versions, 1)).toBe(true);
+      expect(isDestroyed(after.versions, 2)).toBe(false);
+      expect(decideDestroy(destroy(1), after.state, after.versions)).toEqual([]);
+    });
+
+    it('refuses the version holding the current value, even through a description-only change (409)', () => {
+      const { state, versions } = givenVersions(add(), update('two'));
+      expect(() => decideDestroy(destroy(2), state, versions)).toThrow(/update or remove the secret first/);
+      const described = givenVersions(add(), { type: 'UpdateSecret', key: 'API_TOKEN', description: 'd' });
+      expect(() => decideDestroy(destroy(1), described.state, described.versions)).toThrow(ConflictError);
+    });
+
+    it('refuses a version without a value of its own, and destroys the last value once the secret is removed', () => {
+      const { state, versions } = givenVersions(add(), { type: 'UpdateSecret', key: 'API_TOKEN', description: 'd' }, { type: 'RemoveSecret', key: 'API_TOKEN' });
+      expect(() => decideDestroy(destroy(2), state, versions)).toThrow(/no value of its own; its value is version 1's/);
+      expect(() => decideDestroy(destroy(3), state, versions)).toThrow(ConflictError);
+      expect(decideDestroy(destroy(1), state, versions)).toHaveLength(1);
+    });
+
+    it('answers not found for an unknown key or version', () => {
+      expect(() => decideDestroy(destroy(1), ABSENT, NO_VERSIONS)).toThrow(NotFoundError);
+      const { state, versions } = givenVersions(add());
+      expect(() => decideDestroy(destroy(5), state, versions)).toThrow(NotFoundError);
     });
   });
 

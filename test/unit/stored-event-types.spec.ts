@@ -45,7 +45,7 @@ describe('the catalogue of stored event types', () => {
   it('puts every type in exactly one family, and the families cover the catalogue', () => {
     const families = [...new Set(STORED_EVENT_TYPES.map((type) => STORED_EVENTS[type].family))];
     expect(families.flatMap((family) => eventTypesOf(family)).sort()).toEqual([...STORED_EVENT_TYPES].sort());
-    expect(SECRET_EVENT_TYPES).toEqual(['SecretAdded', 'SecretUpdated', 'SecretRemoved']);
+    expect(SECRET_EVENT_TYPES).toEqual(['SecretAdded', 'SecretUpdated', 'SecretRemoved', 'SecretRolledBack']);
   });
 
   it('is the list the audit filter accepts: every catalogue type, and nothing else', () => {

@@ -39,6 +39,10 @@ export interface HistoryEntry {
   actor: Actor;
   description?: string;
   valueChanged?: boolean;
+  /** A rollback: the version whose value it sealed again. */
+  toVersion?: number;
+  /** The value this version holds was destroyed. */
+  destroyed?: { at: string; by: string };
 }
 
 export interface TokenInfo {

@@ -26,6 +26,10 @@ export function summarize(entry: Pick<AuditEntry, 'type' | 'key' | 'version' | '
     }
     case StoredEventType.SecretRemoved:
       return `removed ${key}`;
+    case StoredEventType.SecretRolledBack:
+      return `rolled ${key} back to version ${String(data.toVersion ?? '?')}'s value, as version ${entry.version ?? '?'}`;
+    case StoredEventType.SecretVersionDestroyed:
+      return `destroyed the value of ${key} version ${String(data.version ?? '?')}`;
     case StoredEventType.SecretsResolved: {
       const read = list(data.keys);
       const missing = list(data.missing);

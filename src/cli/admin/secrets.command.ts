@@ -13,6 +13,8 @@ interface HistoryEntry {
   at: string;
   actor: { id: string; name: string; role: string };
   description?: string;
+  toVersion?: number;
+  destroyed?: { at: string; by: string };
 }
 
 const secretPath = (key: string) => `api/v1/secrets/${encodeURIComponent(key)}`;
@@ -23,6 +25,15 @@ function version(raw: string): number {
   return n;
 }
 
+/** What the history says of a version's value: rolled back from another, or destroyed. */
+function valueNote(entry: HistoryEntry): string {
+  const notes = [
+    ...(entry.toVersion !== undefined ? [`version ${entry.toVersion}'s`] : []),
+    ...(entry.destroyed ? [`destroyed ${entry.destroyed.at} by ${entry.destroyed.by}`] : []),
+  ];
+  return notes.join('; ');
+}
+
 function showMeta(meta: SecretMeta, options: OutputOptions): void {
   if (options.json) printJson(meta);
   else printRecord({ key: meta.key, version: meta.version, description: meta.description, createdAt: meta.createdAt, createdBy: meta.createdBy, updatedAt: meta.updatedAt, updatedBy: meta.updatedBy });
@@ -30,7 +41,7 @@ function showMeta(meta: SecretMeta, options: OutputOptions): void {
 
 /** `secrets-ledger secrets …` (SPEC §6): the secrets API for admins. Values go in, never out. */
 export function addSecretsCommands(program: Command): void {
-  const secrets = program.command('secrets').description('list, show, add, change and remove secrets (over the HTTP API)');
+  const secrets = program.command('secrets').description('list, show, add, change, roll back and remove secrets, and destroy old values (over the HTTP API)');
 
   secrets
     .command('list')
@@ -119,7 +130,48 @@ export function addSecretsCommands(program: Command): void {
     .action(async (key: string, options: OutputOptions) => {
       const { items } = (await adminApiFromEnvironment().call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
       if (options.json) printJson({ items });
-      else printTable(['VERSION', 'TYPE', 'AT', 'BY', 'DESCRIPTION'], items.map((e) => [e.version, e.type, e.at, `${e.actor.name} (${e.actor.id})`, e.description]));
+      else printTable(['VERSION', 'TYPE', 'AT', 'BY', 'DESCRIPTION', 'NOTE'], items.map((e) => [e.version, e.type, e.at, `${e.actor.name} (${e.actor.id})`, e.description, valueNote(e)]));
+    });
+
+  secrets
+    .command('rollback')
+    .description("make an earlier version's value current again, as a new version; the value never leaves the service")
+    .argument('<KEY>')
+    .requiredOption('--to <n>', 'the version whose value becomes current', version)
+    .option('--if-version <n>', 'refuse (exit 4) if the secret is no longer at this version', version)
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions & { to: number; ifVersion?: number }) => {
+      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
+      showMeta((await adminApiFromEnvironment().call<SecretMeta>('POST', `${secretPath(key)}/rollback`, { toVersion: options.to }, headers)).body, options);
+    });
+
+  secrets
+    .command('destroy')
+    .description("destroy one version's value for ever (its data key is deleted; the history stays); asks first on a terminal")
+    .argument('<KEY>')
+    .requiredOption('--version <n>', 'the version whose value to destroy', version)
+    .option('--yes', 'destroy without asking (required without a terminal)')
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions & { version: number; yes?: boolean }) => {
+      const api = adminApiFromEnvironment();
+      if (!options.yes) {
+        if (process.stdin.isTTY !== true) throw new CommandFailure(`${key} version ${options.version} not destroyed: nobody to ask without a terminal; pass --yes to destroy it`, EXIT.usage);
+        // A version that is not there is said to be missing, not asked about.
+        const { items } = (await api.call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
+        const entry = items.find((item) => item.version === options.version);
+        if (!entry) throw new CommandFailure(`${key} has no version ${options.version}`, EXIT.notFound);
+        const question =
+          `Destroy the value of ${key} version ${options.version} (${entry.type} ${entry.at} by ${entry.actor.name})? ` +
+          'It can never be read, resolved or rolled back to again, by anyone, from this database or any backup taken afterwards. [y/N] ';
+        if (!(await confirm(question))) {
+          if (options.json) printJson({ key, version: options.version, destroyed: false });
+          else process.stderr.write(`${key} version ${options.version} not destroyed\n`);
+          return;
+        }
+      }
+      await api.call('DELETE', `${secretPath(key)}/versions/${options.version}`);
+      if (options.json) printJson({ key, version: options.version, destroyed: true });
+      else process.stdout.write(`destroyed ${key} version ${options.version}\n`);
     });
 
   secrets

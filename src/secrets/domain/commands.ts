@@ -22,4 +22,19 @@ export interface RemoveSecret {
   expectedVersion?: number;
 }
 
-export type SecretCommand = AddSecret | UpdateSecret | RemoveSecret;
+/** Seal version `toVersion`'s value again as the next version; no one reads it on the way. */
+export interface RollbackSecret {
+  type: 'RollbackSecret';
+  key: string;
+  toVersion: number;
+  expectedVersion?: number;
+}
+
+export type SecretCommand = AddSecret | UpdateSecret | RemoveSecret | RollbackSecret;
+
+/** Delete the data key of the value `version` sealed, so that value never opens again. */
+export interface DestroySecretVersion {
+  type: 'DestroySecretVersion';
+  key: string;
+  version: number;
+}

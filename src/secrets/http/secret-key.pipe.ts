@@ -9,3 +9,13 @@ export class SecretKeyPipe implements PipeTransform<string, string> {
     return key;
   }
 }
+
+/** A `{version}` path parameter: a version number (1, 2, …), else a bad request. */
+export class SecretVersionPipe implements PipeTransform<string, number> {
+  transform(version: string): number {
+    if (!/^[1-9][0-9]{0,14}$/.test(version)) {
+      throw new ValidationError('The version in the path is not a version number.', [{ field: 'version', message: 'must be an integer of at least 1' }]);
+    }
+    return Number(version);
+  }
+}

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, ValidateIf } from 'class-validator';
+import { IsInt, IsString, Min, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECRET_VALUE_MAX_BYTES } from '../domain/secret-key';
 import type { Actor } from '../../event-store/event';
 import { SECRET_EVENT_TYPES } from '../../event-store/stored-event-types';
@@ -38,6 +38,13 @@ export class UpdateSecretDto {
   description?: string;
 }
 
+export class RollbackSecretDto {
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'The version whose value becomes current again', example: 1 })
+  @IsInt()
+  @Min(1)
+  toVersion!: number;
+}
+
 export class SecretMetaDto {
   @ApiProperty({ example: 'FIFTYONE_CVAT_URL' }) key!: string;
   @ApiProperty({ description: 'Empty when none was given' }) description!: string;
@@ -71,6 +78,11 @@ export class ActorDto {
   @ApiProperty({ enum: ['admin', 'executor', 'auditor', 'system'] }) role!: string;
 }
 
+export class DestroyedDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ description: 'The actor name that destroyed it' }) by!: string;
+}
+
 export class SecretHistoryEntryDto {
   @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
   @ApiProperty({ enum: SECRET_EVENT_TYPES }) type!: string;
@@ -78,6 +90,8 @@ export class SecretHistoryEntryDto {
   @ApiProperty({ type: ActorDto }) actor!: Actor;
   @ApiPropertyOptional({ description: 'Added: the description; Updated: the new one, only when it changed' }) description?: string;
   @ApiPropertyOptional({ description: 'Updated only: whether a new value was stored' }) valueChanged?: boolean;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'Rolled back only: the version whose value this one sealed again' }) toVersion?: number;
+  @ApiPropertyOptional({ type: DestroyedDto, description: 'The value this version holds was destroyed: it can never be opened again' }) destroyed?: DestroyedDto;
 }
 
 export class SecretHistoryDto {

@@ -9,9 +9,9 @@ import { SecretValue } from '../../crypto/secret-value';
 import type { PresentSecretState } from '../domain/secret-state';
 import { SecretsService } from '../secrets.service';
 import { etagOf, expectedVersionFrom } from './http-preconditions';
-import { SecretKeyPipe } from './secret-key.pipe';
+import { SecretKeyPipe, SecretVersionPipe } from './secret-key.pipe';
 import { MAX_SECRETS_PAGE, parseSecretListQuery, secretListCursor } from './secret-list-query';
-import { CreateSecretDto, SecretHistoryDto, SecretListDto, SecretMetaDto, UpdateSecretDto } from './secret.dto';
+import { CreateSecretDto, RollbackSecretDto, SecretHistoryDto, SecretListDto, SecretMetaDto, UpdateSecretDto } from './secret.dto';
 
 const KEY_PARAM = ApiParam({ name: 'key', description: 'The secret key (upper snake case)', example: 'FIFTYONE_CVAT_URL' });
 const IF_MATCH = (what: string) =>
@@ -99,6 +99,47 @@ export class SecretsController {
   @ApiProblems(404, 412)
   async remove(@Param('key', SecretKeyPipe) key: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal): Promise<void> {
     await this.secrets.execute({ type: 'RemoveSecret', key, expectedVersion: expectedVersionFrom(ifMatch) }, actorOf(principal));
+  }
+
+  @Post(':key/rollback')
+  @Roles('admin')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Roll a secret back to an earlier version',
+    description:
+      "A SecretRolledBack event whose value is version `toVersion`'s, opened and sealed again under a fresh data key inside the service: the caller never receives it. " +
+      '409 when that version was destroyed, removed the secret, or is the current one.',
+  })
+  @KEY_PARAM
+  @IF_MATCH('rolls it back')
+  @ApiOkResponse({ type: SecretMetaDto, description: 'Rolled back', headers: ETAG_HEADER })
+  @ApiJsonBody()
+  @ApiProblems(404, 409, 412)
+  async rollback(
+    @Param('key', SecretKeyPipe) key: string,
+    @Body() body: RollbackSecretDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SecretMetaDto> {
+    const state = await this.secrets.execute({ type: 'RollbackSecret', key, toVersion: body.toVersion, expectedVersion: expectedVersionFrom(ifMatch) }, actorOf(principal));
+    return respond(reply, state);
+  }
+
+  @Delete(':key/versions/:version')
+  @Roles('admin')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Destroy one version's value",
+    description:
+      "Deletes the data key of the value that version sealed and appends SecretVersionDestroyed: that value can never be opened again, from the database or any later backup. The log is untouched. 409 for the version holding the current value (update or remove first) or one that sealed no value of its own; destroying a destroyed version again changes nothing.",
+  })
+  @KEY_PARAM
+  @ApiParam({ name: 'version', description: 'The version whose value to destroy', example: 1 })
+  @ApiNoContentResponse({ description: 'Destroyed' })
+  @ApiProblems(400, 404, 409)
+  async destroyVersion(@Param('key', SecretKeyPipe) key: string, @Param('version', SecretVersionPipe) version: number, @CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.secrets.destroyVersion({ type: 'DestroySecretVersion', key, version }, actorOf(principal));
   }
 
   @Get(':key/history')
