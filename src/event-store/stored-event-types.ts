@@ -20,6 +20,7 @@ export const STORED_EVENTS = {
   MasterKeyRotated: { family: 'master-key' },
   SecretUnreadable: { family: 'integrity' },
   TokenRowRejected: { family: 'integrity' },
+  AuditCheckpoint: { family: 'checkpoint' },
 } as const satisfies Record<string, { family: EventFamily }>;
 
 /**
@@ -29,11 +30,12 @@ export const STORED_EVENTS = {
  * - `refusal`: `access-denied`, `authentication-failures`, `rate-limited`
  * - `token`: `token-<id>`
  * - `master-key`: `master-keys`
+ * - `checkpoint`: `audit-checkpoints`, a signed statement of the log's head (src/checkpoints)
  */
 /** The stream of the `integrity` family: state outside the chain found to disagree with it. */
 export const INTEGRITY_STREAM = 'integrity';
 
-export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key';
+export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key' | 'checkpoint';
 
 export type StoredEventType = keyof typeof STORED_EVENTS;
 
