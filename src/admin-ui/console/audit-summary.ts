@@ -26,6 +26,8 @@ export function summarize(entry: Pick<AuditEntry, 'type' | 'key' | 'version' | '
     }
     case StoredEventType.SecretRemoved:
       return `removed ${key}`;
+    case StoredEventType.AuditCheckpoint:
+      return `signed a checkpoint of the log at seq ${String(data.seq)} (key ${String(data.keyId)})`;
     case StoredEventType.SecretsResolved: {
       const read = list(data.keys);
       const missing = list(data.missing);
