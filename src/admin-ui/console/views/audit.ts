@@ -43,7 +43,7 @@ export function auditView(context: Context): View {
     'The file the checkpoint sink wrote, kept off this machine: one signed checkpoint a line.',
   );
   const publicKeyFile = field(
-    'Signing key (optional)',
+    'Signer’s public PEM (optional)',
     h('input', { name: 'publicKey', type: 'file', accept: '.pem,.txt' }),
     'The public key (PEM) as you keep it elsewhere. Without it the signatures are checked with the key this service reports, which someone who controls it could replace.',
   );
