@@ -1,17 +1,27 @@
 import { Command, Option } from 'commander';
-import { createWriteStream } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { exportAudit } from '../audit/audit-export';
 import { AuditFilter, EXPORT_FORMATS, ExportFormat, parseAuditExportQuery } from '../audit/audit-query';
 import { verifyChain } from '../audit/chain-verifier';
+import { CheckpointFileError, SignedCheckpoint, parseCheckpointLines } from '../checkpoints/checkpoint';
+import { parseEd25519, spkiDer } from '../checkpoints/signing-key';
+import { verifyWithCheckpoints } from '../checkpoints/verify-with-checkpoints';
 import { ValidationError } from '../common/errors';
+import { ConfigError } from '../config/configuration';
 import { CommandFailure, EXIT } from './admin/exit-codes';
 import { AuditSource, SOURCE_KINDS, SourceFlags, chooseAuditSource, unusedDatabaseFile } from './audit/audit-source';
 import { openPostgresLedger, openSqliteLedger, ReadOnlyLedger } from './audit/read-only-log';
 import { renderVerifyResult, VerifyReport } from './audit/verify-report';
 import { announceDatabase } from './existing-database';
 import { progressReporter } from './progress';
+
+interface CheckpointEvidence {
+  checkpoints: SignedCheckpoint[];
+  publicKey: KeyObject;
+}
 
 /** A verify of a long log is silent until the service has walked it all: allow it time. */
 const API_VERIFY_TIMEOUT_MS = 30 * 60_000;
@@ -40,6 +50,46 @@ async function verifyLedger(ledger: ReadOnlyLedger): Promise<VerifyReport> {
   return { ...result };
 }
 
+/** The checkpoints file and the public key, read and checked before any source is opened. */
+function readCheckpointEvidence(options: VerifyOptions): CheckpointEvidence | undefined {
+  if (options.checkpoints === undefined && options.publicKey === undefined) return undefined;
+  if (options.checkpoints === undefined || options.publicKey === undefined) {
+    throw new CommandFailure('--checkpoints and --public-key go together: the checkpoints, and the key kept off the box that they must verify with', EXIT.usage);
+  }
+  const read = (path: string, option: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new CommandFailure(`${option}: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
+    }
+  };
+  const text = read(options.checkpoints, '--checkpoints');
+  const publicKeyPem = read(options.publicKey, '--public-key');
+  try {
+    return { checkpoints: parseCheckpointLines(text), publicKey: parseEd25519(publicKeyPem, 'public', options.publicKey) };
+  } catch (error) {
+    if (error instanceof CheckpointFileError) throw new CommandFailure(`--checkpoints ${options.checkpoints}: ${error.message}`, EXIT.usage);
+    if (error instanceof ConfigError) throw new CommandFailure(error.problems.join('; '), EXIT.usage);
+    throw error;
+  }
+}
+
+async function verifyLedgerAgainst(ledger: ReadOnlyLedger, against: CheckpointEvidence): Promise<VerifyReport> {
+  const progress = progressReporter('verifying', (await ledger.log.head()).seq);
+  const result = await verifyWithCheckpoints(ledger.log, against.checkpoints, against.publicKey, progress.update);
+  progress.stop();
+  return { ...result };
+}
+
+async function verifyAgainstCheckpointsThroughApi(source: Extract<AuditSource, { kind: 'api' }>, against: CheckpointEvidence): Promise<VerifyReport> {
+  const body = { checkpoints: against.checkpoints, publicKey: spkiDer(against.publicKey).toString('base64') };
+  const { body: reply } = await source.api.call<unknown>('POST', 'api/v1/audit/verify', body, {}, API_VERIFY_TIMEOUT_MS);
+  if (typeof reply !== 'object' || reply === null || typeof (reply as { ok?: unknown }).ok !== 'boolean') {
+    throw new CommandFailure(`${source.description} answered the verify with something other than a verify result`, EXIT.failed);
+  }
+  return reply as VerifyReport;
+}
+
 async function verifyThroughApi(source: Extract<AuditSource, { kind: 'api' }>): Promise<VerifyReport> {
   const { body } = await source.api.call<unknown>('GET', 'api/v1/audit/verify', undefined, {}, API_VERIFY_TIMEOUT_MS);
   if (typeof body !== 'object' || body === null || typeof (body as { ok?: unknown }).ok !== 'boolean') {
@@ -48,10 +98,19 @@ async function verifyThroughApi(source: Extract<AuditSource, { kind: 'api' }>): 
   return body as VerifyReport;
 }
 
-async function verify(options: SourceFlags & { json?: boolean }): Promise<void> {
+interface VerifyOptions extends SourceFlags {
+  json?: boolean;
+  checkpoints?: string;
+  publicKey?: string;
+}
+
+async function verify(options: VerifyOptions): Promise<void> {
+  const against = readCheckpointEvidence(options);
   const source = chooseAuditSource(options);
   announce(source, 'verifying');
-  const result = source.kind === 'api' ? await verifyThroughApi(source) : await withLedger(source, verifyLedger);
+  let result: VerifyReport;
+  if (against === undefined) result = source.kind === 'api' ? await verifyThroughApi(source) : await withLedger(source, verifyLedger);
+  else result = source.kind === 'api' ? await verifyAgainstCheckpointsThroughApi(source, against) : await withLedger(source, (ledger) => verifyLedgerAgainst(ledger, against));
   process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerifyResult(result));
   if (!result.ok) process.exitCode = 1;
 }
@@ -121,6 +180,8 @@ export function auditCommand(): Command {
     .addOption(sourceOption())
     .option('--db <path>', 'database file (SQLite)')
     .option('--json', 'print the verify result as JSON')
+    .option('--checkpoints <file>', 'also hold the log against these signed checkpoints (the sink\'s file): forged, rewritten, truncated')
+    .option('--public-key <file>', 'the checkpoint signing key (PEM) to check them with, kept off the box')
     .addHelpText('after', SOURCES_HELP)
     .action(verify);
   audit

@@ -68,6 +68,10 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ...POSTGRES,
   ['SECRETS_MASTER_KEYS', 'kid:base64key,… (first active); unset outside production: a dev key file'],
   ['SECRETS_ADMIN_TOKEN', 'the first admin token; unset: generated and printed once'],
+  ['SECRETS_SIGNING_KEY_FILE', 'Ed25519 key (PEM) that signs audit checkpoints; unset outside production: a dev key file'],
+  ['SECRETS_CHECKPOINT_EVENTS, SECRETS_CHECKPOINT_INTERVAL_MS', 'a checkpoint once this many events, or an event this old, is uncovered, default 1000 / 300000'],
+  ['SECRETS_CHECKPOINT_SINK', 'file:/path (appended, fsynced) or https://… (POSTed): ships each checkpoint off the box'],
+  ['SECRETS_CHECKPOINT_SINK_CA_FILE', 'a CA (PEM) to trust for an https sink'],
   ['TLS_CERT_FILE, TLS_KEY_FILE', 'serve HTTPS with this certificate and key (PEM)'],
   ['SECRETS_ALLOW_PLAIN_HTTP', 'true: plain HTTP on a non-loopback HOST in production (a TLS proxy in front)'],
   ['SECRETS_RATE_LIMIT_PER_MINUTE', 'requests a minute per token, default 6000'],
@@ -80,7 +84,7 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ...NATS,
   ['METRICS_HOST, METRICS_PORT', 'Prometheus /metrics listener, default 127.0.0.1:9464; METRICS_PORT=0 turns it off'],
   LOG_LEVEL,
-  ['NODE_ENV', 'production makes SECRETS_MASTER_KEYS mandatory and plain HTTP off loopback an error'],
+  ['NODE_ENV', 'production makes SECRETS_MASTER_KEYS and SECRETS_SIGNING_KEY_FILE mandatory and plain HTTP off loopback an error'],
 ];
 
 export const DATA_DIR_ENVIRONMENT: EnvironmentHelp = [

@@ -38,7 +38,24 @@ export interface AppConfig {
   http: HttpLimits;
   /** How long PostgreSQL may keep a request waiting (SPEC §7): see src/storage/postgres. */
   postgres: PostgresLimits;
+  /** Signed checkpoints of the log and where they are shipped (SPEC §3): see src/checkpoints. */
+  checkpoints: CheckpointSettings;
 }
+
+export interface CheckpointSettings {
+  /** SECRETS_SIGNING_KEY_FILE (Ed25519, PEM PKCS#8); unset: the generated dev key file (never in production). */
+  signingKeyFile: string | undefined;
+  /** SECRETS_CHECKPOINT_EVENTS: a checkpoint once this many events are not yet covered by one. */
+  everyEvents: number;
+  /** SECRETS_CHECKPOINT_INTERVAL_MS: a checkpoint once the oldest event not covered is this old. */
+  intervalMs: number;
+  /** SECRETS_CHECKPOINT_SINK: where each checkpoint is shipped off the box; unset: nowhere. */
+  sink: CheckpointSink | undefined;
+}
+
+export type CheckpointSink = { kind: 'file'; path: string } | { kind: 'https'; url: string; caFile: string | undefined };
+
+export const CHECKPOINT_DEFAULTS = { everyEvents: 1_000, intervalMs: 5 * 60_000 };
 
 export interface HttpLimits {
   /** Requests a minute each token may make. */
@@ -246,6 +263,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('DATABASE_URL needs SECRETS_MASTER_KEYS: every instance on the database must seal and open values with the same master keys');
   }
 
+  const checkpoints = parseCheckpointSettings(env, problems, production, databaseUrl !== undefined);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -264,7 +283,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsPort,
     http,
     postgres,
+    checkpoints,
   };
+}
+
+function parseCheckpointSettings(env: NodeJS.ProcessEnv, problems: string[], production: boolean, onPostgres: boolean): CheckpointSettings {
+  const signingKeyFile = readableFile(env, 'SECRETS_SIGNING_KEY_FILE', problems);
+  if (signingKeyFile === undefined && production) {
+    problems.push('SECRETS_SIGNING_KEY_FILE is required when NODE_ENV=production (an Ed25519 key: openssl genpkey -algorithm ed25519 -out signing-key.pem)');
+  } else if (signingKeyFile === undefined && onPostgres) {
+    // As with the master keys: a generated key lives in one instance's data dir, and the
+    // checkpoints of whichever instance writes them must all verify with one public key.
+    problems.push('DATABASE_URL needs SECRETS_SIGNING_KEY_FILE: every instance on the database must sign checkpoints with the same key');
+  }
+  const { everyEvents, intervalMs } = positiveIntegers(env, CHECKPOINT_DEFAULTS, { everyEvents: 'SECRETS_CHECKPOINT_EVENTS', intervalMs: 'SECRETS_CHECKPOINT_INTERVAL_MS' }, problems);
+  return { signingKeyFile, everyEvents, intervalMs, sink: parseCheckpointSink(env, problems) };
+}
+
+function parseCheckpointSink(env: NodeJS.ProcessEnv, problems: string[]): CheckpointSink | undefined {
+  const raw = env.SECRETS_CHECKPOINT_SINK;
+  const caFile = readableFile(env, 'SECRETS_CHECKPOINT_SINK_CA_FILE', problems);
+  if (raw === undefined || raw === '') {
+    if (caFile) problems.push('SECRETS_CHECKPOINT_SINK_CA_FILE is for an https:// SECRETS_CHECKPOINT_SINK, and none is set');
+    return undefined;
+  }
+  if (raw.startsWith('file:')) {
+    const path = raw.slice('file:'.length);
+    if (!isAbsolute(path)) problems.push('SECRETS_CHECKPOINT_SINK=file:<path> needs an absolute path');
+    if (caFile) problems.push('SECRETS_CHECKPOINT_SINK_CA_FILE is for an https:// sink, not a file');
+    return { kind: 'file', path };
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'https:') {
+    // The URL is not repeated: it may hold credentials.
+    problems.push('SECRETS_CHECKPOINT_SINK must be file:/absolute/path or an https:// URL');
+    return undefined;
+  }
+  return { kind: 'https', url: raw, caFile };
 }
 
 /** A database URL as logs and errors may show it: without its user and password. */

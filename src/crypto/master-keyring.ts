@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ConflictError, DomainError, ErrorCode } from '../common/errors';
 import { ConfigError, MasterKeySpec, parseMasterKeys } from '../config/configuration';
 import { writeFileAtomically } from './atomic-file';
+import { devKeyFile } from './dev-key-file';
 import { dataKeyAad, open, seal } from './envelope';
 
 export const DEV_KEY_FILE = 'master-keys.dev';
@@ -101,17 +101,12 @@ export class MasterKeyring {
  */
 export function loadKeyring(configured: MasterKeySpec[], dataDir: string, storeHasValues = false): MasterKeyring {
   if (configured.length > 0) return new MasterKeyring(configured);
-  const file = join(dataDir, DEV_KEY_FILE);
-  if (!existsSync(file)) {
-    if (storeHasValues) {
-      throw new ConfigError([
-        `${file} is missing, but the database holds values wrapped by its keys: restore the file, or set SECRETS_MASTER_KEYS to the keys`,
-      ]);
-    }
-    mkdirSync(dataDir, { recursive: true });
-    writeFileAtomically(file, newDevKey('dev-1').line);
-  }
-  chmodSync(file, 0o600);
+  const file = devKeyFile(
+    dataDir,
+    DEV_KEY_FILE,
+    () => newDevKey('dev-1').line,
+    storeHasValues ? 'the database holds values wrapped by its keys: restore the file, or set SECRETS_MASTER_KEYS to the keys' : undefined,
+  );
   return new MasterKeyring(readDevKeys(file), file);
 }
 

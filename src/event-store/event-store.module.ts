@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
+import { warnOfDevKeyFile } from '../crypto/dev-key-file';
 import { MasterKeyring, loadKeyring } from '../crypto/master-keyring';
 import { STORAGE, Storage } from '../storage/sql';
 import { EventStore } from './event-store';
@@ -15,22 +16,10 @@ import { EventStore } from './event-store';
         const storeHasValues = (await storage.reader.get('SELECT 1 AS one FROM data_keys LIMIT 1')) !== undefined;
         const keyring = loadKeyring(config.masterKeys, config.dataDir, storeHasValues);
         if (keyring.devKeyFile) {
-          // A banner on stderr, like the admin token's: one JSON line among the route mappings
-          // is a warning nobody reads.
-          process.stderr.write(
-            [
-              '',
-              '================================================================',
-              ' WARNING: SECRETS_MASTER_KEYS is unset. Every secret is sealed',
-              ' with the development key file',
-              '',
-              `   ${keyring.devKeyFile}   (mode 0600)`,
-              '',
-              ' Anyone who can read it can decrypt every secret. Set',
-              ' SECRETS_MASTER_KEYS (kid:base64key,...) in production.',
-              '================================================================',
-              '',
-            ].join('\n'),
+          warnOfDevKeyFile(
+            keyring.devKeyFile,
+            ['WARNING: SECRETS_MASTER_KEYS is unset. Every secret is sealed', 'with the development key file'],
+            ['Anyone who can read it can decrypt every secret. Set', 'SECRETS_MASTER_KEYS (kid:base64key,...) in production.'],
           );
         }
         return keyring;

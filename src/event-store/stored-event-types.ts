@@ -22,6 +22,7 @@ export const STORED_EVENTS = {
   TokenRowRejected: { family: 'integrity' },
   SecretRolledBack: { family: 'secret' },
   SecretVersionDestroyed: { family: 'destruction' },
+  AuditCheckpoint: { family: 'checkpoint' },
 } as const satisfies Record<string, { family: EventFamily }>;
 
 /**
@@ -33,11 +34,12 @@ export const STORED_EVENTS = {
  * - `master-key`: `master-keys`
  * - `destruction`: `destroyed-<KEY>`, a version's data key deleted; kept off the secret's stream
  *   because it changes no version, value or revision of the secret
+ * - `checkpoint`: `audit-checkpoints`, a signed statement of the log's head (src/checkpoints)
  */
 /** The stream of the `integrity` family: state outside the chain found to disagree with it. */
 export const INTEGRITY_STREAM = 'integrity';
 
-export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key' | 'destruction';
+export type EventFamily = 'secret' | 'resolution' | 'integrity' | 'refusal' | 'token' | 'master-key' | 'destruction' | 'checkpoint';
 
 export type StoredEventType = keyof typeof STORED_EVENTS;
 

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Server, createServer } from 'node:http';
 import { ChainMonitor } from '../audit/chain-monitor';
 import { TokenIntegrity } from '../auth/token-integrity';
+import { CheckpointShipper } from '../checkpoints/checkpoint-shipper';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { ListenError } from '../config/listen-address';
@@ -51,6 +52,7 @@ export class MetricsFeed implements OnModuleInit {
         events.forEach((event) => this.metrics.notificationDelay.observe(Math.max(0, now - Date.parse(event.at)) / 1000));
       },
     });
+    this.modules.get(CheckpointShipper, { strict: false }).observe(() => this.metrics.checkpointSinkFailures.inc());
   }
 }
 
@@ -111,6 +113,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
             unreadableValues: modules.get(UnreadableValues, { strict: false }).count,
             rejectedTokens: modules.get(TokenIntegrity, { strict: false }).count,
           }),
+          checkpointsPending: async () => (await modules.get(CheckpointShipper, { strict: false }).state()).pending,
         });
       },
     },

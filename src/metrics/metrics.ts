@@ -7,6 +7,8 @@ export interface MetricSources {
   chain: () => { ok: boolean; verifiedSeq: number };
   /** State outside the chain found to disagree with it: values that would not open, token rows refused. */
   integrity: () => { unreadableValues: number; rejectedTokens: number };
+  /** Checkpoints in the log the sink does not hold yet. */
+  checkpointsPending: () => Promise<number>;
 }
 
 /**
@@ -86,6 +88,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly checkpointSinkFailures = new Counter({
+    name: 'secrets_ledger_checkpoint_sink_failures_total',
+    help: 'Deliveries of a checkpoint to the sink that failed (each is retried)',
+    registers: [this.registry],
+  });
+
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -118,6 +126,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(sources.chain().verifiedSeq);
+      },
+    });
+    new Gauge({
+      name: 'secrets_ledger_checkpoint_sink_pending',
+      help: 'Signed checkpoints in the log that the sink does not hold yet',
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.checkpointsPending());
       },
     });
     new Gauge({

@@ -65,7 +65,7 @@ export interface WriteTransaction extends SqlSession {
 }
 
 /** The roles one instance holds at a time. */
-export type LeadershipRole = 'notificationRelay';
+export type LeadershipRole = 'notificationRelay' | 'auditCheckpoints';
 
 /** The channels commits are announced on. */
 export type AnnouncedChannel = 'secret_changes';

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
+import { CheckpointWriter } from '../../src/checkpoints/checkpoint-writer';
+import { SigningKey } from '../../src/checkpoints/signing-key';
+import { EventStore } from '../../src/event-store/event-store';
+import { STORAGE, type Storage } from '../../src/storage/sql';
 import { SecretsService } from '../../src/secrets/secrets.service';
 import { type Browser, type PageRecord, exposed, launchChromium, seriousAccessibilityViolations, watchPage } from '../support/browser';
 import { expectEventually } from '../support/expect-eventually';
@@ -48,7 +52,8 @@ describe('the admin console in a real browser', () => {
   const cells = (page: Page, key: string) => rowOf(page, key).locator('th, td').allInnerTexts();
   // textContent, not innerText: innerText spaces out the visually hidden part of a name (", sorted
   // ascending") only once the stylesheet has laid it out, so the same button read two ways.
-  const buttonNames = (page: Page) => page.getByRole('button').evaluateAll((buttons) => buttons.map((b) => (b.textContent ?? '').replace(/\s+/g, ' ').trim()));
+  /** Every <button>'s text (a file input is a button too, with no text: what it reads is checked apart). */
+  const buttonNames = (page: Page) => page.locator('button').evaluateAll((buttons) => buttons.map((b) => (b.textContent ?? '').replace(/\s+/g, ' ').trim()));
 
   const expectNothingExposed = async (page: Page, allowed: string[] = []) => {
     const seen = await exposed(page);
@@ -560,6 +565,23 @@ describe('the admin console in a real browser', () => {
       await expectNothingExposed(page);
       await screenshot(page, 'audit');
 
+      // Verify against checkpoints kept elsewhere: one written now, its file and the key uploaded.
+      const writer = new CheckpointWriter(t.app.get(EventStore), t.app.get(SigningKey), { everyEvents: 1, intervalMs: 1 });
+      const checkpoint = (await t.app.get<Storage>(STORAGE).transact((tx) => writer.writeIfDue(tx)))!;
+      const publicKey = { name: 'signing-key.pub.pem', mimeType: 'text/plain', buffer: Buffer.from(t.app.get(SigningKey).publicKeyPem) };
+      const upload = async (checkpoints: object[]) => {
+        await page.getByLabel('Checkpoints file').setInputFiles({ name: 'checkpoints.jsonl', mimeType: 'text/plain', buffer: Buffer.from(checkpoints.map((c) => `${JSON.stringify(c)}\n`).join('')) });
+        await page.getByLabel('Signer’s public PEM (optional)').setInputFiles(publicKey);
+        await page.getByRole('button', { name: 'Verify against checkpoints' }).click();
+      };
+      await upload([checkpoint]);
+      await expectStatus(page, /^Verified the chain: intact, \d+ entries, head seq \d+\.$/);
+      expect(await page.locator('#checkpoint-verdict').innerText()).toMatch(new RegExp(`^The log agrees with all 1 checkpoints \\(key ${checkpoint.keyId}\\), the newest at seq ${checkpoint.seq}\\.$`));
+      await upload([{ ...checkpoint, hash: '0'.repeat(64) }]);
+      await expectStatus(page, /^Verified: The chain holds \(\d+ entries\), but not against the checkpoints\.$/);
+      expect(await page.locator('ul.checkpoint-problems li').allInnerTexts()).toEqual([expect.stringMatching(new RegExp(`^forged at seq ${checkpoint.seq}: the signature`))]);
+      await expectAccessible(page);
+
       await page.getByRole('button', { name: 'Clear filters' }).click();
       await expectStatus(page, /^Showing every entry\.$/);
       const seqs = async () => (await page.locator('table.audit tbody tr th').allInnerTexts()).map(Number);
@@ -712,10 +734,11 @@ describe('the admin console in a real browser', () => {
       await rowOf(page, 'FIFTYONE_CVAT_URL').waitFor();
       expect(await page.getByRole('link').allInnerTexts()).toEqual(expect.arrayContaining(['Secrets', 'Audit']));
       expect(await page.getByRole('link', { name: 'Tokens' }).count()).toBe(0);
-      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Newest entries|Go to seq|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Copy head)(,? .*)?$/;
+      const readOnly = /^(Sign out|Key|Version|Last change|Previous page|Next page|Newest entries|Go to seq|Apply filters|Clear filters|Export NDJSON|Export CSV|Verify chain|Verify against checkpoints|Copy head)(,? .*)?$/;
       const check = async () => {
         for (const name of await buttonNames(page)) expect(name).toMatch(readOnly);
-        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]):not([name=start]), textarea').count()).toBe(0);
+        // The checkpoints file and key are read in the browser for a verify: they change nothing.
+        expect(await page.locator('input:not([type=search]):not([name=key]):not([name=actor]):not([name=from]):not([name=to]):not([name=start]):not([name=checkpoints]):not([name=publicKey]), textarea').count()).toBe(0);
       };
       await check();
       await expectAccessible(page);

@@ -7,6 +7,7 @@ import { openPostgres } from '../../src/storage/postgres/open-postgres';
 import { CLI, residentBytes, startServe, stop } from '../support/cli';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
 import { ADMIN_TOKEN, tempDataDir } from '../support/test-app';
+import { signingKeyFile } from '../support/signing-key';
 
 const EVENTS = 100_000;
 /** About 1 KB an event: the NDJSON is ~128 MB, twice the heap the CLI is given below. */
@@ -54,6 +55,7 @@ describe('audit export from PostgreSQL and through the API streams with flat mem
     service = await startServe({
       DATABASE_URL: database.url,
       SECRETS_MASTER_KEYS: `mem-1:${randomBytes(32).toString('base64')}`,
+      SECRETS_SIGNING_KEY_FILE: signingKeyFile(work.dir),
       SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
       SECRETS_DATA_DIR: join(work.dir, 'service'),
       NATS_URL: 'nats://127.0.0.1:1',

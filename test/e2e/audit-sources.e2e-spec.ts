@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { runCliToEnd, startServe, stop } from '../support/cli';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
 import { ADMIN_TOKEN, tempDataDir } from '../support/test-app';
+import { signingKeyFile } from '../support/signing-key';
 
 /**
  * `audit verify | export` on each source the CLI reads a trail from — PostgreSQL (DATABASE_URL),
@@ -86,7 +87,7 @@ describe('audit verify and export choose their source, and report a broken chain
     withPassword.password = PASSWORD;
     databaseUrl = withPassword.toString();
     const serviceEnv = { SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, NATS_URL: 'nats://127.0.0.1:1' };
-    pgService = await startServe({ ...serviceEnv, DATABASE_URL: databaseUrl, SECRETS_DATA_DIR: join(work.dir, 'pg-service') });
+    pgService = await startServe({ ...serviceEnv, DATABASE_URL: databaseUrl, SECRETS_SIGNING_KEY_FILE: signingKeyFile(work.dir), SECRETS_DATA_DIR: join(work.dir, 'pg-service') });
     await seed(pgService.url, ['ALPHA', 'BETA', 'GAMMA', 'DELTA']);
     // The positive control of the final search: the CLI prints an issued token once, and the
     // search finds it in what was printed.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { runCli, startServe, stop } from '../support/cli';
 import { filesContaining } from '../support/data-dir';
+import { signingKeyFile } from '../support/signing-key';
 import { tempDataDir } from '../support/test-app';
 
 describe('secrets-ledger CLI', () => {
@@ -13,6 +14,7 @@ describe('secrets-ledger CLI', () => {
       expect.stringMatching(/^ {2}- PORT/),
       expect.stringMatching(/^ {2}- SECRETS_MASTER_KEYS is required/),
       expect.stringMatching(/^ {2}- LOG_LEVEL/),
+      expect.stringMatching(/^ {2}- SECRETS_SIGNING_KEY_FILE is required/),
     ]);
   });
 
@@ -24,6 +26,7 @@ describe('secrets-ledger CLI', () => {
         // Port 1: nothing listens there.
         DATABASE_URL: 'postgres://ledger:pw-unreachable-0451@127.0.0.1:1/secrets',
         SECRETS_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+        SECRETS_SIGNING_KEY_FILE: signingKeyFile(data.dir),
         PORT: '0',
         METRICS_PORT: '0',
       });

@@ -7,6 +7,7 @@ import { call as callService } from '../support/ledger-load';
 import { sharedNats } from '../support/nats';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
 import { tempDataDir } from '../support/test-app';
+import { signingKeyFile } from '../support/signing-key';
 
 const ADMIN_TOKEN = 'slt_master-keys-admin-token-0123456789abcdefghij';
 type Service = Awaited<ReturnType<typeof startServe>>;
@@ -25,6 +26,7 @@ jest.setTimeout(240_000);
 describe('master-key rotation across two instances on PostgreSQL (docs/MASTER-KEYS.md)', () => {
   const [k1, k2] = [masterKey('k1'), masterKey('k2')];
   const dirs = [tempDataDir(), tempDataDir(), tempDataDir(), tempDataDir()];
+  const signingKey = signingKeyFile(dirs[0].dir);
   const prefix = `mk${randomBytes(3).toString('hex')}`;
   let database: FreshDatabase;
   let nats: Awaited<ReturnType<typeof sharedNats>>;
@@ -39,6 +41,7 @@ describe('master-key rotation across two instances on PostgreSQL (docs/MASTER-KE
     DATABASE_URL: database.url,
     SECRETS_DATA_DIR: dirs[dir].dir,
     SECRETS_MASTER_KEYS: envKeys(keys),
+    SECRETS_SIGNING_KEY_FILE: signingKey,
     SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
     NATS_URL: nats.url,
     SECRETS_NATS_PREFIX: prefix,

@@ -4,6 +4,7 @@ import { expectEventually } from '../support/expect-eventually';
 import { freePort, sharedNats, uniqueKey } from '../support/nats';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
 import { tempDataDir } from '../support/test-app';
+import { signingKeyFile } from '../support/signing-key';
 
 const ADMIN_TOKEN = 'slt_standby-lag-admin-token-0123456789abcdefgh';
 
@@ -14,6 +15,7 @@ const ADMIN_TOKEN = 'slt_standby-lag-admin-token-0123456789abcdefgh';
  */
 describe('notification lag on an instance that does not publish', () => {
   const dirs = [tempDataDir(), tempDataDir()];
+  const signingKey = signingKeyFile(dirs[0].dir);
   const masterKeys = `lag-1:${randomBytes(32).toString('base64')}`;
   const prefix = `lag${randomBytes(3).toString('hex')}`;
   let database: FreshDatabase;
@@ -26,6 +28,7 @@ describe('notification lag on an instance that does not publish', () => {
       DATABASE_URL: database.url,
       SECRETS_DATA_DIR: dirs[i].dir,
       SECRETS_MASTER_KEYS: masterKeys,
+      SECRETS_SIGNING_KEY_FILE: signingKey,
       SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
       NATS_URL: nats.url,
       SECRETS_NATS_PREFIX: prefix,

@@ -8,6 +8,7 @@ import { expectEventually } from '../support/expect-eventually';
 import { sharedNats } from '../support/nats';
 import { FreshDatabase, freshDatabase } from '../support/postgres';
 import { tempDataDir } from '../support/test-app';
+import { signingKeyFile } from '../support/signing-key';
 
 const ADMIN_TOKEN = 'slt_instances-admin-token-0123456789abcdefghij';
 type Service = Awaited<ReturnType<typeof startServe>>;
@@ -19,6 +20,7 @@ type Service = Awaited<ReturnType<typeof startServe>>;
 describe('two service instances on one PostgreSQL database', () => {
   const dirs = [tempDataDir(), tempDataDir()];
   const masterKeys = `ha-1:${randomBytes(32).toString('base64')}`;
+  const signingKey = signingKeyFile(dirs[0].dir);
   const prefix = `ha${randomBytes(3).toString('hex')}`;
   let database: FreshDatabase;
   let nats: Awaited<ReturnType<typeof sharedNats>>;
@@ -31,6 +33,7 @@ describe('two service instances on one PostgreSQL database', () => {
       DATABASE_URL: database.url,
       SECRETS_DATA_DIR: dirs[i].dir,
       SECRETS_MASTER_KEYS: masterKeys,
+      SECRETS_SIGNING_KEY_FILE: signingKey,
       SECRETS_ADMIN_TOKEN: ADMIN_TOKEN,
       NATS_URL: nats.url,
       SECRETS_NATS_PREFIX: prefix,
@@ -135,7 +138,7 @@ describe('two service instances on one PostgreSQL database', () => {
   });
 
   it('the maintenance commands work on the shared database while both instances serve: rebuild-read-model, rotate-master-key', async () => {
-    const env = { DATABASE_URL: database.url, SECRETS_MASTER_KEYS: masterKeys, SECRETS_DATA_DIR: dirs[0].dir };
+    const env = { DATABASE_URL: database.url, SECRETS_MASTER_KEYS: masterKeys, SECRETS_SIGNING_KEY_FILE: signingKey, SECRETS_DATA_DIR: dirs[0].dir };
     expect((await call(services[0], '/api/v1/secrets', { method: 'POST', json: { key: 'HA_MAINTENANCE', value: 'm' } })).status).toBe(201);
     const before = (await sql.query('SELECT * FROM secrets ORDER BY key')).rows;
     expect(before.length).toBeGreaterThan(0);

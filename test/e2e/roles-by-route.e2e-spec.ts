@@ -34,6 +34,9 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/audit/export', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/export?format=csv' },
   { method: 'GET', path: '/api/v1/audit/verify', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/verify' },
   { method: 'GET', path: '/api/v1/audit/head', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/head' },
+  { method: 'POST', path: '/api/v1/audit/verify', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/verify', json: () => ({ checkpoints: [] }) },
+  { method: 'GET', path: '/api/v1/audit/checkpoints', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/checkpoints' },
+  { method: 'GET', path: '/api/v1/audit/signing-key', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/signing-key' },
   { method: 'GET', path: '/api/v1/whoami', allowed: ['admin', 'auditor', 'executor'], url: () => '/api/v1/whoami' },
   { method: 'POST', path: '/api/v1/master-keys/rotate', allowed: ['admin'], url: () => '/api/v1/master-keys/rotate', json: () => ({}) },
 ];

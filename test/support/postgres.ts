@@ -111,6 +111,8 @@ export interface FreshDatabaseOptions {
    * as managed servers' databases often have, instead of the server's default (PostgreSQL 15+).
    */
   icuLocale?: string;
+  /** A database to copy (nobody may be connected to it meanwhile): a copy of an app's log to tamper with. */
+  copyOf?: string;
 }
 
 /** A new, empty database of its own for one test (or one describe block), named after `label`. */
@@ -121,7 +123,9 @@ export async function freshDatabase(label: string, options: FreshDatabaseOptions
   if (locale !== undefined && !/^[A-Za-z0-9_-]+$/.test(locale)) throw new Error(`not an ICU locale name: ${locale}`);
   // Identifiers cannot be bound as parameters; `name` is made of [a-z0-9_] only, `locale` checked above.
   const withLocale = locale === undefined ? '' : ` TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE '${locale}' LOCALE 'C.UTF-8'`;
-  await onServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${withLocale}`));
+  if (options.copyOf !== undefined && !/^[a-z0-9_]+$/.test(options.copyOf)) throw new Error(`not a test database name: ${options.copyOf}`);
+  const template = options.copyOf === undefined ? withLocale : ` TEMPLATE ${options.copyOf}`;
+  await onServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${template}`));
   return {
     name,
     url: withDatabase(serverUrl, name),

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SERVICE_ENVIRONMENT } from '../../src/cli/environment-help';
@@ -7,6 +7,13 @@ import { ConfigError, loadConfig, POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIAB
 import { loadKeyring } from '../../src/crypto/master-keyring';
 
 const key = () => randomBytes(32).toString('base64');
+
+/** An Ed25519 signing key file, as `openssl genpkey -algorithm ed25519` writes it. */
+const signingKeyDir = mkdtempSync(join(tmpdir(), 'secrets-ledger-signing-'));
+const SIGNING_KEY_FILE = join(signingKeyDir, 'signing-key.pem');
+writeFileSync(SIGNING_KEY_FILE, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+afterAll(() => rmSync(signingKeyDir, { recursive: true, force: true }));
+const signing = { SECRETS_SIGNING_KEY_FILE: SIGNING_KEY_FILE };
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -27,19 +34,48 @@ describe('configuration (SPEC §7)', () => {
 
   it('DATABASE_URL: unset is SQLite in the data dir; a postgres:// URL is PostgreSQL; anything else is a problem that does not repeat the URL', () => {
     expect(loadConfig({}).databaseUrl).toBeUndefined();
-    const keys = { SECRETS_MASTER_KEYS: `k1:${key()}` };
+    const keys = { SECRETS_MASTER_KEYS: `k1:${key()}`, ...signing };
     expect(loadConfig({ ...keys, DATABASE_URL: 'postgres://ledger@db.internal:5432/secrets' }).databaseUrl).toBe('postgres://ledger@db.internal:5432/secrets');
     expect(loadConfig({ ...keys, DATABASE_URL: 'postgresql:///secrets?host=/run/postgresql' }).databaseUrl).toBe('postgresql:///secrets?host=/run/postgresql');
     for (const bad of ['mysql://root:pw-0451@db/secrets', 'postgres:/pw-0451', 'pw-0451']) {
-      const problems = problemsOf({ DATABASE_URL: bad, SECRETS_MASTER_KEYS: `k1:${key()}` });
+      const problems = problemsOf({ DATABASE_URL: bad, SECRETS_MASTER_KEYS: `k1:${key()}`, ...signing });
       expect(problems).toEqual([expect.stringMatching(/^DATABASE_URL must be a PostgreSQL URL/)]);
       expect(problems.join('\n')).not.toContain('pw-0451');
     }
   });
 
   it('DATABASE_URL without SECRETS_MASTER_KEYS is refused: instances sharing a database must share their keys', () => {
-    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets' })).toEqual([expect.stringMatching(/^DATABASE_URL needs SECRETS_MASTER_KEYS/)]);
-    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets', SECRETS_MASTER_KEYS: `k1:${key()}` })).toEqual([]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets', ...signing })).toEqual([expect.stringMatching(/^DATABASE_URL needs SECRETS_MASTER_KEYS/)]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets', SECRETS_MASTER_KEYS: `k1:${key()}`, ...signing })).toEqual([]);
+  });
+
+  it('DATABASE_URL without SECRETS_SIGNING_KEY_FILE is refused: every instance must sign checkpoints with one key', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgres://ledger@db/secrets', SECRETS_MASTER_KEYS: `k1:${key()}` })).toEqual([
+      expect.stringMatching(/^DATABASE_URL needs SECRETS_SIGNING_KEY_FILE/),
+    ]);
+  });
+
+  it('checkpoints: documented defaults; each setting overridable; a sink that cannot work is a problem that does not repeat it', () => {
+    expect(loadConfig({}).checkpoints).toEqual({ signingKeyFile: undefined, everyEvents: 1000, intervalMs: 300_000, sink: undefined });
+    expect(loadConfig({ SECRETS_CHECKPOINT_EVENTS: '5', SECRETS_CHECKPOINT_INTERVAL_MS: '250', SECRETS_CHECKPOINT_SINK: 'file:/var/audit/checkpoints.jsonl' }).checkpoints).toMatchObject({
+      everyEvents: 5,
+      intervalMs: 250,
+      sink: { kind: 'file', path: '/var/audit/checkpoints.jsonl' },
+    });
+    expect(loadConfig({ SECRETS_CHECKPOINT_SINK: 'https://audit.example/checkpoints', SECRETS_CHECKPOINT_SINK_CA_FILE: __filename }).checkpoints.sink).toEqual({
+      kind: 'https',
+      url: 'https://audit.example/checkpoints',
+      caFile: __filename,
+    });
+    for (const sink of ['http://user:pw-0451@audit.example/', 'file:relative/pw-0451', 'pw-0451']) {
+      const problems = problemsOf({ SECRETS_CHECKPOINT_SINK: sink });
+      expect(problems).toEqual([expect.stringMatching(/^SECRETS_CHECKPOINT_SINK/)]);
+      if (!sink.startsWith('file:')) expect(problems.join('\n')).not.toContain('pw-0451');
+    }
+    expect(problemsOf({ SECRETS_CHECKPOINT_EVENTS: '0', SECRETS_SIGNING_KEY_FILE: '/nonexistent/key.pem' })).toEqual([
+      'SECRETS_SIGNING_KEY_FILE: cannot read /nonexistent/key.pem',
+      'SECRETS_CHECKPOINT_EVENTS must be a positive integer, got "0"',
+    ]);
   });
 
   it('METRICS_PORT=0 turns the metrics listener off; a port that is not one is a problem', () => {
@@ -83,7 +119,7 @@ describe('configuration (SPEC §7)', () => {
   });
 
   it('in production, refuses plain HTTP on an address other machines reach, unless a TLS proxy is declared', () => {
-    const production = { NODE_ENV: 'production', SECRETS_MASTER_KEYS: `k1:${key()}` };
+    const production = { NODE_ENV: 'production', SECRETS_MASTER_KEYS: `k1:${key()}`, ...signing };
     expect(problemsOf({ ...production, HOST: '0.0.0.0' })).toEqual([expect.stringMatching(/HOST=0\.0\.0\.0 is reachable from other machines.*TLS_CERT_FILE/)]);
     expect(problemsOf({ ...production, HOST: '0.0.0.0', SECRETS_ALLOW_PLAIN_HTTP: 'true' })).toEqual([]);
     expect(problemsOf({ ...production, HOST: '0.0.0.0', TLS_CERT_FILE: __filename, TLS_KEY_FILE: __filename })).toEqual([]);
@@ -157,9 +193,12 @@ describe('configuration (SPEC §7)', () => {
     ]);
   });
 
-  it('refuses to start in production without master keys', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/SECRETS_MASTER_KEYS is required/)]);
-    expect(problemsOf({ NODE_ENV: 'production', SECRETS_MASTER_KEYS: `k1:${key()}` })).toEqual([]);
+  it('refuses to start in production without master keys or a signing key', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/SECRETS_MASTER_KEYS is required/),
+      expect.stringMatching(/^SECRETS_SIGNING_KEY_FILE is required when NODE_ENV=production/),
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', SECRETS_MASTER_KEYS: `k1:${key()}`, ...signing })).toEqual([]);
   });
 
   it('takes the first configured key as the active one', () => {

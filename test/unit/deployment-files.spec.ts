@@ -121,6 +121,13 @@ describe('docker-compose.yml', () => {
     expect(ledger.environment.SECRETS_ADMIN_TOKEN).toMatch(/^\$\{SECRETS_ADMIN_TOKEN:\?/);
   });
 
+  it('gives the service its checkpoint signing key as a file, never inline', () => {
+    expect(ledger.environment.SECRETS_SIGNING_KEY_FILE).toBe('/run/secrets/signing-key');
+    expect(ledger.secrets).toEqual(['signing-key']);
+    expect(compose.secrets['signing-key']).toEqual({ file: './signing-key.pem' });
+    expect(read('docker-compose.yml')).toMatch(/^#\s+openssl genpkey -algorithm ed25519 -out signing-key\.pem$/m);
+  });
+
   it('listens on all interfaces inside the container and probes readiness', () => {
     expect(ledger.environment.HOST).toBe('0.0.0.0');
     expect(ledger.healthcheck.test.join(' ')).toContain('/health/ready');
@@ -160,6 +167,9 @@ describe('docker-compose.ha.yml', () => {
     expect(a.NODE_ENV).toBe('production');
     expect(a.SECRETS_MASTER_KEYS).toMatch(/^\$\{SECRETS_MASTER_KEYS:\?/);
     expect(a.SECRETS_ADMIN_TOKEN).toMatch(/^\$\{SECRETS_ADMIN_TOKEN:\?/);
+    expect(a.SECRETS_SIGNING_KEY_FILE).toBe('/run/secrets/signing-key');
+    for (const instance of instances) expect(instance.secrets).toEqual(['signing-key']);
+    expect(haCompose.secrets['signing-key']).toEqual({ file: './signing-key.pem' });
     expect(a.NATS_USER).toBe('ledger');
     for (const instance of instances) {
       expect(instance.depends_on.postgres).toEqual({ condition: 'service_healthy' });

@@ -2,7 +2,10 @@
 
 // Types only (erased from the bundle): the service's own shapes, so the two cannot drift apart.
 export type { AuditEntry } from '../../audit/audit-entry';
-export type { VerifyResult } from '../../audit/chain-verifier';
+import type { VerifyResult as ChainVerifyResult } from '../../audit/chain-verifier';
+import type { CheckpointReport } from '../../checkpoints/checkpoint-check';
+/** `GET /audit/verify`, or `POST` with checkpoints (then `checkpoints` says what they showed). */
+export type VerifyResult = ChainVerifyResult & { checkpoints?: CheckpointReport };
 export type { SecretMeta } from '../../client/http-api';
 
 export interface FieldProblem {

@@ -30,6 +30,8 @@ export function summarize(entry: Pick<AuditEntry, 'type' | 'key' | 'version' | '
       return `rolled ${key} back to version ${String(data.toVersion ?? '?')}'s value, as version ${entry.version ?? '?'}`;
     case StoredEventType.SecretVersionDestroyed:
       return `destroyed the value of ${key} version ${String(data.version ?? '?')}`;
+    case StoredEventType.AuditCheckpoint:
+      return `signed a checkpoint of the log at seq ${String(data.seq)} (key ${String(data.keyId)})`;
     case StoredEventType.SecretsResolved: {
       const read = list(data.keys);
       const missing = list(data.missing);

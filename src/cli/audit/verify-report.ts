@@ -12,7 +12,21 @@ export interface VerifyReport {
   [field: string]: unknown;
 }
 
-const SUMMARISED = new Set(['ok', 'checked', 'head', 'brokenAt', 'reason']);
+const SUMMARISED = new Set(['ok', 'checked', 'head', 'brokenAt', 'reason', 'checkpoints']);
+
+interface CheckpointsReport {
+  checked: number;
+  newestSeq: number;
+  keyId: string;
+  problems: { seq: number; kind: string; reason: string }[];
+}
+
+/** The checkpoints' verdict (`--checkpoints`): a line, then one line per problem. */
+function checkpointLines(report: CheckpointsReport): string[] {
+  const head = `checkpoints: ${report.checked} checked with key ${report.keyId}, the newest genuine one at seq ${report.newestSeq}`;
+  if (report.problems.length === 0) return [`${head}; the log agrees with every one`];
+  return [`${head}; ${report.problems.length} problem(s):`, ...report.problems.map((p) => `  - ${p.kind.toUpperCase()} at seq ${p.seq}: ${p.reason}`)];
+}
 
 function summary(result: VerifyReport): string {
   const head = result.head ? `head seq ${result.head.seq}` : 'no head';
@@ -28,6 +42,7 @@ function detail(value: unknown): string {
 /** The text `audit verify` prints: the summary, then every further field, a list item a line. */
 export function renderVerifyResult(result: VerifyReport): string {
   const lines = [summary(result)];
+  if (result.checkpoints) lines.push(...checkpointLines(result.checkpoints as CheckpointsReport));
   for (const [field, value] of Object.entries(result)) {
     // An empty list (no disagreements) says nothing the summary line has not said.
     if (SUMMARISED.has(field) || value === undefined || (Array.isArray(value) && value.length === 0)) continue;

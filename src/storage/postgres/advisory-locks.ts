@@ -15,4 +15,6 @@ export const ADVISORY_LOCKS = {
   logAppend: 0x534c_0000_0002,
   /** Held (session level) by the one instance whose relay publishes notifications. */
   notificationRelay: 0x534c_0000_0003,
+  /** Held (session level) by the one instance that writes the audit checkpoints and ships them to the sink. */
+  auditCheckpoints: 0x534c_0000_0004,
 } as const;

@@ -37,6 +37,16 @@ export function auditView(context: Context): View {
   const caption = h('caption', {}, 'Audit entries');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Audit pages' });
   const verifyResult = h('div', { class: 'verify-result' });
+  const checkpointsFile = field(
+    'Checkpoints file',
+    h('input', { name: 'checkpoints', type: 'file', accept: '.jsonl,.ndjson,.json,.txt' }),
+    'The file the checkpoint sink wrote, kept off this machine: one signed checkpoint a line.',
+  );
+  const publicKeyFile = field(
+    'Signer’s public PEM (optional)',
+    h('input', { name: 'publicKey', type: 'file', accept: '.pem,.txt' }),
+    'The public key (PEM) as you keep it elsewhere. Without it the signatures are checked with the key this service reports, which someone who controls it could replace.',
+  );
 
   const readFilters = (): URLSearchParams => {
     const query = new URLSearchParams();
@@ -178,10 +188,12 @@ export function auditView(context: Context): View {
     }, `The ${format.toUpperCase()} export failed`);
   };
 
-  const verify = async () => {
+  const verify = async (against?: { checkpoints: unknown[]; publicKey?: string }) => {
     verifyResult.replaceChildren(h('p', {}, 'Verifying…'));
     await run(async () => {
-      const result = await context.api.call<VerifyResult>('GET', '/audit/verify');
+      const result = against
+        ? await context.api.call<VerifyResult>('POST', '/audit/verify', { json: against })
+        : await context.api.call<VerifyResult>('GET', '/audit/verify');
       const head = JSON.stringify({ seq: result.head.seq, hash: result.head.hash });
       verifyResult.replaceChildren(
         h(
@@ -192,9 +204,31 @@ export function auditView(context: Context): View {
         h('dl', { class: 'head' }, h('dt', {}, 'Head seq'), h('dd', {}, h('code', { id: 'head-seq' }, result.head.seq)), h('dt', {}, 'Head hash'), h('dd', {}, h('code', { id: 'head-hash' }, result.head.hash))),
         h('button', { type: 'button', class: 'secondary', onclick: () => void copyText(head, 'the head') }, 'Copy head'),
         h('p', { class: 'hint' }, 'Pin the head somewhere this service cannot write (a ticket, another system): a later verify that ends on a different hash at that seq means the log was rewritten.'),
+        ...checkpointFindings(result),
       );
       announce(result.ok ? `Verified the chain: intact, ${result.checked} entries, head seq ${result.head.seq}.` : `Verified: ${verdict(result)}`, result.ok ? 'ok' : 'error');
     }, 'The chain could not be verified');
+  };
+
+  /** The chosen checkpoints file (and key), read here and sent as JSON; nothing is uploaded as a file. */
+  const verifyAgainstCheckpoints = async () => {
+    checkpointsFile.clearError();
+    const file = checkpointsFile.control.files?.[0];
+    if (!file) return checkpointsFile.showError('Choose the checkpoints file the sink wrote.');
+    const lines = (await file.text()).split('\n');
+    const checkpoints: unknown[] = [];
+    for (const [index, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      try {
+        checkpoints.push(JSON.parse(line));
+      } catch {
+        return checkpointsFile.showError(`Line ${index + 1} of ${file.name} is not JSON: is it the sink's file?`);
+      }
+    }
+    const keyFile = publicKeyFile.control.files?.[0];
+    // The PEM's body: JSON text carries no line breaks.
+    const publicKey = keyFile ? (await keyFile.text()).replace(/-----[^-]+-----|\s/g, '') : undefined;
+    await verify({ checkpoints, ...(publicKey ? { publicKey } : {}) });
   };
 
   const element = h(
@@ -230,6 +264,10 @@ export function auditView(context: Context): View {
         h('h2', { id: 'verify-title' }, 'Integrity'),
         h('p', { class: 'hint' }, 'Recompute every hash of the chain from the first entry to the head.'),
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => void verify() }, 'Verify chain')),
+        h('p', { class: 'hint' }, 'What the chain alone cannot show — its newest entries deleted, or a row rewritten with every later hash recomputed — shows against the signed checkpoints kept elsewhere.'),
+        checkpointsFile.wrapper,
+        publicKeyFile.wrapper,
+        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => void verifyAgainstCheckpoints() }, 'Verify against checkpoints')),
         verifyResult,
       ),
     ),
@@ -255,8 +293,27 @@ function describe(filters: URLSearchParams): string {
   return [...filters].map(([name, value]) => `${name} ${value}`).join(', ');
 }
 
+/** What a verify against checkpoints found: a sentence, then one item per problem (forged, rewritten, truncated). */
+function checkpointFindings(result: VerifyResult): HTMLElement[] {
+  const report = result.checkpoints;
+  if (!report) return [];
+  const sentence =
+    report.problems.length === 0
+      ? `The log agrees with all ${report.checked} checkpoints (key ${report.keyId}), the newest at seq ${report.newestSeq}.`
+      : `${report.problems.length} of the ${report.checked} checkpoints disagree with the log (key ${report.keyId}):`;
+  return [
+    h('p', { class: report.problems.length === 0 ? 'ok' : 'error', id: 'checkpoint-verdict' }, sentence),
+    ...(report.problems.length === 0
+      ? []
+      : [h('ul', { class: 'checkpoint-problems' }, ...report.problems.map((p) => h('li', {}, h('strong', {}, p.kind), ` at seq ${p.seq}: ${p.reason}`)))]),
+  ];
+}
+
 /** What a verify found, in a sentence: the chain first, then any table that disagrees with the log. */
 function verdict(result: VerifyResult): string {
+  if ((result.checkpoints?.problems.length ?? 0) > 0 && result.brokenAt === undefined && (result.disagreements ?? []).length === 0) {
+    return `The chain holds (${result.checked} entries), but not against the checkpoints.`;
+  }
   if (result.brokenAt !== undefined) return `The chain is broken at seq ${result.brokenAt}: ${result.reason ?? 'no reason given'}.`;
   const disagreements = result.disagreements ?? [];
   if (disagreements.length === 0) return `The chain is intact: ${result.checked} entries checked.`;
