@@ -36,6 +36,8 @@ const POSTGRES_SUITES = [
   'test/e2e/example-plugin.e2e-spec.ts',
   'test/e2e/https.e2e-spec.ts',
   'test/e2e/cli-run.e2e-spec.ts',
+  'test/e2e/secret-consumers.e2e-spec.ts',
+  'test/e2e/secret-expiry.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

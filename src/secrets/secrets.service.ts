@@ -41,6 +41,8 @@ export interface SecretHistoryEntry {
   actor: Actor;
   description?: string;
   valueChanged?: boolean;
+  /** Added: the expiry, if one was set; Updated: the new one (null: cleared), only when it changed. */
+  expiresAt?: string | null;
 }
 
 /**
@@ -84,6 +86,7 @@ export class SecretsService {
       ...(event.type !== StoredEventType.SecretRemoved && event.data.description !== undefined ? { description: event.data.description } : {}),
       // Whether this version sealed a new value: the only trace of a value the history may give.
       ...(event.type === StoredEventType.SecretUpdated ? { valueChanged: event.data.valueChanged } : {}),
+      ...(event.type !== StoredEventType.SecretRemoved && event.data.expiresAt !== undefined ? { expiresAt: event.data.expiresAt } : {}),
     }));
   }
 }

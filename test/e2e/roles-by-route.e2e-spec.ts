@@ -24,6 +24,7 @@ const ROUTES: Route[] = [
   { method: 'PATCH', path: '/api/v1/secrets/{key}', allowed: ['admin'], url: () => '/api/v1/secrets/ROUTE_KEY', json: () => ({ description: 'd' }) },
   { method: 'DELETE', path: '/api/v1/secrets/{key}', allowed: ['admin'], url: () => '/api/v1/secrets/DOOMED_KEY' },
   { method: 'GET', path: '/api/v1/secrets/{key}/history', allowed: ['admin', 'auditor'], url: () => '/api/v1/secrets/ROUTE_KEY/history' },
+  { method: 'GET', path: '/api/v1/secrets/{key}/consumers', allowed: ['admin', 'auditor'], url: () => '/api/v1/secrets/ROUTE_KEY/consumers' },
   { method: 'POST', path: '/api/v1/resolve', allowed: ['executor'], url: () => '/api/v1/resolve', json: () => ({ plugin: 'p', keys: ['ROUTE_KEY'] }) },
   { method: 'POST', path: '/api/v1/tokens', allowed: ['admin'], url: () => '/api/v1/tokens', json: () => ({ name: 'n', role: 'auditor' }) },
   { method: 'GET', path: '/api/v1/tokens', allowed: ['admin'], url: () => '/api/v1/tokens' },

@@ -9,6 +9,8 @@ type Removed = typeof StoredEventType.SecretRemoved;
 export interface SecretAddedData {
   key: string;
   description: string;
+  /** ISO-8601 UTC; absent: never expires. */
+  expiresAt?: string;
   revision?: number;
 }
 export interface SecretUpdatedData {
@@ -16,6 +18,8 @@ export interface SecretUpdatedData {
   /** Present only when the description changed. */
   description?: string;
   valueChanged: boolean;
+  /** Present only when the expiry changed: ISO-8601 UTC, or null once cleared. */
+  expiresAt?: string | null;
   revision?: number;
 }
 export interface SecretRemovedData {
