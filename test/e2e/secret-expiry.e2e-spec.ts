@@ -1,4 +1,5 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
+import { SecretsClient } from '../../src/client';
 import { TokensService } from '../../src/auth/tokens.service';
 import { Metrics } from '../../src/metrics/metrics';
 import { expectEventually } from '../support/expect-eventually';
@@ -144,5 +145,22 @@ describe('secret expiry: metadata, readiness, metrics, and refusal on resolve', 
     // And no value reached the log in plaintext; the search would find the key name, which is stored.
     expect(await placesHolding(config, 'value-of-expired_token')).toEqual([]);
     expect((await placesHolding(config, 'EXPIRED_TOKEN')).length).toBeGreaterThan(0);
+  });
+
+  it('the SDK treats a key refused as expired like a missing one: no stored value, the environment\'s if it has one', async () => {
+    const manifest = { name: '@acme/expiry-check', secrets: ['EXPIRED_TOKEN', 'SOON_TOKEN'] };
+    for (const [env, expected] of [
+      [{}, { EXPIRED_TOKEN: undefined, SOON_TOKEN: 'value-of-soon_token' }],
+      [{ EXPIRED_TOKEN: 'from-the-environment' }, { EXPIRED_TOKEN: 'from-the-environment', SOON_TOKEN: 'value-of-soon_token' }],
+    ] as const) {
+      const client = await SecretsClient.connect({ url: t.baseUrl, token: executor, env, log: () => undefined });
+      try {
+        const ctx = await client.hydrate(manifest);
+        expect({ EXPIRED_TOKEN: ctx.secrets.get('EXPIRED_TOKEN'), SOON_TOKEN: ctx.secrets.get('SOON_TOKEN') }).toEqual(expected);
+        expect(ctx.secrets.source('EXPIRED_TOKEN')).toBe('EXPIRED_TOKEN' in env ? 'env' : undefined);
+      } finally {
+        await client.close();
+      }
+    }
   });
 });

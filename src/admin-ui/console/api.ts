@@ -3,7 +3,7 @@
 // Types only (erased from the bundle): the service's own shapes, so the two cannot drift apart.
 export type { AuditEntry } from '../../audit/audit-entry';
 export type { VerifyResult } from '../../audit/chain-verifier';
-export type { SecretMeta } from '../../client/http-api';
+export type { SecretConsumer, SecretMeta } from '../../client/http-api';
 
 export interface FieldProblem {
   field: string;

@@ -2,6 +2,7 @@ import { StoredEventType } from '../../../event-store/stored-event-types';
 import type { HistoryEntry } from '../api';
 import { h, scrollBox, time } from '../dom';
 import { announce } from '../status';
+import { consumersPanel } from './consumers-panel';
 import type { Context, View } from './view';
 
 const CHANGE_NAMES: Record<string, string> = { SecretAdded: 'Added', SecretUpdated: 'Changed', SecretRemoved: 'Removed' };
@@ -34,6 +35,7 @@ const quote = (text: string) => (text === '' ? '(none)' : `“${text}”`);
 /** Every version of one secret: what happened, when, by whom, and what changed. */
 export function historyView(context: Context, key: string): View {
   const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'Loading…')));
+  const consumers = consumersPanel(context, key);
 
   const load = async () => {
     const { items } = await context.api.call<{ items: HistoryEntry[] }>('GET', `/secrets/${key}/history`);
@@ -51,6 +53,7 @@ export function historyView(context: Context, key: string): View {
         ),
       ),
     );
+    await consumers.load();
   };
 
   const element = h(
@@ -62,12 +65,13 @@ export function historyView(context: Context, key: string): View {
     scrollBox(
       h(
         'table',
-        {},
+        { id: 'history-table' },
         h('caption', {}, `Versions of ${key}`),
         h('thead', {}, h('tr', {}, ...['Version', 'Change', 'When', 'By', 'Value', 'Description'].map((label) => h('th', { scope: 'col' }, label)))),
         body,
       ),
     ),
+    consumers.element,
   );
   void load().catch((error: unknown) => {
     body.replaceChildren();
