@@ -163,4 +163,18 @@ describe('secret expiry: metadata, readiness, metrics, and refusal on resolve', 
       }
     }
   });
+
+  it('audit verify names a read-model row whose expiry disagrees with the log (an expiry edited away to slip past refusal)', async () => {
+    const stored = await withRawDatabase(config, (db) => db.get<{ expires_at: string }>("SELECT expires_at FROM secrets WHERE key = 'EXPIRED_TOKEN'"));
+    expect((await (await t.request('/api/v1/audit/verify')).json()).ok).toBe(true);
+    await withRawDatabase(config, (db) => db.run("UPDATE secrets SET expires_at = NULL WHERE key = 'EXPIRED_TOKEN'"));
+    try {
+      expect((await (await t.request('/api/v1/audit/verify')).json()).disagreements).toEqual([
+        { table: 'secrets', key: 'EXPIRED_TOKEN', field: 'expiresAt', reason: `the read model says undefined; the log says "${stored!.expires_at}"` },
+      ]);
+    } finally {
+      await withRawDatabase(config, (db) => db.run("UPDATE secrets SET expires_at = ? WHERE key = 'EXPIRED_TOKEN'", [stored!.expires_at]));
+    }
+    expect((await (await t.request('/api/v1/audit/verify')).json()).ok).toBe(true);
+  });
 });
