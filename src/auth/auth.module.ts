@@ -6,6 +6,7 @@ import { AccessDeniedRecorder } from './access-denied.recorder';
 import { AuthGuard } from './auth.guard';
 import { AuthenticationFailures, RateLimitRefusals, RefusalCountsFlusher } from './refusals';
 import { TokenIntegrity } from './token-integrity';
+import { TokenLastUse } from './token-last-use';
 import { TokensController } from './tokens.controller';
 import { ANNOUNCE } from './tokens.service';
 import { TokensRepository } from './tokens-repository';
@@ -19,6 +20,7 @@ import { WhoamiController } from './whoami.controller';
     TokensService,
     TokensRepository,
     TokenIntegrity,
+    TokenLastUse,
     {
       provide: AccessDeniedRecorder,
       inject: [STORAGE, EventStore],

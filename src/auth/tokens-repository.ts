@@ -6,6 +6,8 @@ import type { StoredTokenRow, TokenInLog, TokenIssuedData } from './token-log-ch
 export interface TokenRecord extends Principal {
   createdAt: string;
   revokedAt: string | null;
+  /** When it last authenticated, to the minute (src/auth/token-last-use.ts); null: never. */
+  lastUsedAt: string | null;
 }
 
 interface TokenRow {
@@ -16,6 +18,7 @@ interface TokenRow {
   token_hash: string;
   created_at: string;
   revoked_at: string | null;
+  last_used_at: string | null;
 }
 
 /** A token row and, from the log, its first two events (the stream's `TokenIssued` and `TokenRevoked`). */
@@ -40,6 +43,7 @@ function toRecord(row: TokenRow): TokenRecord {
     plugins: row.plugins === null ? null : JSON.parse(row.plugins),
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
   };
 }
 
@@ -63,7 +67,7 @@ export class TokensRepository {
    * on every request, on any instance, so it reads the shared log rather than a copy one process
    * holds, and pays two index lookups of `UNIQUE(stream, version)`, not a round trip more.
    */
-  async findByHashWithLog(s: SqlSession, tokenHash: string): Promise<{ row: StoredTokenRow; log: TokenInLog } | undefined> {
+  async findByHashWithLog(s: SqlSession, tokenHash: string): Promise<{ row: StoredTokenRow; lastUsedAt: string | null; log: TokenInLog } | undefined> {
     const row = await s.get<TokenRowWithLog>(
       `SELECT t.*, i.type AS issued_type, i.data AS issued_data, i.at AS issued_at, r.type AS revoked_type, r.at AS revoked_at_in_log
          FROM tokens t
@@ -78,7 +82,7 @@ export class TokensRepository {
         ? { data: JSON.parse(row.issued_data) as TokenIssuedData, at: row.issued_at }
         : undefined;
     const revokedAt = row.revoked_type === StoredEventType.TokenRevoked ? row.revoked_at_in_log : null;
-    return { row: storedRow(row), log: { issued, revokedAt } };
+    return { row: storedRow(row), lastUsedAt: row.last_used_at, log: { issued, revokedAt } };
   }
 
   /** Every row as stored, hashes included: what `audit verify` holds against the log. */
@@ -91,7 +95,7 @@ export class TokensRepository {
     return row && toRecord(row);
   }
 
-  async insert(s: SqlSession, record: TokenRecord, tokenHash: string): Promise<void> {
+  async insert(s: SqlSession, record: Omit<TokenRecord, 'lastUsedAt'>, tokenHash: string): Promise<void> {
     await s.run('INSERT INTO tokens (id, name, role, plugins, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       record.id,
       record.name,
@@ -105,6 +109,15 @@ export class TokensRepository {
 
   async revoke(s: SqlSession, id: string, at: string): Promise<boolean> {
     return (await s.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1;
+  }
+
+  /**
+   * Records a use at `at` unless one at or after `unlessSince` is recorded already (by this
+   * instance or another on the database): the check and the write are one statement, and the
+   * time only moves forward. Resolves with whether it wrote.
+   */
+  async recordUse(s: SqlSession, id: string, at: string, unlessSince: string): Promise<boolean> {
+    return (await s.run('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', [at, id, unlessSince])) === 1;
   }
 
   async list(s: SqlSession): Promise<TokenRecord[]> {

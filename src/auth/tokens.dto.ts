@@ -32,10 +32,17 @@ export class TokenDto {
   @ApiProperty({ type: [String], nullable: true, description: 'null: any plugin' }) plugins!: string[] | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'null while active' }) revokedAt!: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When it last authenticated, to the minute: a use is recorded when the time recorded is over a minute old, so its latest use is within a minute after this. null: never used.',
+  })
+  lastUsedAt!: string | null;
 
   /** Never the token or its hash: a listing identifies tokens, it cannot reproduce one. */
   static from(record: TokenRecord): TokenDto {
-    return { id: record.id, name: record.name, role: record.role, plugins: record.plugins, createdAt: record.createdAt, revokedAt: record.revokedAt };
+    return { id: record.id, name: record.name, role: record.role, plugins: record.plugins, createdAt: record.createdAt, revokedAt: record.revokedAt, lastUsedAt: record.lastUsedAt };
   }
 }
 

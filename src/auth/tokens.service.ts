@@ -9,6 +9,7 @@ import { StoredEventType } from '../event-store/stored-event-types';
 import { STORAGE, SqlSession, Storage, WriteTransaction } from '../storage/sql';
 import { Principal, Role, SYSTEM_ACTOR } from './principal';
 import { TokenIntegrity } from './token-integrity';
+import { TokenLastUse } from './token-last-use';
 import { tokenDisagreements } from './token-log-check';
 import { generateToken, hashDigest, hashToken, hashesEqual } from './token-secret';
 import { TokenRecord, TokensRepository, tokenStream } from './tokens-repository';
@@ -30,6 +31,7 @@ export class TokensService implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ANNOUNCE) private readonly announce: Announce,
     private readonly integrity: TokenIntegrity,
+    private readonly lastUse: TokenLastUse,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -85,7 +87,7 @@ export class TokensService implements OnApplicationBootstrap {
       [{ type: StoredEventType.TokenIssued, data: { id, name: spec.name, role: spec.role, plugins: spec.plugins, hashDigest: hashDigest(tokenHash) } }],
       actor,
     );
-    const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null };
+    const created: TokenRecord = { id, ...spec, createdAt: event.at, revokedAt: null, lastUsedAt: null };
     await this.tokens.insert(tx, created, tokenHash);
     return created;
   }
@@ -126,6 +128,7 @@ export class TokensService implements OnApplicationBootstrap {
     }
     const { row } = found;
     if (row.revokedAt !== null) return undefined;
+    this.lastUse.used(row.id, found.lastUsedAt);
     return { id: row.id, name: row.name, role: row.role, plugins: row.plugins };
   }
 }

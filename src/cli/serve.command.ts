@@ -31,8 +31,9 @@ export async function serve(config: AppConfig): Promise<void> {
     throw !(error instanceof ListenError) && (error as NodeJS.ErrnoException).syscall === 'listen' ? new ListenError(http, error) : error;
   });
   stopWithNpmParent(() => process.kill(process.pid, 'SIGTERM'));
-  // For the CLI on this machine: a wildcard HOST is reached through loopback.
-  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  // For the CLI on this machine: a wildcard HOST is reached through loopback. Nest names the
+  // Fastify listener http:// whatever it serves, so the scheme comes from the configuration.
+  const url = (await app.getUrl()).replace('[::1]', 'localhost').replace(/^https?:/, config.tls ? 'https:' : 'http:');
   lock.announce({ pid: process.pid, url });
   // Fastify logs "Server listening" as JSON; this plain line is for people and scripts (the
   // tests and the benchmark wait for it). It names the address as bound: HOST=0.0.0.0 is not

@@ -626,6 +626,60 @@ describe('the admin console in a real browser', () => {
       await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
     });
 
+    it('shows when each token was last used: relative, the exact UTC time on hover, “never” for one unused', async () => {
+      const idle = await t.app.get(TokensService).issue({ name: 'idle-bot', role: 'executor', plugins: null }, SYSTEM_ACTOR);
+      tokens.push(idle.token);
+      await page.getByRole('link', { name: 'Tokens' }).click();
+      await page.getByRole('heading', { name: 'Tokens', exact: true }).waitFor();
+      const listed = ((await (await t.request('/api/v1/tokens')).json()).items as { id: string; name: string; lastUsedAt: string | null }[]).find((token) => token.name === 'console-check')!;
+      expect(listed.lastUsedAt).not.toBeNull();
+      const used = page.locator(`tr[data-token-id="${listed.id}"] td.last-used`);
+      expect(await used.innerText()).toMatch(/^(just now|\d+ min ago)$/);
+      expect(await used.locator('time').getAttribute('title')).toBe(`${listed.lastUsedAt!.slice(0, 19).replace('T', ' ')} UTC`);
+      expect(await used.locator('time').getAttribute('datetime')).toBe(listed.lastUsedAt);
+      await expectEventually(async () => expect(await page.locator(`tr[data-token-id="${idle.id}"] td.last-used`).innerText()).toBe('never'));
+      await expectAccessible(page);
+    });
+
+    it('lists the keys executors find missing, with their plugin; a key added from its row shows as present, then as resolved', async () => {
+      const missingKey = 'CONSOLE_MISSING_KEY';
+      const value = 'console-plaintext-missing-3d7a';
+      VALUES.push(value);
+      const ask = () => t.request('/api/v1/resolve', { method: 'POST', token: executorToken, json: { plugin: '@acme/missing-check', keys: [missingKey, 'FIFTYONE_CVAT_URL'] } });
+      expect(await (await ask()).json()).toMatchObject({ missing: [missingKey] });
+      await page.getByRole('link', { name: 'Missing keys' }).click();
+      await page.getByRole('heading', { name: 'Missing keys' }).waitFor();
+      await expectNoEmptyStatusBar(page);
+      const row = page.locator(`#missing-table tbody tr[data-key="${missingKey}"]`);
+      const cellsOf = (key: string) => page.locator(`#missing-table tbody tr[data-key="${key}"]`).locator('th, td').allInnerTexts();
+      await row.waitFor();
+      expect((await cellsOf(missingKey)).slice(0, 3)).toEqual([missingKey, '@acme/missing-check', '1']);
+      expect((await cellsOf(missingKey))[4]).toBe('missing');
+      // The audit step's resolve, by another plugin; a key that resolves found is not listed.
+      expect((await cellsOf('CONSOLE_NEVER_ADDED')).slice(0, 2)).toEqual(['CONSOLE_NEVER_ADDED', '@voxel51/annotation']);
+      expect(await page.locator('#missing-table tbody tr[data-key="FIFTYONE_CVAT_URL"]').count()).toBe(0);
+      await expectAccessible(page);
+
+      await row.getByRole('button', { name: `Add ${missingKey}` }).click();
+      expect(await page.getByLabel('Key', { exact: true }).inputValue()).toBe(missingKey);
+      await page.getByLabel('Value', { exact: true }).fill(value);
+      await page.getByRole('button', { name: 'Add secret' }).click();
+      await expectStatus(page, new RegExp(`^Added ${missingKey} \\(version 1\\)\\.`));
+      await expectEventually(async () => expect((await cellsOf(missingKey))[4]).toBe('added; not resolved since'));
+      expect(await (await ask()).json()).toMatchObject({ secrets: { [missingKey]: value }, missing: [] });
+      await expectEventually(async () => expect((await cellsOf(missingKey))[4]).toMatch(/^added; resolved since, at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/));
+      expect((await cellsOf(missingKey)).slice(0, 3)).toEqual([missingKey, '@acme/missing-check', '1']);
+      expect(await row.getByRole('link', { name: `History of ${missingKey}` }).count()).toBe(1);
+      // Another window is read afresh.
+      await page.getByLabel('Resolves of').selectOption('1h');
+      await expectStatus(page, /^Showing the keys missing in the last hour\.$/);
+      expect(await page.locator('#missing-table caption').innerText()).toMatch(/^Keys missing in the last hour: \d+, from \d+ resolves, most recently missing first$/);
+      expect((await cellsOf(missingKey)).slice(0, 3)).toEqual([missingKey, '@acme/missing-check', '1']);
+      await expectAccessible(page);
+      await expectNothingExposed(page);
+      await screenshot(page, 'missing-keys');
+    });
+
     it('signs out: the token leaves sessionStorage and the sign-in form is back', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('Token').waitFor();
@@ -666,6 +720,18 @@ describe('the admin console in a real browser', () => {
       await page.getByRole('heading', { name: 'Secrets' }).waitFor();
       await check();
       await expectNothingExposed(page);
+    });
+
+    it('sees the missing keys, with no way to add one', async () => {
+      await page.getByRole('link', { name: 'Missing keys' }).click();
+      await page.locator('#missing-table tbody tr[data-key="CONSOLE_NEVER_ADDED"]').waitFor();
+      expect(await page.getByRole('button', { name: /^Add / }).count()).toBe(0);
+      expect(await page.getByRole('link', { name: 'History of CONSOLE_MISSING_KEY' }).count()).toBe(1);
+      await expectAccessible(page);
+      await expectNothingExposed(page);
+      // Back to the view whose refetch the next step expects.
+      await page.getByRole('link', { name: 'Secrets' }).click();
+      await rowOf(page, 'FIFTYONE_CVAT_URL').waitFor();
     });
 
     it('ends the session when the token is revoked elsewhere, and says why', async () => {

@@ -12,6 +12,7 @@ import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { applySecretCommand } from '../../src/secrets/secrets.service';
 import { secretStream } from '../../src/secrets/domain/events';
 import { VersionMismatchError } from '../../src/common/errors';
+import type { Storage } from '../../src/storage/sql';
 import { ENGINES, TestStorage, openTestStorage } from '../support/engines';
 import { expectEventually } from '../support/expect-eventually';
 
@@ -231,10 +232,32 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     const tokens = new TokensRepository();
     const record = { id: 'tok_1', name: 'ci', role: 'executor' as const, plugins: ['p'], createdAt: '2026-01-01T00:00:00.000Z', revokedAt: null };
     await t.storage.transact((tx) => tokens.insert(tx, record, 'hash-1'));
-    expect(await tokens.findByHash(t.storage.reader, 'hash-1')).toEqual({ ...record, tokenHash: 'hash-1' });
+    expect(await tokens.findByHash(t.storage.reader, 'hash-1')).toEqual({ ...record, lastUsedAt: null, tokenHash: 'hash-1' });
     expect(await t.storage.transact((tx) => tokens.revoke(tx, 'tok_1', '2026-01-02T00:00:00.000Z'))).toBe(true);
     expect(await t.storage.transact((tx) => tokens.revoke(tx, 'tok_1', '2026-01-03T00:00:00.000Z'))).toBe(false);
     expect(await tokens.findById(t.storage.reader, 'tok_1')).toMatchObject({ revokedAt: '2026-01-02T00:00:00.000Z' });
+  });
+
+  it('a token use is recorded once a window, by whichever instance comes first, and never moves backwards', async () => {
+    const tokens = new TokensRepository();
+    await t.storage.transact((tx) => tokens.insert(tx, { id: 'tok_used', name: 'ci', role: 'executor', plugins: null, createdAt: '2026-01-01T00:00:00.000Z', revokedAt: null }, 'hash-used'));
+    const lastUsed = async () => (await tokens.findById(t.storage.reader, 'tok_used'))?.lastUsedAt;
+    const record = (storage: Storage, at: string, unlessSince: string) => storage.transact((tx) => tokens.recordUse(tx, 'tok_used', at, unlessSince));
+    expect(await lastUsed()).toBeNull();
+    expect(await record(t.storage, '2026-01-01T10:00:00.000Z', '2026-01-01T09:59:00.000Z')).toBe(true);
+    const another = await t.openAnother();
+    try {
+      // Within the window, on the other instance: not written again.
+      expect(await record(another.storage, '2026-01-01T10:00:30.000Z', '2026-01-01T09:59:30.000Z')).toBe(false);
+      expect(await lastUsed()).toBe('2026-01-01T10:00:00.000Z');
+      // A clock behind the one that wrote: never earlier.
+      expect(await record(another.storage, '2026-01-01T09:58:00.000Z', '2026-01-01T09:57:00.000Z')).toBe(false);
+      // A window later: written.
+      expect(await record(another.storage, '2026-01-01T10:01:00.000Z', '2026-01-01T10:00:00.001Z')).toBe(true);
+    } finally {
+      await another.close();
+    }
+    expect(await lastUsed()).toBe('2026-01-01T10:01:00.000Z');
   });
 
   it('a relay checkpoint never moves backwards', async () => {

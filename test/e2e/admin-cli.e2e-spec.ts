@@ -428,7 +428,12 @@ describe('secrets-ledger admin commands against a running service', () => {
     const listed = await json(['tokens', 'list']);
     expect(listed.items).toContainEqual(expect.objectContaining({ id: issued.id, name: 'cvat-runner', revokedAt: null }));
     expect(JSON.stringify(listed)).not.toContain(issued.token);
-    expect((await run(['tokens', 'list'])).stdout).toMatch(new RegExp(`^${issued.id} +cvat-runner +executor +@voxel51/annotation,@acme/other `, 'm'));
+    const table = (await run(['tokens', 'list'])).stdout;
+    expect(table).toMatch(/^ID +NAME +ROLE +PLUGINS +CREATED +REVOKED +LAST USED$/m);
+    // Unused: "never"; the CLI's own admin token has been used, to the minute.
+    expect(table).toMatch(new RegExp(`^${issued.id} +cvat-runner +executor +@voxel51/annotation,@acme/other .* never$`, 'm'));
+    expect(table).toMatch(/^tok_\S+ +bootstrap-admin +admin .* \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/m);
+    expect(listed.items).toContainEqual(expect.objectContaining({ id: issued.id, lastUsedAt: null }));
 
     expect(await json(['tokens', 'revoke', issued.id])).toEqual({ id: issued.id, revoked: true });
     expect((await json(['tokens', 'list'])).items).toContainEqual(expect.objectContaining({ id: issued.id, revokedAt: expect.any(String) }));

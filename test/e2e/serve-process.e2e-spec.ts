@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTestPki } from '../support/certificates';
 import { runCliToEnd, startServe, stop } from '../support/cli';
 import { expectEventually } from '../support/expect-eventually';
 import { acceptsConnections, freePort, sharedNats } from '../support/nats';
@@ -90,6 +91,21 @@ describe('the service process', () => {
     await stop(local.child);
     expect(local.stdout).toMatch(/secrets-ledger listening on http:\/\/127\.0\.0\.1:\d+ /);
     expect(local.output()).not.toContain('plain HTTP');
+  });
+
+  it('over TLS on loopback, the banner and the address left in the data dir say https', async () => {
+    const pki = makeTestPki();
+    const dataDir = join(scratch, 'tls');
+    const service = await startServe({ SECRETS_DATA_DIR: dataDir, NATS_URL: nats.url, TLS_CERT_FILE: pki.serverCertFile, TLS_KEY_FILE: pki.serverKeyFile });
+    try {
+      expect(service.stdout).toMatch(/secrets-ledger listening on https:\/\/127\.0\.0\.1:\d+ /);
+      // The CLI on this machine finds the service through that address: it must name the scheme served.
+      const refused = await runCliToEnd(['rebuild-read-model'], { SECRETS_DATA_DIR: dataDir });
+      expect(refused.stderr).toMatch(/a service \(pid \d+, https:\/\/127\.0\.0\.1:\d+\) holds the data dir/);
+    } finally {
+      await stop(service.child);
+      pki.cleanup();
+    }
   });
 
   it('rebuild-read-model refuses while a service holds the data dir, and runs once it stopped', async () => {

@@ -1,3 +1,5 @@
+import { TokensRepository } from '../../src/auth/tokens-repository';
+import { expectEventually } from '../support/expect-eventually';
 import { countRows, withRawDatabase } from '../support/raw-database';
 import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
 
@@ -23,8 +25,8 @@ describe('tokens API', () => {
     const listed = await (await t.request('/api/v1/tokens')).text();
     expect(listed).not.toContain(issued.token);
     const { items } = JSON.parse(listed);
-    expect(items).toContainEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'], createdAt: issued.createdAt, revokedAt: null });
-    for (const item of items) expect(Object.keys(item).sort()).toEqual(['createdAt', 'id', 'name', 'plugins', 'revokedAt', 'role']);
+    expect(items).toContainEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'], createdAt: issued.createdAt, revokedAt: null, lastUsedAt: null });
+    for (const item of items) expect(Object.keys(item).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'name', 'plugins', 'revokedAt', 'role']);
 
     const event = await withRawDatabase(config, (db) => db.get<{ data: string }>("SELECT data FROM events WHERE type = 'TokenIssued' AND stream = ?", [`token-${issued.id}`]));
     expect(JSON.parse(event!.data)).toEqual({ id: issued.id, name: 'cvat-runner', role: 'executor', plugins: ['@voxel51/annotation'], hashDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -34,6 +36,46 @@ describe('tokens API', () => {
     expect(tokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(event!.data).not.toContain(issued.token);
     expect(event!.data).not.toContain(tokenHash);
+  });
+
+  it('lists when a token last authenticated, recorded at most once a minute (on every instance sharing the database), and null for one never used', async () => {
+    const used = await (await issue({ name: 'busy-reader', role: 'auditor' })).json();
+    const idle = await (await issue({ name: 'idle-reader', role: 'auditor' })).json();
+    const lastUsed = async (id: string) => ((await (await t.request('/api/v1/tokens')).json()).items as { id: string; lastUsedAt: string | null }[]).find((item) => item.id === id)!.lastUsedAt;
+    const stored = (id: string) => withRawDatabase(config, (db) => db.get<{ last_used_at: string | null }>('SELECT last_used_at FROM tokens WHERE id = ?', [id]));
+    // Later writes queue behind the recording of earlier uses: once one is answered, those are in.
+    const writeSomething = async () => expect((await issue({ name: 'sync-point', role: 'auditor' })).status).toBe(201);
+
+    const before = new Date().toISOString();
+    expect((await t.request('/api/v1/secrets', { token: used.token })).status).toBe(200);
+    // Recorded off the request's path: the answer did not wait for it.
+    await expectEventually(async () => expect(await lastUsed(used.id)).not.toBeNull());
+    const first = (await lastUsed(used.id))!;
+    expect(first >= before && first <= new Date().toISOString()).toBe(true);
+    expect(await lastUsed(idle.id)).toBeNull();
+
+    // Within the minute: uses are not written again, nor is a write even queued for them.
+    const writes = jest.spyOn(t.app.get(TokensRepository), 'recordUse');
+    try {
+      for (let i = 0; i < 5; i++) expect((await t.request('/api/v1/secrets', { token: used.token })).status).toBe(200);
+      expect(writes.mock.calls.length).toBe(0);
+    } finally {
+      writes.mockRestore();
+    }
+    await writeSomething();
+    expect(await lastUsed(used.id)).toBe(first);
+
+    // Once the time stored (by this instance or another) is over a minute old, the next use is written.
+    const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+    await withRawDatabase(config, (db) => db.run('UPDATE tokens SET last_used_at = ? WHERE id = ?', [twoMinutesAgo, used.id]));
+    const again = new Date().toISOString();
+    expect((await t.request('/api/v1/secrets', { token: used.token })).status).toBe(200);
+    await expectEventually(async () => expect((await lastUsed(used.id))! >= again).toBe(true));
+    // A refused token is not a use; the column holds a time and nothing of the token.
+    expect((await t.request('/api/v1/secrets', { token: `${idle.token}x` })).status).toBe(401);
+    await writeSomething();
+    expect(await stored(idle.id)).toEqual({ last_used_at: null });
+    expect(JSON.stringify(await stored(used.id))).not.toContain(used.token);
   });
 
   it('revocation takes effect on the very next request', async () => {

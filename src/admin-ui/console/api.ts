@@ -48,9 +48,10 @@ export interface TokenInfo {
   plugins: string[] | null;
   createdAt: string;
   revokedAt: string | null;
+  lastUsedAt: string | null;
 }
 
-export interface IssuedToken extends Omit<TokenInfo, 'revokedAt'> {
+export interface IssuedToken extends Omit<TokenInfo, 'revokedAt' | 'lastUsedAt'> {
   token: string;
 }
 

@@ -5,6 +5,7 @@ import { forgetToken, keepToken, storedToken } from './session';
 import { announce, clearStatus } from './status';
 import { auditView } from './views/audit';
 import { historyView } from './views/history';
+import { missingKeysView } from './views/missing-keys';
 import { secretsView } from './views/secrets';
 import { executorRefusal, signInView } from './views/sign-in';
 import { tokensView } from './views/tokens';
@@ -25,6 +26,7 @@ const ROUTES: { hash: string; label: string; roles: string[] }[] = [
   { hash: '#/secrets', label: 'Secrets', roles: ['admin', 'auditor'] },
   { hash: '#/tokens', label: 'Tokens', roles: ['admin'] },
   { hash: '#/audit', label: 'Audit', roles: ['admin', 'auditor'] },
+  { hash: '#/missing-keys', label: 'Missing keys', roles: ['admin', 'auditor'] },
 ];
 
 function viewFor(context: Context, hash: string): View {
@@ -32,6 +34,7 @@ function viewFor(context: Context, hash: string): View {
   if (history) return historyView(context, history[1]);
   if (hash === '#/tokens' && context.who.role === 'admin') return tokensView(context);
   if (hash === '#/audit') return auditView(context);
+  if (hash === '#/missing-keys') return missingKeysView(context);
   return secretsView(context);
 }
 

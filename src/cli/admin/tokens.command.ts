@@ -12,6 +12,7 @@ interface TokenMeta {
   plugins: string[] | null;
   createdAt: string;
   revokedAt?: string | null;
+  lastUsedAt?: string | null;
 }
 
 /** `secrets-ledger tokens …` (SPEC §6): issue, list and revoke bearer tokens. */
@@ -40,12 +41,16 @@ export function addTokensCommands(program: Command): void {
 
   tokens
     .command('list')
-    .description('every token: id, name, role, plugins, when issued and revoked (never the token)')
+    .description('every token: id, name, role, plugins, when issued, revoked and last used (never the token)')
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions) => {
       const items = await adminApiFromEnvironment().all<TokenMeta>('api/v1/tokens');
       if (options.json) printJson({ items });
-      else printTable(['ID', 'NAME', 'ROLE', 'PLUGINS', 'CREATED', 'REVOKED'], items.map((t) => [t.id, t.name, t.role, t.plugins?.join(',') ?? 'any', t.createdAt, t.revokedAt ?? '']));
+      else
+        printTable(
+          ['ID', 'NAME', 'ROLE', 'PLUGINS', 'CREATED', 'REVOKED', 'LAST USED'],
+          items.map((t) => [t.id, t.name, t.role, t.plugins?.join(',') ?? 'any', t.createdAt, t.revokedAt ?? '', t.lastUsedAt ?? 'never']),
+        );
     });
 
   tokens

@@ -4,6 +4,7 @@ import { copyText } from '../clipboard';
 import { confirmAction } from '../confirm-dialog';
 import { actionButton, h, keepingFocus, scrollBox, time } from '../dom';
 import { field, showFieldProblems } from '../fields';
+import { ago } from '../relative-time';
 import { announce } from '../status';
 import type { Context, View } from './view';
 
@@ -42,6 +43,7 @@ export function tokensView(context: Context): View {
       h('td', {}, token.plugins ? token.plugins.join(', ') : token.role === 'executor' ? 'any plugin' : '—'),
       h('td', {}, time(token.createdAt)),
       h('td', {}, token.revokedAt ? h('span', {}, 'revoked ', time(token.revokedAt)) : 'active'),
+      h('td', { class: 'last-used' }, ago(token.lastUsedAt)),
       h('td', { class: 'row-actions' }, !token.revokedAt && actionButton('Revoke', token.name, () => void revoke(token), 'danger')),
     );
 
@@ -120,7 +122,7 @@ export function tokensView(context: Context): View {
         'table',
         {},
         h('caption', {}, 'Tokens, oldest first (never the tokens themselves)'),
-        h('thead', {}, h('tr', {}, ...['Name', 'Id', 'Role', 'Plugins', 'Issued', 'Status', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
+        h('thead', {}, h('tr', {}, ...['Name', 'Id', 'Role', 'Plugins', 'Issued', 'Status', 'Last used', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
         body,
       ),
     ),
