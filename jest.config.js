@@ -39,6 +39,8 @@ const POSTGRES_SUITES = [
   'test/e2e/secret-versions.e2e-spec.ts',
   'test/e2e/audit-checkpoints.e2e-spec.ts',
   'test/e2e/checkpoint-sink-https.e2e-spec.ts',
+  'test/e2e/secret-consumers.e2e-spec.ts',
+  'test/e2e/secret-expiry.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

@@ -8,7 +8,9 @@ import { ValidationError, fieldNameFromRequest } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
+import { ConsumersModule } from './consumers/consumers.module';
 import { EventStoreModule } from './event-store/event-store.module';
+import { ExpiryModule } from './expiry/expiry.module';
 import { HealthModule } from './health/health.module';
 import { MasterKeysModule } from './master-keys/master-keys.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -29,6 +31,8 @@ export class AppModule {
         AuthModule,
         SecretsModule,
         ResolveModule,
+        ConsumersModule,
+        ExpiryModule,
         HealthModule,
         AdminUiModule,
         NatsModule,

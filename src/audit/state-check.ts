@@ -22,7 +22,7 @@ export interface StateDisagreement {
   reason: string;
 }
 
-const SECRET_FIELDS = ['status', 'version', 'description', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'valueEventId'] as const;
+const SECRET_FIELDS = ['status', 'version', 'description', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'valueEventId', 'expiresAt'] as const;
 const TOKEN_EVENT_TYPES = eventTypesOf('token');
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -81,6 +81,8 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ['SECRETS_MAX_CONNECTIONS_PER_ADDRESS', 'of those, from one address (IPv6: one /64), default 256'],
   ['SECRETS_UNAUTHENTICATED_IDLE_MS', 'idle limit of a connection without an authenticated request, default 5000'],
   ['SECRETS_KEEP_ALIVE_TIMEOUT_MS', 'idle limit after an authenticated request, default 72000'],
+  ['SECRETS_EXPIRY_WARNING_DAYS', 'a secret expiring within this many days is reported as expiring, default 14'],
+  ['SECRETS_REFUSE_EXPIRED', 'true: resolve lists expired keys under `expired` instead of returning their values'],
   ...NATS,
   ['METRICS_HOST, METRICS_PORT', 'Prometheus /metrics listener, default 127.0.0.1:9464; METRICS_PORT=0 turns it off'],
   LOG_LEVEL,

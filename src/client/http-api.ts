@@ -10,4 +10,23 @@ export interface SecretMeta {
   updatedAt: string;
   createdBy: string;
   updatedBy: string;
+  /** ISO-8601 UTC; absent: never expires. */
+  expiresAt?: string;
+  /** Present when the expiry has passed, or falls within the service's warning window. */
+  expiry?: 'expired' | 'expiring';
+}
+
+/** One item of `GET /api/v1/secrets/{key}/consumers` (SPEC §3): a token's last read of the key for one plugin. */
+export interface SecretConsumer {
+  tokenId: string;
+  /** The token's name when it read. */
+  tokenName: string;
+  plugin: string;
+  /** The key's version that read returned. */
+  version: number;
+  resolvedAt: string;
+  /** Whether that version carries the key's current value (a description-only change leaves it current). */
+  current: boolean;
+  /** Not current more than a minute after the change, the secret still active and the token not revoked. */
+  stale: boolean;
 }

@@ -10,6 +10,11 @@ export interface ResolveReply {
   missing: string[];
   /** Keys whose stored value failed its integrity check: never returned, never guessed. */
   unreadable?: string[];
+  /**
+   * With SECRETS_REFUSE_EXPIRED=true on the service, keys whose expiry has passed: not returned,
+   * so the client treats them as it treats missing ones.
+   */
+  expired?: string[];
   /** The store-wide revision this answer reflects: the only revision a client trusts. */
   revision: number;
 }

@@ -40,6 +40,31 @@ export interface AppConfig {
   postgres: PostgresLimits;
   /** Signed checkpoints of the log and where they are shipped (SPEC §3): see src/checkpoints. */
   checkpoints: CheckpointSettings;
+  /** Secrets' expiry (SPEC §7): see src/expiry. */
+  expiry: ExpiryPolicy;
+}
+
+export interface ExpiryPolicy {
+  /** SECRETS_EXPIRY_WARNING_DAYS: a secret expiring within this many days is listed as expiring soon. */
+  warningDays: number;
+  /** SECRETS_REFUSE_EXPIRED=true: a resolve lists expired keys under `expired` instead of returning their values. */
+  refuseExpired: boolean;
+}
+
+export const EXPIRY_WARNING_DAYS_DEFAULT = 14;
+
+function parseExpiryPolicy(env: NodeJS.ProcessEnv, problems: string[]): ExpiryPolicy {
+  const days = env.SECRETS_EXPIRY_WARNING_DAYS;
+  let warningDays = EXPIRY_WARNING_DAYS_DEFAULT;
+  if (days !== undefined && days !== '') {
+    if (/^\d{1,4}$/.test(days)) warningDays = Number(days);
+    else problems.push(`SECRETS_EXPIRY_WARNING_DAYS must be a whole number of days from 0 to 9999, got "${days}"`);
+  }
+  const refuse = env.SECRETS_REFUSE_EXPIRED;
+  if (refuse !== undefined && refuse !== '' && refuse !== 'true' && refuse !== 'false') {
+    problems.push(`SECRETS_REFUSE_EXPIRED must be true or false, got "${refuse}"`);
+  }
+  return { warningDays, refuseExpired: refuse === 'true' };
 }
 
 export interface CheckpointSettings {
@@ -257,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const http = parseHttpLimits(env, problems);
   const postgres = positiveIntegers(env, POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIABLES, problems);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
+  const expiry = parseExpiryPolicy(env, problems);
   if (databaseUrl !== undefined && !env.SECRETS_MASTER_KEYS) {
     // A development key file lives in one instance's data dir: another instance on the same
     // database would seal with a key of its own, and neither could open the other's values.
@@ -284,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     http,
     postgres,
     checkpoints,
+    expiry,
   };
 }
 

@@ -9,6 +9,8 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
 import { ListenError } from '../config/listen-address';
 import { NotificationRelay } from '../nats/notification-relay';
+import { ConsumersService } from '../consumers/consumers.service';
+import { SecretExpiry } from '../expiry/secret-expiry';
 import { UnreadableValues } from '../resolve/unreadable-values';
 import { STORAGE, Storage } from '../storage/sql';
 import { Metrics } from './metrics';
@@ -114,6 +116,11 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
             rejectedTokens: modules.get(TokenIntegrity, { strict: false }).count,
           }),
           checkpointsPending: async () => (await modules.get(CheckpointShipper, { strict: false }).state()).pending,
+          expiry: async () => {
+            const { expiredCount, expiringCount } = await modules.get(SecretExpiry, { strict: false }).report();
+            return { expired: expiredCount, expiring: expiringCount };
+          },
+          staleConsumers: () => modules.get(ConsumersService, { strict: false }).countStale(),
         });
       },
     },

@@ -9,6 +9,10 @@ export interface MetricSources {
   integrity: () => { unreadableValues: number; rejectedTokens: number };
   /** Checkpoints in the log the sink does not hold yet. */
   checkpointsPending: () => Promise<number>;
+  /** Active secrets past their expiry, and those within the warning window. */
+  expiry: () => Promise<{ expired: number; expiring: number }>;
+  /** Consumers holding an old version more than a minute after a change. */
+  staleConsumers: () => Promise<number>;
 }
 
 /**
@@ -145,6 +149,25 @@ export class Metrics {
         const { unreadableValues, rejectedTokens } = sources.integrity();
         this.set({ kind: 'unreadable_value' }, unreadableValues);
         this.set({ kind: 'rejected_token' }, rejectedTokens);
+      },
+    });
+    new Gauge({
+      name: 'secrets_ledger_secrets_expiry',
+      help: 'Active secrets whose expiry has passed (expired) or falls within SECRETS_EXPIRY_WARNING_DAYS (expiring)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const { expired, expiring } = await sources.expiry();
+        this.set({ state: 'expired' }, expired);
+        this.set({ state: 'expiring' }, expiring);
+      },
+    });
+    new Gauge({
+      name: 'secrets_ledger_stale_consumers',
+      help: "Tokens (per plugin and key) whose last resolve returned an old version more than a minute after the key's value changed",
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.staleConsumers());
       },
     });
   }

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ConsumersModule } from '../consumers/consumers.module';
 import { SecretsModule } from '../secrets/secrets.module';
 import { ResolveController } from './resolve.controller';
 import { ResolveService } from './resolve.service';
 import { UnreadableValues } from './unreadable-values';
 
 @Module({
-  imports: [SecretsModule],
+  imports: [SecretsModule, ConsumersModule],
   controllers: [ResolveController],
   providers: [ResolveService, UnreadableValues],
   exports: [ResolveService],

@@ -1,13 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FieldError, ForbiddenError, ValidationError, fieldNameFromRequest } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/configuration';
+import { SecretConsumers } from '../consumers/secret-consumers';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { Principal, actorOf } from '../auth/principal';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
 import { StoredEventType } from '../event-store/stored-event-types';
 import { secretStream } from '../secrets/domain/events';
+import { hasExpired } from '../secrets/domain/expiry';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
-import { SecretsReadModel } from '../secrets/secrets-read-model';
+import { ResolvableValue, SecretsReadModel } from '../secrets/secrets-read-model';
 import { STORAGE, Storage } from '../storage/sql';
 import { INTEGRITY_STREAM, UnreadableSighting, UnreadableValues } from './unreadable-values';
 
@@ -26,6 +30,8 @@ export interface ResolveResult {
   missing: string[];
   /** Keys whose stored value would not open (tampered, or its master key is missing): never guessed. */
   unreadable: string[];
+  /** With SECRETS_REFUSE_EXPIRED=true, the keys asked for whose expiry has passed; present only when there are some. */
+  expired?: string[];
   revision: number;
 }
 
@@ -43,6 +49,8 @@ export class ResolveService {
     private readonly readModel: SecretsReadModel,
     private readonly denied: AccessDeniedRecorder,
     private readonly integrity: UnreadableValues,
+    private readonly consumers: SecretConsumers,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'expiry'>,
   ) {}
 
   async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveResult> {
@@ -62,18 +70,25 @@ export class ResolveService {
     const reader = this.storage.reader;
     const revision = await this.readModel.revision(reader);
     const states = await this.readModel.resolvable(reader, keys);
+    const now = new Date();
+    const refused = (state: ResolvableValue) => this.config.expiry.refuseExpired && hasExpired(state.expiresAt, now);
     // A row the log disagrees with is never opened: its value event may be another key's, or an
-    // older value of this one (SPEC §3, integrity failures).
-    const toOpen = [...states].filter(([, state]) => state.mismatch === undefined);
+    // older value of this one (SPEC §3, integrity failures). Nor is a value refused as expired.
+    const toOpen = [...states].filter(([, state]) => state.mismatch === undefined && !refused(state));
     const opened = await this.store.openValues(reader, toOpen.map(([key, state]) => ({ eventId: state.valueEventId, stream: secretStream(key) })));
     const secrets: Record<string, string> = {};
     const read: { key: string; version: number }[] = [];
     const missing: string[] = [];
+    const expired: string[] = [];
     const unreadable: UnreadableSighting[] = [];
     for (const key of keys) {
       const state = states.get(key);
       if (!state) {
         missing.push(key);
+        continue;
+      }
+      if (refused(state)) {
+        expired.push(key);
         continue;
       }
       const value = state.mismatch === undefined ? opened.values.get(state.valueEventId) : undefined;
@@ -89,20 +104,22 @@ export class ResolveService {
 
     const unreadableKeys = unreadable.map((sighting) => sighting.key);
     const actor = actorOf(principal);
+    const outcome = { missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), ...(expired.length > 0 ? { expired } : {}) };
     await this.storage.transact(async (tx) => {
       const firstSightings = this.integrity.eventsFor(unreadable);
       if (firstSightings.length > 0) await this.store.appendToStream(tx, INTEGRITY_STREAM, ANY_VERSION, firstSightings, actor);
-      await this.store.appendToStream(
+      const [entry] = await this.store.appendToStream(
         tx,
         RESOLUTIONS_STREAM,
         ANY_VERSION,
         // Indexed under every key asked for, so the audit trail's key filter shows each read.
-        [{ type: StoredEventType.SecretsResolved, data: { plugin, keys: read, missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), revision }, keys }],
+        [{ type: StoredEventType.SecretsResolved, data: { plugin, keys: read, ...outcome, revision }, keys }],
         actor,
       );
+      this.consumers.record(tx, { tokenId: actor.id, tokenName: actor.name, plugin, keys: read, at: entry.at, seq: entry.seq });
     });
     if (unreadable.length > 0) this.integrity.recordedAll(unreadable);
-    return { secrets, missing, unreadable: unreadableKeys, revision };
+    return { secrets, missing, unreadable: unreadableKeys, ...(expired.length > 0 ? { expired } : {}), revision };
   }
 }
 

@@ -8,6 +8,7 @@ export interface ResolvableValue {
   version: number;
   valueEventId: string;
   mismatch?: string;
+  expiresAt?: string;
 }
 
 /** What the log says of the event a row names: its stream and version, whether it seals a value, the stream's head, and whether a later event replaced or removed its value. */
@@ -37,6 +38,7 @@ interface SecretRow {
   updated_at: string;
   updated_by: string;
   value_event_id: string | null;
+  expires_at: string | null;
 }
 
 function toState(row: SecretRow): PresentSecretState {
@@ -50,19 +52,21 @@ function toState(row: SecretRow): PresentSecretState {
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
     valueEventId: row.value_event_id,
+    ...(row.expires_at !== null ? { expiresAt: row.expires_at } : {}),
   };
 }
 
-const UPSERT_SECRET = `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+const UPSERT_SECRET = `INSERT INTO secrets (key, status, version, description, created_at, created_by, updated_at, updated_by, value_event_id, expires_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (key) DO UPDATE SET status = excluded.status, version = excluded.version,
     description = excluded.description, created_at = excluded.created_at, created_by = excluded.created_by,
-    updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id`;
+    updated_at = excluded.updated_at, updated_by = excluded.updated_by, value_event_id = excluded.value_event_id,
+    expires_at = excluded.expires_at`;
 
 const SET_REVISION = "INSERT INTO ledger_counters (name, value) VALUES ('revision', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
 
 function upsertValues(state: PresentSecretState): SqlValue[] {
-  return [state.key, state.status, state.version, state.description, state.createdAt, state.createdBy, state.updatedAt, state.updatedBy, state.valueEventId];
+  return [state.key, state.status, state.version, state.description, state.createdAt, state.createdBy, state.updatedAt, state.updatedBy, state.valueEventId, state.expiresAt ?? null];
 }
 
 /**
@@ -97,8 +101,8 @@ export class SecretsReadModel {
    * long on SQLite: docs/BENCHMARKS.md, Figures behind design choices).
    */
   async resolvable(s: SqlSession, keys: readonly string[]): Promise<Map<string, ResolvableValue>> {
-    const rows = await s.values<[string, number, string, ...ValueEventInLog]>(
-      `SELECT s.key, s.version, s.value_event_id, e.stream, e.version, e.ciphertext IS NOT NULL,
+    const rows = await s.values<[string, number, string, string | null, ...ValueEventInLog]>(
+      `SELECT s.key, s.version, s.value_event_id, s.expires_at, e.stream, e.version, e.ciphertext IS NOT NULL,
               (SELECT MAX(h.version) FROM events h WHERE h.stream = e.stream),
               EXISTS (SELECT 1 FROM events l WHERE l.stream = e.stream AND l.version > e.version AND (l.ciphertext IS NOT NULL OR l.type = ?))
          FROM secrets s LEFT JOIN events e ON e.id = s.value_event_id
@@ -106,13 +110,24 @@ export class SecretsReadModel {
       [StoredEventType.SecretRemoved, ...keys],
     );
     return new Map(
-      rows.map(([key, version, valueEventId, ...inLog]) => [key, { version, valueEventId, mismatch: valueEventMismatch(key, version, inLog) }]),
+      rows.map(([key, version, valueEventId, expiresAt, ...inLog]) => [
+        key,
+        { version, valueEventId, mismatch: valueEventMismatch(key, version, inLog), ...(expiresAt !== null ? { expiresAt } : {}) },
+      ]),
     );
   }
 
   /** Up to `limit` active secrets with keys after `afterKey` ('' for the first page), in key order. */
   async pageActive(s: SqlSession, afterKey: string, limit: number): Promise<PresentSecretState[]> {
     return (await s.all<SecretRow>("SELECT * FROM secrets WHERE status = 'active' AND key > ? ORDER BY key LIMIT ?", [afterKey, limit])).map(toState);
+  }
+
+  /** Active secrets that expire from `from` (inclusive) to `until` (exclusive), soonest first: at most `limit`, and how many there are. */
+  async expiringBetween(s: SqlSession, from: string, until: string, limit: number): Promise<{ items: { key: string; expiresAt: string }[]; count: number }> {
+    const where = "FROM secrets WHERE expires_at >= ? AND expires_at < ? AND status = 'active'";
+    const items = await s.all<{ key: string; expires_at: string }>(`SELECT key, expires_at ${where} ORDER BY expires_at, key LIMIT ?`, [from, until, limit]);
+    const count = items.length < limit ? items.length : Number((await s.get<{ n: number | string }>(`SELECT COUNT(*) AS n ${where}`, [from, until]))?.n ?? 0);
+    return { items: items.map((row) => ({ key: row.key, expiresAt: row.expires_at })), count };
   }
 
   /** Every row, removed ones included: what a rebuild must reproduce exactly. */

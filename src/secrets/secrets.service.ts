@@ -94,6 +94,8 @@ export interface SecretHistoryEntry {
   toVersion?: number;
   /** The value this version holds was destroyed: when and by whom. */
   destroyed?: { at: string; by: string };
+  /** Added: the expiry, if one was set; Updated: the new one (null: cleared), only when it changed. */
+  expiresAt?: string | null;
 }
 
 /**
@@ -154,6 +156,7 @@ export class SecretsService {
         // Whether this version sealed a new value: the only trace of a value the history may give.
         ...(event.type === StoredEventType.SecretUpdated ? { valueChanged: event.data.valueChanged } : {}),
         ...(event.type === StoredEventType.SecretRolledBack ? { toVersion: event.data.toVersion } : {}),
+        ...('expiresAt' in event.data && event.data.expiresAt !== undefined ? { expiresAt: event.data.expiresAt } : {}),
         ...(destroyed ? { destroyed } : {}),
       };
     });

@@ -12,6 +12,8 @@ interface DeferredRows {
   table: string;
   columns: readonly string[];
   rows: readonly (readonly SqlValue[])[];
+  /** An upsert on the first `keyColumns` columns; absent for a plain insert. */
+  keyColumns?: number;
 }
 
 /** Rows per INSERT of deferred rows: far below either engine's limit on parameters. */
@@ -19,20 +21,28 @@ const DEFERRED_ROWS_PER_STATEMENT = 500;
 
 /** Every job's deferred rows, one INSERT per table and chunk. */
 async function insertDeferredRows(session: SqlSession, batches: readonly DeferredRows[]): Promise<void> {
-  const byTarget = new Map<string, { table: string; columns: readonly string[]; rows: (readonly SqlValue[])[] }>();
-  for (const { table, columns, rows } of batches) {
-    const target = `${table}(${columns.join(',')})`;
-    const entry = byTarget.get(target) ?? { table, columns, rows: [] };
+  const byTarget = new Map<string, { table: string; columns: readonly string[]; keyColumns?: number; rows: (readonly SqlValue[])[] }>();
+  for (const { table, columns, rows, keyColumns } of batches) {
+    const target = `${table}(${columns.join(',')})${keyColumns ?? ''}`;
+    const entry = byTarget.get(target) ?? { table, columns, keyColumns, rows: [] };
     entry.rows.push(...rows);
     byTarget.set(target, entry);
   }
-  for (const { table, columns, rows } of byTarget.values()) {
+  for (const { table, columns, keyColumns, rows } of byTarget.values()) {
     const tuple = `(${placeholders(columns.length)})`;
-    for (let i = 0; i < rows.length; i += DEFERRED_ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + DEFERRED_ROWS_PER_STATEMENT);
-      await session.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`, chunk.flat());
+    const onConflict = keyColumns === undefined ? '' : upsertClause(columns, keyColumns);
+    // PostgreSQL refuses a statement that upserts one row twice: the last row per key stands for them.
+    const written = keyColumns === undefined ? rows : [...new Map(rows.map((row) => [JSON.stringify(row.slice(0, keyColumns)), row])).values()];
+    for (let i = 0; i < written.length; i += DEFERRED_ROWS_PER_STATEMENT) {
+      const chunk = written.slice(i, i + DEFERRED_ROWS_PER_STATEMENT);
+      await session.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${onConflict}`, chunk.flat());
     }
   }
+}
+
+function upsertClause(columns: readonly string[], keyColumns: number): string {
+  const updated = columns.slice(keyColumns).map((column) => `${column} = excluded.${column}`);
+  return ` ON CONFLICT (${columns.slice(0, keyColumns).join(', ')}) DO UPDATE SET ${updated.join(', ')}`;
 }
 
 /** A job's view of the batch's transaction; unusable once the job is over. */
@@ -66,6 +76,11 @@ class JobTransaction implements WriteTransaction {
   deferInsert(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void {
     this.live();
     if (rows.length > 0) this.deferredRows.push({ table, columns, rows });
+  }
+
+  deferUpsert(table: string, columns: readonly string[], keyColumns: number, rows: readonly (readonly SqlValue[])[]): void {
+    this.live();
+    if (rows.length > 0) this.deferredRows.push({ table, columns, rows, keyColumns });
   }
 
   announce(channel: AnnouncedChannel): void {

@@ -58,6 +58,12 @@ export interface WriteTransaction extends SqlSession {
    */
   deferInsert(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): void;
   /**
+   * As `deferInsert`, for a projection that keeps the latest row per `keyColumns` (the first
+   * columns): a row replaces the stored one with the same key, and of the batch's rows with the
+   * same key the last one deferred wins.
+   */
+  deferUpsert(table: string, columns: readonly string[], keyColumns: number, rows: readonly (readonly SqlValue[])[]): void;
+  /**
    * Tells every instance on this database, once this transaction has committed, that something
    * happened on `channel` (a hint only, never data): PostgreSQL's NOTIFY; in-process on SQLite.
    */

@@ -294,7 +294,7 @@ describe('the admin console in a real browser', () => {
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
       await expectNoEmptyStatusBar(page);
-      const rows = page.locator('table tbody tr');
+      const rows = page.locator('#history-table tbody tr');
       await expectEventually(async () => expect(await rows.count()).toBe(5));
       const table = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((c) => (c as HTMLElement).innerText)));
       expect(table.map((r) => [r[0], r[1], r[3], r[4], r[5]])).toEqual([
@@ -349,6 +349,56 @@ describe('the admin console in a real browser', () => {
       expect(await resolved(KEY)).toBe(VALUES[1]);
       await expectAccessible(page);
       await expectNothingExposed(page);
+    });
+
+    it('shows on the History page who holds which version: an old one marked, stale a minute after the change, current once refreshed', async () => {
+      const row = page.locator('#consumers-table tbody tr[data-token="console-check"]');
+      const shown = async () => (await row.locator('th, td').allInnerTexts()).map((text) => text.trim());
+      const held = async () => ((await (await t.request(`/api/v1/secrets/${KEY}/consumers`)).json()).items as { tokenName: string; version: number; current: boolean }[]).find((c) => c.tokenName === 'console-check')!;
+      // console-check last resolved before the value changed.
+      const before = await held();
+      expect(before.current).toBe(false);
+      await expectEventually(async () => expect(await shown()).toEqual([expect.stringMatching(/^console-check \(tok_/), 'console-test', String(before.version), expect.stringMatching(/UTC$/), 'Old version']));
+
+      // A minute after the change it is stale. The service's clock (only Date) moves on; the view is opened again.
+      jest.useFakeTimers({ advanceTimers: true, doNotFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance'] });
+      try {
+        jest.setSystemTime(Date.now() + 61_000);
+        await page.getByRole('link', { name: '← All secrets' }).click();
+        await page.getByRole('link', { name: `History of ${KEY}` }).click();
+        await expectEventually(async () => expect((await shown())[4]).toBe('Stale: an old version, over a minute after the change'));
+      } finally {
+        jest.useRealTimers();
+      }
+      expect(await row.getAttribute('class')).toContain('stale');
+
+      // It refreshes (the view follows the log without a reload): current, at the latest version.
+      expect(await resolved(KEY)).toBe(VALUES[1]);
+      await expectEventually(async () => expect((await shown()).slice(2)).toEqual([String((await held()).version), expect.stringMatching(/UTC$/), 'Current']));
+      await expectAccessible(page);
+      await expectNothingExposed(page);
+    });
+
+    it('sets an expiry in the form; the list marks the secret expired, and the mark goes when the expiry is cleared', async () => {
+      const key = 'S3_EXPORT_SECRET';
+      await page.getByRole('link', { name: '← All secrets' }).click();
+      await rowOf(page, key).waitFor();
+      await page.getByRole('button', { name: `Change ${key}` }).click();
+      await page.getByLabel('Expires at').fill('2020-01-01T00:00:00+00:00');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expectStatus(page, new RegExp(`^Changed the expiry of ${key} \\(now version \\d+\\)\\.$`));
+      await expectEventually(async () => expect((await cells(page, key))[0]).toBe(`${key} Expired 2020-01-01 00:00:00 UTC`));
+      expect(await rowOf(page, key).locator('.expiry.expired').count()).toBe(1);
+      expect(await (await t.request(`/api/v1/secrets/${key}`)).json()).toMatchObject({ expiresAt: '2020-01-01T00:00:00.000Z', expiry: 'expired' });
+      await expectAccessible(page);
+
+      await page.getByRole('button', { name: `Change ${key}` }).click();
+      expect(await page.getByLabel('Expires at').inputValue()).toBe('2020-01-01T00:00:00.000Z');
+      await page.getByLabel('Expires at').fill('');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expectStatus(page, new RegExp(`^Changed the expiry of ${key} `));
+      await expectEventually(async () => expect((await cells(page, key))[0]).toBe(key));
+      expect(await (await t.request(`/api/v1/secrets/${key}`)).json()).not.toHaveProperty('expiresAt');
     });
 
     it('issues an executor token shown once with a copy button, then hides it', async () => {
@@ -443,7 +493,7 @@ describe('the admin console in a real browser', () => {
       await expectAccessible(page);
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
-      expect(await page.locator('table tbody tr').last().locator('td').first().innerText()).toBe('Removed (SecretRemoved)');
+      expect(await page.locator('#history-table tbody tr').last().locator('td').first().innerText()).toBe('Removed (SecretRemoved)');
       await page.getByRole('link', { name: '← All secrets' }).click();
       await page.getByRole('heading', { name: 'Secrets', exact: true }).waitFor();
     });
@@ -745,7 +795,7 @@ describe('the admin console in a real browser', () => {
 
       await page.getByRole('link', { name: 'History of FIFTYONE_CVAT_URL' }).click();
       await page.getByRole('heading', { name: 'History of FIFTYONE_CVAT_URL' }).waitFor();
-      await expectEventually(async () => expect(await page.locator('table tbody tr').count()).toBe(1));
+      await expectEventually(async () => expect(await page.locator('#history-table tbody tr').count()).toBe(1));
       await check();
 
       await page.getByRole('link', { name: 'Audit' }).click();

@@ -201,6 +201,28 @@ describe('secrets-ledger admin commands against a running service', () => {
     expect(all).not.toContain('lifecycle-v');
   });
 
+  it('--expires-at on add, set and import; show and list mark an expired secret; consumers lists who holds which version', async () => {
+    expect((await run(['secrets', 'add', 'CLI_EXPIRING_KEY', '--expires-at', '2020-01-01T00:00:00+02:00'], 'expiring-v1')).status).toBe(0);
+    expect(await json(['secrets', 'show', 'CLI_EXPIRING_KEY'])).toMatchObject({ expiresAt: '2019-12-31T22:00:00.000Z', expiry: 'expired' });
+    expect((await run(['secrets', 'show', 'CLI_EXPIRING_KEY'])).stdout).toMatch(/^expiresAt +2019-12-31T22:00:00\.000Z \(EXPIRED\)$/m);
+    expect((await run(['secrets', 'list'])).stdout).toMatch(/^CLI_EXPIRING_KEY +1 +\S+ +\S+ +2019-12-31T22:00:00\.000Z \(EXPIRED\)/m);
+    const bad = await run(['secrets', 'set', 'CLI_EXPIRING_KEY', '--keep-value', '--expires-at', 'next-tuesday']);
+    expect({ status: bad.status, stderr: bad.stderr }).toEqual({ status: 7, stderr: expect.stringMatching(/expiresAt/) });
+    expect(await json(['secrets', 'set', 'CLI_EXPIRING_KEY', '--keep-value', '--expires-at', 'never'])).not.toHaveProperty('expiresAt');
+    const file = join(work.dir, 'expiring.env');
+    writeFileSync(file, 'CLI_IMPORTED_EXPIRING=imported\n');
+    expect((await run(['secrets', 'import', file, '--yes', '--expires-at', '2031-05-17T08:30:00Z'])).status).toBe(0);
+    expect(await json(['secrets', 'show', 'CLI_IMPORTED_EXPIRING'])).toMatchObject({ expiresAt: '2031-05-17T08:30:00.000Z' });
+
+    expect((await run(['secrets', 'consumers', 'CLI_EXPIRING_KEY'])).stdout).toBe('(nobody has resolved CLI_EXPIRING_KEY)\n');
+    await resolved(['CLI_EXPIRING_KEY']);
+    await run(['secrets', 'set', 'CLI_EXPIRING_KEY'], 'expiring-v3');
+    expect((await json(['secrets', 'consumers', 'CLI_EXPIRING_KEY'])).items).toEqual([
+      expect.objectContaining({ tokenName: 'cli-check', plugin: '@acme/cli-check', version: 2, current: false }),
+    ]);
+    expect((await run(['secrets', 'consumers', 'CLI_EXPIRING_KEY'])).stdout).toMatch(/^cli-check \(tok_\S+\) +@acme\/cli-check +2 +\S+ +old$/m);
+  });
+
   it('exit codes say what happened (docs/CLI.md, "Admin commands")', async () => {
     expect((await run(['secrets', 'add', 'CLI_CODES_KEY'], 'codes-v1')).status).toBe(0);
     const cases: Array<[string, string[], string | undefined, NodeJS.ProcessEnv, number, RegExp]> = [

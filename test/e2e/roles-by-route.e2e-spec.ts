@@ -26,6 +26,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/secrets/{key}/history', allowed: ['admin', 'auditor'], url: () => '/api/v1/secrets/ROUTE_KEY/history' },
   { method: 'POST', path: '/api/v1/secrets/{key}/rollback', allowed: ['admin'], url: () => '/api/v1/secrets/ROUTE_KEY/rollback', json: () => ({ toVersion: 1 }) },
   { method: 'DELETE', path: '/api/v1/secrets/{key}/versions/{version}', allowed: ['admin'], url: () => '/api/v1/secrets/ROUTE_KEY/versions/1' },
+  { method: 'GET', path: '/api/v1/secrets/{key}/consumers', allowed: ['admin', 'auditor'], url: () => '/api/v1/secrets/ROUTE_KEY/consumers' },
   { method: 'POST', path: '/api/v1/resolve', allowed: ['executor'], url: () => '/api/v1/resolve', json: () => ({ plugin: 'p', keys: ['ROUTE_KEY'] }) },
   { method: 'POST', path: '/api/v1/tokens', allowed: ['admin'], url: () => '/api/v1/tokens', json: () => ({ name: 'n', role: 'auditor' }) },
   { method: 'GET', path: '/api/v1/tokens', allowed: ['admin'], url: () => '/api/v1/tokens' },

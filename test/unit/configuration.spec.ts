@@ -233,4 +233,13 @@ describe('configuration (SPEC §7)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads the expiry policy: a whole number of warning days, refusal only when asked', () => {
+    expect(loadConfig({}).expiry).toEqual({ warningDays: 14, refuseExpired: false });
+    expect(loadConfig({ SECRETS_EXPIRY_WARNING_DAYS: '0', SECRETS_REFUSE_EXPIRED: 'true' }).expiry).toEqual({ warningDays: 0, refuseExpired: true });
+    expect(problemsOf({ SECRETS_EXPIRY_WARNING_DAYS: '1.5', SECRETS_REFUSE_EXPIRED: 'yes' })).toEqual([
+      'SECRETS_EXPIRY_WARNING_DAYS must be a whole number of days from 0 to 9999, got "1.5"',
+      'SECRETS_REFUSE_EXPIRED must be true or false, got "yes"',
+    ]);
+  });
 });

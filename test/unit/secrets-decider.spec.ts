@@ -221,6 +221,47 @@ describe('secrets decider', () => {
     });
   });
 
+  describe('expiry', () => {
+    const update = (expiresAt: string | null, extra: object = {}): SecretCommand => ({ type: 'UpdateSecret', key: 'API_TOKEN', expiresAt, ...extra });
+
+    it('an add carries the expiry as the UTC instant it names; the state holds it', () => {
+      const events = decide({ ...add(), expiresAt: '2027-03-01T09:00:00+01:00' } as SecretCommand, ABSENT);
+      expect(events[0].data).toEqual({ key: 'API_TOKEN', description: '', expiresAt: '2027-03-01T08:00:00.000Z' });
+      expect(fold(recorded(events))).toMatchObject({ expiresAt: '2027-03-01T08:00:00.000Z' });
+    });
+
+    it('an update that only sets, moves or clears the expiry is a change; the same instant again is none', () => {
+      let state = given(add());
+      const [set] = decide(update('2027-03-01T08:00:00Z'), state);
+      expect(set.data).toEqual({ key: 'API_TOKEN', valueChanged: false, expiresAt: '2027-03-01T08:00:00.000Z' });
+      state = fold(recorded([set], state.version), state);
+      expect(decide(update('2027-03-01T09:00:00+01:00'), state)).toEqual([]);
+      const [cleared] = decide(update(null), state);
+      expect(cleared.data).toEqual({ key: 'API_TOKEN', valueChanged: false, expiresAt: null });
+      expect(fold(recorded([cleared], state.version), state)).not.toHaveProperty('expiresAt');
+      // An update that says nothing of the expiry leaves it.
+      const [described] = decide({ type: 'UpdateSecret', key: 'API_TOKEN', description: 'd' }, state);
+      expect(fold(recorded([described], state.version), state)).toMatchObject({ expiresAt: '2027-03-01T08:00:00.000Z' });
+    });
+
+    it.each(['2027-02-29T00:00:00Z', '2027-03-01', '2027-03-01T08:00:00', '2027-03-01T08:00:60Z', '2027-03-01T08:00:00+24:00', ' 2027-03-01T08:00:00Z'])(
+      'refuses %j, naming the field and not the input',
+      (expiresAt) => {
+        const error = captureError(() => decide({ ...add(), expiresAt } as SecretCommand, ABSENT)) as ValidationError;
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.errors).toEqual([{ field: 'expiresAt', message: expect.not.stringContaining(expiresAt.trim()) }]);
+      },
+    );
+
+    it.each([
+      ['2028-02-29T23:59:59.123456789Z', '2028-02-29T23:59:59.123Z'],
+      ['2027-03-01t08:00:00z', '2027-03-01T08:00:00.000Z'],
+      ['2027-03-01 08:00:00-05:30', '2027-03-01T13:30:00.000Z'],
+    ])('accepts %j as %s', (expiresAt, stored) => {
+      expect(decide({ ...add(), expiresAt } as SecretCommand, ABSENT)[0].data).toMatchObject({ expiresAt: stored });
+    });
+  });
+
   describe('evolve', () => {
     it('tracks which event holds the current value, and drops it on removal', () => {
       const added = recorded(decide(add(), ABSENT));

@@ -6,7 +6,7 @@ import type { VerifyResult as ChainVerifyResult } from '../../audit/chain-verifi
 import type { CheckpointReport } from '../../checkpoints/checkpoint-check';
 /** `GET /audit/verify`, or `POST` with checkpoints (then `checkpoints` says what they showed). */
 export type VerifyResult = ChainVerifyResult & { checkpoints?: CheckpointReport };
-export type { SecretMeta } from '../../client/http-api';
+export type { SecretConsumer, SecretMeta } from '../../client/http-api';
 
 export interface FieldProblem {
   field: string;

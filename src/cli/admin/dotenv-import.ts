@@ -26,7 +26,7 @@ interface Change {
  * with --yes, or after a "yes" on a terminal, and never without a terminal and without --yes. An
  * invalid key or empty value refuses the whole file.
  */
-export async function importDotenv(api: AdminApi, file: string, options: OutputOptions & { yes?: boolean; overwrite?: boolean }): Promise<void> {
+export async function importDotenv(api: AdminApi, file: string, options: OutputOptions & { yes?: boolean; overwrite?: boolean; expiresAt?: string }): Promise<void> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -52,7 +52,7 @@ export async function importDotenv(api: AdminApi, file: string, options: OutputO
   if (apply) {
     for (const change of writes) {
       try {
-        change.version = await write(api, change, values[change.key]);
+        change.version = await write(api, change, values[change.key], options.expiresAt);
       } catch (error) {
         if (error instanceof CommandFailure) {
           const done = writes.filter((c) => c.version !== undefined).map((c) => c.key);
@@ -89,10 +89,12 @@ function describeVersion(change: Change): string {
   return `${change.fromVersion} -> ${change.version ?? change.fromVersion! + 1}`;
 }
 
-async function write(api: AdminApi, change: Change, value: string): Promise<number> {
+/** One key's add or overwrite; `expiresAt`, when given, goes with each written value. */
+async function write(api: AdminApi, change: Change, value: string, expiresAt: string | undefined): Promise<number> {
+  const expiry = expiresAt !== undefined ? { expiresAt } : {};
   const reply =
     change.action === 'add'
-      ? await api.call<SecretMeta>('POST', 'api/v1/secrets', { key: change.key, value })
-      : await api.call<SecretMeta>('PATCH', `api/v1/secrets/${encodeURIComponent(change.key)}`, { value }, { 'if-match': `"${change.fromVersion}"` });
+      ? await api.call<SecretMeta>('POST', 'api/v1/secrets', { key: change.key, value, ...expiry })
+      : await api.call<SecretMeta>('PATCH', `api/v1/secrets/${encodeURIComponent(change.key)}`, { value, ...expiry }, { 'if-match': `"${change.fromVersion}"` });
   return reply.body.version;
 }

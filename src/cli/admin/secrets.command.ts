@@ -3,7 +3,7 @@ import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
 import { adminApiFromEnvironment } from './admin-api';
 import { importDotenv } from './dotenv-import';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
-import type { SecretMeta } from '../../client/http-api';
+import type { SecretConsumer, SecretMeta } from '../../client/http-api';
 import { CommandFailure, EXIT } from './exit-codes';
 import { confirm, readSecretValue } from './value-input';
 
@@ -15,6 +15,7 @@ interface HistoryEntry {
   description?: string;
   toVersion?: number;
   destroyed?: { at: string; by: string };
+  expiresAt?: string | null;
 }
 
 const secretPath = (key: string) => `api/v1/secrets/${encodeURIComponent(key)}`;
@@ -33,10 +34,28 @@ function valueNote(entry: HistoryEntry): string {
   ];
   return notes.join('; ');
 }
+/** `--expires-at`: the service checks the date-time (SPEC §1); the CLI only spells "none". */
+const EXPIRES_AT_OPTION = ['--expires-at <time>', 'when it expires, RFC 3339 (2027-01-31T00:00:00Z); expiry deletes nothing'] as const;
 
 function showMeta(meta: SecretMeta, options: OutputOptions): void {
   if (options.json) printJson(meta);
-  else printRecord({ key: meta.key, version: meta.version, description: meta.description, createdAt: meta.createdAt, createdBy: meta.createdBy, updatedAt: meta.updatedAt, updatedBy: meta.updatedBy });
+  else
+    printRecord({
+      key: meta.key,
+      version: meta.version,
+      description: meta.description,
+      expiresAt: expiryText(meta),
+      createdAt: meta.createdAt,
+      createdBy: meta.createdBy,
+      updatedAt: meta.updatedAt,
+      updatedBy: meta.updatedBy,
+    });
+}
+
+/** An expiry for people: the time, and whether it has passed or is near. */
+function expiryText(meta: SecretMeta): string {
+  if (meta.expiresAt === undefined) return 'never';
+  return meta.expiry ? `${meta.expiresAt} (${meta.expiry === 'expired' ? 'EXPIRED' : 'expiring soon'})` : meta.expiresAt;
 }
 
 /** `secrets-ledger secrets …` (SPEC §6): the secrets API for admins. Values go in, never out. */
@@ -50,6 +69,12 @@ export function addSecretsCommands(program: Command): void {
     .action(async (options: OutputOptions) => {
       const items = await adminApiFromEnvironment().all<SecretMeta>('api/v1/secrets');
       if (options.json) printJson({ items });
+      else if (items.some((s) => s.expiresAt !== undefined))
+        printTable(
+          ['KEY', 'VERSION', 'UPDATED', 'BY', 'EXPIRES', 'DESCRIPTION'],
+          items.map((s) => [s.key, s.version, s.updatedAt, s.updatedBy, s.expiresAt === undefined ? '' : expiryText(s), s.description]),
+        );
+      // Without any expiry, no column for it.
       else printTable(['KEY', 'VERSION', 'UPDATED', 'BY', 'DESCRIPTION'], items.map((s) => [s.key, s.version, s.updatedAt, s.updatedBy, s.description]), '(no secrets)');
     });
 
@@ -67,12 +92,18 @@ export function addSecretsCommands(program: Command): void {
     .description('add a secret; the value comes from --from-file, standard input, or a hidden prompt')
     .argument('<KEY>')
     .option('--description <text>', 'what the secret is for')
+    .option(...EXPIRES_AT_OPTION)
     .option('--from-file <file>', 'read the value from this file')
     .option('--json', 'print JSON')
-    .action(async (key: string, options: OutputOptions & { description?: string; fromFile?: string }) => {
+    .action(async (key: string, options: OutputOptions & { description?: string; expiresAt?: string; fromFile?: string }) => {
       const api = adminApiFromEnvironment();
       const value = await readSecretValue(key, options.fromFile);
-      const reply = await api.call<SecretMeta>('POST', 'api/v1/secrets', { key, value, ...(options.description !== undefined ? { description: options.description } : {}) });
+      const reply = await api.call<SecretMeta>('POST', 'api/v1/secrets', {
+        key,
+        value,
+        ...(options.description !== undefined ? { description: options.description } : {}),
+        ...(options.expiresAt !== undefined ? { expiresAt: options.expiresAt } : {}),
+      });
       showMeta(reply.body, options);
     });
 
@@ -81,15 +112,17 @@ export function addSecretsCommands(program: Command): void {
     .description("change a secret's value (from --from-file, standard input, or a hidden prompt) and/or description")
     .argument('<KEY>')
     .option('--description <text>', 'the new description')
-    .option('--keep-value', 'change only the description; read no value')
+    .option('--expires-at <time>', 'the new expiry, RFC 3339; `never` clears it')
+    .option('--keep-value', 'change only the description or expiry; read no value')
     .option('--from-file <file>', 'read the value from this file')
     .option('--if-version <n>', 'refuse (exit 4) if the secret is no longer at this version', version)
     .option('--json', 'print JSON')
-    .action(async (key: string, options: OutputOptions & { description?: string; keepValue?: boolean; fromFile?: string; ifVersion?: number }) => {
+    .action(async (key: string, options: OutputOptions & { description?: string; expiresAt?: string; keepValue?: boolean; fromFile?: string; ifVersion?: number }) => {
       const api = adminApiFromEnvironment();
-      const body: { value?: string; description?: string } = {};
+      const body: { value?: string; description?: string; expiresAt?: string | null } = {};
       if (!options.keepValue) body.value = await readSecretValue(key, options.fromFile);
       if (options.description !== undefined) body.description = options.description;
+      if (options.expiresAt !== undefined) body.expiresAt = options.expiresAt === 'never' ? null : options.expiresAt;
       const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
       showMeta((await api.call<SecretMeta>('PATCH', secretPath(key), body, headers)).body, options);
     });
@@ -130,7 +163,13 @@ export function addSecretsCommands(program: Command): void {
     .action(async (key: string, options: OutputOptions) => {
       const { items } = (await adminApiFromEnvironment().call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
       if (options.json) printJson({ items });
-      else printTable(['VERSION', 'TYPE', 'AT', 'BY', 'DESCRIPTION', 'NOTE'], items.map((e) => [e.version, e.type, e.at, `${e.actor.name} (${e.actor.id})`, e.description, valueNote(e)]));
+      else {
+        const withExpiry = items.some((e) => e.expiresAt !== undefined);
+        printTable(
+          ['VERSION', 'TYPE', 'AT', 'BY', ...(withExpiry ? ['EXPIRES'] : []), 'DESCRIPTION', 'NOTE'],
+          items.map((e) => [e.version, e.type, e.at, `${e.actor.name} (${e.actor.id})`, ...(withExpiry ? [e.expiresAt === undefined ? '' : (e.expiresAt ?? 'never')] : []), e.description, valueNote(e)]),
+        );
+      }
     });
 
   secrets
@@ -175,13 +214,30 @@ export function addSecretsCommands(program: Command): void {
     });
 
   secrets
+    .command('consumers')
+    .description('who holds which version: each token and plugin that resolved the key, the version it got, whether that is current')
+    .argument('<KEY>')
+    .option('--json', 'print JSON')
+    .action(async (key: string, options: OutputOptions) => {
+      const { items } = (await adminApiFromEnvironment().call<{ items: SecretConsumer[] }>('GET', `${secretPath(key)}/consumers`)).body;
+      if (options.json) printJson({ items });
+      else
+        printTable(
+          ['TOKEN', 'PLUGIN', 'VERSION', 'RESOLVED', 'STATE'],
+          items.map((c) => [`${c.tokenName} (${c.tokenId})`, c.plugin, c.version, c.resolvedAt, c.current ? 'current' : c.stale ? 'STALE' : 'old']),
+          `(nobody has resolved ${key})`,
+        );
+    });
+
+  secrets
     .command('import')
     .description('add the keys of a dotenv file that do not exist yet (--overwrite: change the others too), one event per key; shows the plan first')
     .argument('<FILE.env>')
     .option('--overwrite', 'give keys that exist already the value in the file (a new version each)')
+    .option(...EXPIRES_AT_OPTION)
     .option('--yes', 'apply without asking')
     .option('--json', 'print JSON')
-    .action(async (file: string, options: OutputOptions & { yes?: boolean; overwrite?: boolean }) => importDotenv(adminApiFromEnvironment(), file, options));
+    .action(async (file: string, options: OutputOptions & { yes?: boolean; overwrite?: boolean; expiresAt?: string }) => importDotenv(adminApiFromEnvironment(), file, options));
 
   [secrets, ...secrets.commands].forEach((command) => readsEnvironment(command, ADMIN_ENVIRONMENT));
 }

@@ -5,6 +5,8 @@ export interface AddSecret {
   key: string;
   value: SecretValue;
   description?: string;
+  /** RFC 3339; absent: the secret never expires. */
+  expiresAt?: string;
 }
 
 export interface UpdateSecret {
@@ -12,6 +14,8 @@ export interface UpdateSecret {
   key: string;
   value?: SecretValue;
   description?: string;
+  /** RFC 3339 to set the expiry, null to clear it, absent to leave it. */
+  expiresAt?: string | null;
   /** From `If-Match`; absent means "whatever the current version is". */
   expectedVersion?: number;
 }

@@ -2,6 +2,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError, Vers
 import type { DestroySecretVersion, RollbackSecret, SecretCommand } from './commands';
 import { StoredEventType } from '../../event-store/stored-event-types';
 import { SecretEvent, SecretFact, SecretRolledBack, SecretVersionDestroyed, secretStream } from './events';
+import { normalizeExpiresAt } from './expiry';
 import { ABSENT, SecretState } from './secret-state';
 import { SecretVersions, VersionHolding } from './secret-versions';
 import { assertValidSecretFields } from './validation';
@@ -19,22 +20,24 @@ export function decide(command: SecretCommand, state: SecretState, versions?: Se
       return [
         {
           type: StoredEventType.SecretAdded,
-          data: { key: command.key, description: command.description ?? '' },
+          data: { key: command.key, description: command.description ?? '', ...(command.expiresAt !== undefined ? { expiresAt: normalizeExpiresAt(command.expiresAt) } : {}) },
           value: command.value,
         },
       ];
     }
     case 'UpdateSecret': {
-      if (command.value === undefined && command.description === undefined) {
-        throw new ValidationError('Nothing to change: give a value, a description, or both.', [
-          { field: 'value', message: 'value or description is required' },
+      if (command.value === undefined && command.description === undefined && command.expiresAt === undefined) {
+        throw new ValidationError('Nothing to change: give a value, a description, an expiry, or several.', [
+          { field: 'value', message: 'value, description or expiresAt is required' },
         ]);
       }
       assertValidSecretFields(command);
       const current = requireActive(command.key, state, command.expectedVersion);
       const descriptionChanged = command.description !== undefined && command.description !== current.description;
-      // Re-sending the same description alone changes nothing, so nothing is recorded.
-      if (command.value === undefined && !descriptionChanged) return [];
+      const expiresAt = command.expiresAt === undefined || command.expiresAt === null ? command.expiresAt : normalizeExpiresAt(command.expiresAt);
+      const expiryChanged = expiresAt !== undefined && expiresAt !== (current.expiresAt ?? null);
+      // Re-sending the same description or expiry alone changes nothing, so nothing is recorded.
+      if (command.value === undefined && !descriptionChanged && !expiryChanged) return [];
       return [
         {
           type: StoredEventType.SecretUpdated,
@@ -42,6 +45,7 @@ export function decide(command: SecretCommand, state: SecretState, versions?: Se
             key: command.key,
             ...(descriptionChanged ? { description: command.description } : {}),
             valueChanged: command.value !== undefined,
+            ...(expiryChanged ? { expiresAt } : {}),
           },
           ...(command.value !== undefined ? { value: command.value } : {}),
         },
@@ -125,16 +129,21 @@ export function evolve(state: SecretState, event: SecretFact): SecretState {
         updatedAt: event.at,
         updatedBy: event.actor.name,
         valueEventId: event.id,
+        ...(event.data.expiresAt !== undefined ? { expiresAt: event.data.expiresAt } : {}),
       };
     case StoredEventType.SecretUpdated: {
       if (state.status !== 'active') return state;
+      const { expiresAt, ...unchanged } = state;
+      // null clears the expiry; absent leaves it as it was.
+      const expiry = event.data.expiresAt === undefined ? expiresAt : (event.data.expiresAt ?? undefined);
       return {
-        ...state,
+        ...unchanged,
         version: event.version,
         description: event.data.description ?? state.description,
         updatedAt: event.at,
         updatedBy: event.actor.name,
         valueEventId: event.data.valueChanged ? event.id : state.valueEventId,
+        ...(expiry !== undefined ? { expiresAt: expiry } : {}),
       };
     }
     case StoredEventType.SecretRemoved: {

@@ -11,6 +11,8 @@ type Destroyed = typeof StoredEventType.SecretVersionDestroyed;
 export interface SecretAddedData {
   key: string;
   description: string;
+  /** ISO-8601 UTC; absent: never expires. */
+  expiresAt?: string;
   revision?: number;
 }
 export interface SecretUpdatedData {
@@ -18,6 +20,8 @@ export interface SecretUpdatedData {
   /** Present only when the description changed. */
   description?: string;
   valueChanged: boolean;
+  /** Present only when the expiry changed: ISO-8601 UTC, or null once cleared. */
+  expiresAt?: string | null;
   revision?: number;
 }
 export interface SecretRemovedData {

@@ -12,6 +12,8 @@ export type SecretState =
       updatedBy: string;
       /** The event whose ciphertext holds the current value (null once removed). */
       valueEventId: string | null;
+      /** ISO-8601 UTC; absent: never expires. Expiry is a date to act on, never a deletion. */
+      expiresAt?: string;
     };
 
 export type PresentSecretState = Exclude<SecretState, { status: 'absent' }>;

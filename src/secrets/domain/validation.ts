@@ -6,12 +6,13 @@ import {
   isValidSecretKey,
 } from './secret-key';
 import type { SecretValue } from '../../crypto/secret-value';
+import { expiresAtErrors } from './expiry';
 
 /**
  * The rules of SPEC §1, in one place. Every problem is reported, field by field; messages
  * describe the rule, never the offending value (it may be a secret pasted in the wrong field).
  */
-export function secretFieldErrors(fields: { key?: string; value?: SecretValue; description?: string }): FieldError[] {
+export function secretFieldErrors(fields: { key?: string; value?: SecretValue; description?: string; expiresAt?: string | null }): FieldError[] {
   const errors: FieldError[] = [];
   if (fields.key !== undefined && !isValidSecretKey(fields.key)) {
     errors.push({ field: 'key', message: SECRET_KEY_RULE });
@@ -26,6 +27,7 @@ export function secretFieldErrors(fields: { key?: string; value?: SecretValue; d
   if (fields.description !== undefined && fields.description.length > DESCRIPTION_MAX_LENGTH) {
     errors.push({ field: 'description', message: `must be at most ${DESCRIPTION_MAX_LENGTH} characters` });
   }
+  errors.push(...expiresAtErrors(fields.expiresAt));
   return errors;
 }
 

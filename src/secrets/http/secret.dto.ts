@@ -4,6 +4,9 @@ import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECR
 import type { Actor } from '../../event-store/event';
 import { SECRET_EVENT_TYPES } from '../../event-store/stored-event-types';
 import type { PresentSecretState } from '../domain/secret-state';
+import { EXPIRES_AT_RULE, ExpiryStatus } from '../domain/expiry';
+
+const EXPIRES_AT = `When the secret expires: RFC 3339 (${EXPIRES_AT_RULE.replace('must be ', '')}). Expiry deletes nothing; see SECRETS_REFUSE_EXPIRED.`;
 
 // DTOs check shapes (types, unknown fields); the rules of SPEC §1 live in the domain
 // (secretFieldErrors) so that HTTP, NATS and the CLI enforce exactly the same ones.
@@ -24,6 +27,11 @@ export class CreateSecretDto {
   @Omittable()
   @IsString()
   description?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: EXPIRES_AT })
+  @Omittable()
+  @IsString()
+  expiresAt?: string;
 }
 
 export class UpdateSecretDto {
@@ -36,6 +44,11 @@ export class UpdateSecretDto {
   @Omittable()
   @IsString()
   description?: string;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description: `${EXPIRES_AT} null: never expires.` })
+  @ValidateIf((_object, value) => value !== undefined && value !== null)
+  @IsString()
+  expiresAt?: string | null;
 }
 
 export class RollbackSecretDto {
@@ -53,8 +66,11 @@ export class SecretMetaDto {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ description: 'The actor name that added it' }) createdBy!: string;
   @ApiProperty({ description: 'The actor name that changed it last' }) updatedBy!: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'When it expires (UTC); absent: never' }) expiresAt?: string;
+  @ApiPropertyOptional({ enum: ['expired', 'expiring'], description: 'Present when the expiry has passed, or falls within SECRETS_EXPIRY_WARNING_DAYS' })
+  expiry?: ExpiryStatus;
 
-  static from(state: PresentSecretState): SecretMetaDto {
+  static from(state: PresentSecretState, expiry?: ExpiryStatus): SecretMetaDto {
     return {
       key: state.key,
       description: state.description,
@@ -63,6 +79,8 @@ export class SecretMetaDto {
       updatedAt: state.updatedAt,
       createdBy: state.createdBy,
       updatedBy: state.updatedBy,
+      ...(state.expiresAt !== undefined ? { expiresAt: state.expiresAt } : {}),
+      ...(expiry !== undefined ? { expiry } : {}),
     };
   }
 }
@@ -92,6 +110,8 @@ export class SecretHistoryEntryDto {
   @ApiPropertyOptional({ description: 'Updated only: whether a new value was stored' }) valueChanged?: boolean;
   @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'Rolled back only: the version whose value this one sealed again' }) toVersion?: number;
   @ApiPropertyOptional({ type: DestroyedDto, description: 'The value this version holds was destroyed: it can never be opened again' }) destroyed?: DestroyedDto;
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description: 'Added: the expiry, if any; Updated: the new one, only when it changed (null: cleared)' })
+  expiresAt?: string | null;
 }
 
 export class SecretHistoryDto {

@@ -1,11 +1,14 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated, ApiJsonBody, ApiProblems, ETAG_HEADER, LOCATION_HEADER } from '../../openapi/api-docs';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../../auth/auth.guard';
 import { Principal, actorOf } from '../../auth/principal';
 import { Roles } from '../../auth/roles.decorator';
+import { APP_CONFIG } from '../../config/config.module';
+import type { AppConfig } from '../../config/configuration';
 import { SecretValue } from '../../crypto/secret-value';
+import { expiryStatus } from '../domain/expiry';
 import type { PresentSecretState } from '../domain/secret-state';
 import { SecretsService } from '../secrets.service';
 import { etagOf, expectedVersionFrom } from './http-preconditions';
@@ -21,7 +24,15 @@ const IF_MATCH = (what: string) =>
 @ApiAuthenticated()
 @Controller('api/v1/secrets')
 export class SecretsController {
-  constructor(private readonly secrets: SecretsService) {}
+  constructor(
+    private readonly secrets: SecretsService,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'expiry'>,
+  ) {}
+
+  /** A secret's metadata, with its expiry judged now. */
+  private meta(state: PresentSecretState, now = new Date()): SecretMetaDto {
+    return SecretMetaDto.from(state, expiryStatus(state.expiresAt, now, this.config.expiry.warningDays));
+  }
 
   @Get()
   @Roles('admin', 'auditor')
@@ -33,7 +44,8 @@ export class SecretsController {
   async list(@Query() query: Record<string, unknown>): Promise<SecretListDto> {
     const { afterKey, limit } = parseSecretListQuery(query);
     const { items, more } = await this.secrets.page(afterKey, limit);
-    return { items: items.map(SecretMetaDto.from), next: more ? secretListCursor(items[items.length - 1].key) : null };
+    const now = new Date();
+    return { items: items.map((item) => this.meta(item, now)), next: more ? secretListCursor(items[items.length - 1].key) : null };
   }
 
   @Get(':key')
@@ -43,7 +55,7 @@ export class SecretsController {
   @ApiOkResponse({ type: SecretMetaDto, description: 'The secret', headers: ETAG_HEADER })
   @ApiProblems(404)
   async get(@Param('key', SecretKeyPipe) key: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<SecretMetaDto> {
-    return respond(reply, await this.secrets.get(key));
+    return this.respond(reply, await this.secrets.get(key));
   }
 
   @Post()
@@ -54,11 +66,11 @@ export class SecretsController {
   @ApiProblems(409)
   async create(@Body() body: CreateSecretDto, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<SecretMetaDto> {
     const state = await this.secrets.execute(
-      { type: 'AddSecret', key: body.key, value: new SecretValue(body.value), description: body.description },
+      { type: 'AddSecret', key: body.key, value: new SecretValue(body.value), description: body.description, expiresAt: body.expiresAt },
       actorOf(principal),
     );
     void reply.header('Location', `/api/v1/secrets/${encodeURIComponent(body.key)}`);
-    return respond(reply, state);
+    return this.respond(reply, state);
   }
 
   @Patch(':key')
@@ -82,11 +94,12 @@ export class SecretsController {
         key,
         value: body.value === undefined ? undefined : new SecretValue(body.value),
         description: body.description,
+        expiresAt: body.expiresAt,
         expectedVersion: expectedVersionFrom(ifMatch),
       },
       actorOf(principal),
     );
-    return respond(reply, state);
+    return this.respond(reply, state);
   }
 
   @Delete(':key')
@@ -123,7 +136,7 @@ export class SecretsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SecretMetaDto> {
     const state = await this.secrets.execute({ type: 'RollbackSecret', key, toVersion: body.toVersion, expectedVersion: expectedVersionFrom(ifMatch) }, actorOf(principal));
-    return respond(reply, state);
+    return this.respond(reply, state);
   }
 
   @Delete(':key/versions/:version')
@@ -151,10 +164,10 @@ export class SecretsController {
   async history(@Param('key', SecretKeyPipe) key: string): Promise<SecretHistoryDto> {
     return { items: await this.secrets.history(key) };
   }
-}
 
-function respond(reply: FastifyReply, state: PresentSecretState | { status: 'absent' }): SecretMetaDto {
-  if (state.status === 'absent') throw new Error('a command on an existing secret returned no state');
-  void reply.header('ETag', etagOf(state.version));
-  return SecretMetaDto.from(state);
+  private respond(reply: FastifyReply, state: PresentSecretState | { status: 'absent' }): SecretMetaDto {
+    if (state.status === 'absent') throw new Error('a command on an existing secret returned no state');
+    void reply.header('ETag', etagOf(state.version));
+    return this.meta(state);
+  }
 }

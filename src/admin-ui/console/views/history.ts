@@ -3,6 +3,7 @@ import { ApiError, type HistoryEntry } from '../api';
 import { confirmAction } from '../confirm-dialog';
 import { actionButton, formatTime, h, scrollBox, time } from '../dom';
 import { announce } from '../status';
+import { consumersPanel } from './consumers-panel';
 import { canChange, type Context, type View } from './view';
 
 const CHANGE_NAMES: Record<string, string> = { SecretAdded: 'Added', SecretUpdated: 'Changed', SecretRemoved: 'Removed', SecretRolledBack: 'Rolled back' };
@@ -66,6 +67,7 @@ export function historyView(context: Context, key: string): View {
   const columns = ['Version', 'Change', 'When', 'By', 'Value', 'Description', ...(editable ? ['Actions'] : [])];
   const body = h('tbody', {}, h('tr', {}, h('td', { colspan: columns.length, class: 'muted' }, 'Loading…')));
   let latest = 0;
+  const consumers = consumersPanel(context, key);
 
   const load = async () => {
     const { items } = await context.api.call<{ items: HistoryEntry[] }>('GET', `/secrets/${key}/history`);
@@ -92,6 +94,7 @@ export function historyView(context: Context, key: string): View {
         ),
       ),
     );
+    await consumers.load();
   };
 
   /** A refusal (changed or destroyed meanwhile) is said in the status line, and the table shows the history as it is now. */
@@ -141,12 +144,13 @@ export function historyView(context: Context, key: string): View {
     scrollBox(
       h(
         'table',
-        {},
+        { id: 'history-table' },
         h('caption', {}, `Versions of ${key}`),
         h('thead', {}, h('tr', {}, ...columns.map((label) => h('th', { scope: 'col' }, label)))),
         body,
       ),
     ),
+    consumers.element,
   );
   void load().catch((error: unknown) => {
     body.replaceChildren();

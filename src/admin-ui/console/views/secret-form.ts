@@ -54,12 +54,18 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
     h('input', { name: 'description', autocomplete: 'off', maxlength: DESCRIPTION_MAX_LENGTH }),
     `Optional: what the secret is for, one line of at most ${DESCRIPTION_MAX_LENGTH.toLocaleString('en')} characters.`,
   );
-  const fields: Field<HTMLInputElement | HTMLTextAreaElement>[] = secret ? [value, description] : [key, value, description];
+  const expiresAt = field(
+    'Expires at',
+    h('input', { name: 'expiresAt', autocomplete: 'off', spellcheck: 'false', placeholder: '2027-01-31T00:00:00Z' }),
+    'Optional: when the secret should be replaced, as an RFC 3339 date-time with its offset (Z for UTC). Leave empty for never. Expiry is a reminder and, where the service is set to refuse expired secrets, a stop: it never deletes anything.',
+  );
+  const fields: Field<HTMLInputElement | HTMLTextAreaElement>[] = secret ? [value, description, expiresAt] : [key, value, description, expiresAt];
   const formError = h('p', { class: 'field-error', role: 'alert', hidden: true });
 
   const showCurrent = (current: SecretMeta) => {
     secret = current;
     description.control.value = current.description;
+    expiresAt.control.value = current.expiresAt ?? '';
   };
   if (secret) showCurrent(secret);
 
@@ -98,6 +104,7 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
     }
     const body: Record<string, string> = { key: newKey, value: entered };
     if (description.control.value !== '') body.description = description.control.value;
+    if (expiresAt.control.value.trim() !== '') body.expiresAt = expiresAt.control.value.trim();
     try {
       const added = await context.api.call<SecretMeta>('POST', '/secrets', { json: body });
       announce(`Added ${added.key} (version ${added.version}). Its value is stored encrypted and is not shown here.`);
@@ -108,17 +115,20 @@ export function secretForm(context: Context, mode: SecretFormMode, events: Secre
   };
 
   const change = async (current: SecretMeta) => {
-    const body: Record<string, string> = {};
+    const body: Record<string, string | null> = {};
     if (value.value() !== '') body.value = value.value();
     if (description.control.value !== asOneLine(current.description)) body.description = description.control.value;
+    const expiry = expiresAt.control.value.trim();
+    // Empty clears the expiry; the text as shown leaves it (the service normalises what it stores).
+    if (expiry !== (current.expiresAt ?? '')) body.expiresAt = expiry === '' ? null : expiry;
     if (Object.keys(body).length === 0) {
-      description.showError('Nothing to save: enter a new value or change the description.');
+      description.showError('Nothing to save: enter a new value, or change the description or the expiry.');
       announce(`Nothing was changed on ${current.key}.`, 'info');
       return;
     }
     try {
       const changed = await context.api.call<SecretMeta>('PATCH', `/secrets/${current.key}`, { json: body, ifMatch: current.version });
-      const what = [body.value !== undefined && 'value', body.description !== undefined && 'description'].filter(Boolean).join(' and ');
+      const what = [body.value !== undefined && 'value', body.description !== undefined && 'description', body.expiresAt !== undefined && 'expiry'].filter(Boolean).join(' and ');
       announce(`Changed the ${what} of ${changed.key} (now version ${changed.version}).`);
       events.saved(changed);
     } catch (error) {

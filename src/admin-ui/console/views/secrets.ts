@@ -2,6 +2,7 @@ import { StoredEventType } from '../../../event-store/stored-event-types';
 import { ApiError, type AuditEntry, type SecretMeta } from '../api';
 import { confirmAction } from '../confirm-dialog';
 import { actionButton, h, hidden, keepingFocus, scrollBox, time } from '../dom';
+import { expiryMark } from '../expiry-mark';
 import { announce } from '../status';
 import { secretForm, type SecretFormMode } from './secret-form';
 import { canChange, type Context, type View } from './view';
@@ -124,7 +125,7 @@ export function secretsView(context: Context): View {
     h(
       'tr',
       { 'data-key': secret.key },
-      h('th', { scope: 'row' }, h('code', {}, secret.key)),
+      h('th', { scope: 'row' }, h('code', {}, secret.key), secret.expiresAt !== undefined && ' ', expiryMark(secret)),
       h('td', {}, secret.description || h('span', { class: 'muted' }, '—')),
       h('td', { class: 'number' }, secret.version),
       h('td', {}, time(secret.updatedAt), ` by ${secret.updatedBy}`),

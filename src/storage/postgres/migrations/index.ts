@@ -5,6 +5,8 @@ import { PgEventKeys1764201900000 } from './1764201900000-event-keys';
 import { PgStorageProbe1764202050000 } from './1764202050000-storage-probe';
 import { PgMasterKeyHolders1764202100000 } from './1764202100000-master-key-holders';
 import { PgTokenLastUsed1764202200000 } from './1764202200000-token-last-used';
+import { PgSecretConsumers1764202400000 } from './1764202400000-secret-consumers';
+import { PgSecretExpiry1764202410000 } from './1764202410000-secret-expiry';
 
 /**
  * Every PostgreSQL migration, oldest first: one per SQLite migration in `../../migrations/`,
@@ -18,4 +20,6 @@ export const POSTGRES_MIGRATIONS = [
   PgStorageProbe1764202050000,
   PgMasterKeyHolders1764202100000,
   PgTokenLastUsed1764202200000,
+  PgSecretConsumers1764202400000,
+  PgSecretExpiry1764202410000,
 ];
