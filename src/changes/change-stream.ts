@@ -111,7 +111,8 @@ export class ChangeStream {
   }
 
   private write(text: string): void {
-    if (!this.ended) this.response.write(text);
+    // Before run() has sent the head, nothing may go out: a write would send Node's default one.
+    if (!this.ended && this.response.headersSent) this.response.write(text);
   }
 
   /** Resolves once what was written has been taken without push-back (or the stream ended). */

@@ -21,12 +21,14 @@ export interface ChangeStreamOptions {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
+const REFUSED_TOKEN_RETRY_MS = 60_000;
 
 /**
  * The SDK's follower of `GET /api/v1/changes` (SPEC §3): one long request over Node's own
  * http/https (the CA option applies as it does to resolve), reopened after any end with the
  * last id it read in `Last-Event-ID`, so the service sends what was missed meanwhile. Waits
- * between attempts grow as NATS's do (250 ms to 5 s, jittered), or follow `Retry-After`.
+ * between attempts grow as NATS's do (250 ms to 5 s, jittered), or follow `Retry-After`; a
+ * refused token is tried again once a minute, and a revoked stream (`event: revoked`) not at all.
  * Reports `live` once the service has answered 200, and why not otherwise.
  */
 export class ChangeStreamLink {
@@ -70,9 +72,12 @@ export class ChangeStreamLink {
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       res.resume();
+      // A refused token stays refused until someone acts, and each attempt is a failed
+      // authentication in the audit trail, counted against this address's share: seldom.
+      if (status === 401) return this.lost('the service refused the token (401: unknown or revoked)', REFUSED_TOKEN_RETRY_MS);
       const retryAfter = Number(res.headers['retry-after']);
       const why =
-        status === 401 ? 'the service refused the token (401: unknown or revoked)' : status === 403 ? 'the token may not follow changes (403)' : status === 429 ? 'the service holds as many change streams as it allows (429)' : `the change stream answered ${status}`;
+        status === 403 ? 'the token may not follow changes (403)' : status === 429 ? 'the service holds as many change streams as it allows (429)' : `the change stream answered ${status}`;
       return this.lost(why, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
     }
     this.downSince = undefined;
@@ -97,13 +102,22 @@ export class ChangeStreamLink {
       this.lastEventId = parser.lastEventId ?? this.lastEventId;
     });
     res.once('error', () => undefined);
-    res.once('close', () => this.lost(revoked ?? 'the change stream ended'));
+    res.once('close', () => {
+      // Revocation is for good: nothing to reopen.
+      if (revoked) return this.stop(revoked);
+      this.lost('the change stream ended');
+    });
   }
 
   private watchIdle(res: IncomingMessage): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => res.destroy(), this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.idleTimer.unref();
+  }
+
+  private stop(problem: string): void {
+    this.close();
+    this.options.onStatus({ live: false, problem });
   }
 
   private lost(problem: string, waitMs?: number): void {
