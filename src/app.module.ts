@@ -4,6 +4,7 @@ import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CheckpointsModule } from './checkpoints/checkpoints.module';
+import { ChangesModule } from './changes/changes.module';
 import { ValidationError, fieldNameFromRequest } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { ConfigModule } from './config/config.module';
@@ -36,6 +37,7 @@ export class AppModule {
         HealthModule,
         AdminUiModule,
         NatsModule,
+        ChangesModule,
         AuditModule,
         CheckpointsModule,
         MetricsModule,

@@ -83,6 +83,10 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ['SECRETS_KEEP_ALIVE_TIMEOUT_MS', 'idle limit after an authenticated request, default 72000'],
   ['SECRETS_EXPIRY_WARNING_DAYS', 'a secret expiring within this many days is reported as expiring, default 14'],
   ['SECRETS_REFUSE_EXPIRED', 'true: resolve lists expired keys under `expired` instead of returning their values'],
+  ['SECRETS_STREAMS_PER_TOKEN', 'change streams one token may hold open, default 64'],
+  ['SECRETS_MAX_STREAMS', 'change streams open in all, default 1024'],
+  ['SECRETS_STREAM_HEARTBEAT_MS', 'the longest a change stream stays silent, default 15000'],
+  ['SECRETS_STREAM_MAX_UNSENT_BYTES', "a stream's unread bytes before its reader is dropped, default 1048576"],
   ...NATS,
   ['METRICS_HOST, METRICS_PORT', 'Prometheus /metrics listener, default 127.0.0.1:9464; METRICS_PORT=0 turns it off'],
   LOG_LEVEL,
@@ -117,5 +121,6 @@ export const RUN_ENVIRONMENT: EnvironmentHelp = [
   SERVICE_URL,
   ['SECRETS_TOKEN', 'an executor token (not passed on to the command)'],
   CA_FILE,
-  ...NATS,
+  ['NATS_URL', "with --watch: NATS to hear of changes from; unset: the service's own change stream"],
+  ...NATS.slice(1),
 ];

@@ -42,6 +42,8 @@ export interface AppConfig {
   checkpoints: CheckpointSettings;
   /** Secrets' expiry (SPEC §7): see src/expiry. */
   expiry: ExpiryPolicy;
+  /** The change stream's limits (SPEC §3, `GET /changes`): see src/changes. */
+  streams: StreamLimits;
 }
 
 export interface ExpiryPolicy {
@@ -123,6 +125,31 @@ const HTTP_LIMIT_VARIABLES: Record<keyof HttpLimits, string> = {
   keepAliveTimeoutMs: 'SECRETS_KEEP_ALIVE_TIMEOUT_MS',
 };
 
+export interface StreamLimits {
+  /** Change streams one token may hold open on an instance. */
+  perToken: number;
+  /** Change streams an instance holds open in all. */
+  total: number;
+  /** The longest a stream stays silent: a comment line goes out after this much quiet. */
+  heartbeatMs: number;
+  /** Bytes a stream's reader may leave unread before it is disconnected (it resumes from its last id). */
+  maxUnsentBytes: number;
+}
+
+export const STREAM_LIMIT_DEFAULTS: StreamLimits = {
+  perToken: 64,
+  total: 1024,
+  heartbeatMs: 15_000,
+  maxUnsentBytes: 1024 * 1024,
+};
+
+const STREAM_LIMIT_VARIABLES: Record<keyof StreamLimits, string> = {
+  perToken: 'SECRETS_STREAMS_PER_TOKEN',
+  total: 'SECRETS_MAX_STREAMS',
+  heartbeatMs: 'SECRETS_STREAM_HEARTBEAT_MS',
+  maxUnsentBytes: 'SECRETS_STREAM_MAX_UNSENT_BYTES',
+};
+
 /**
  * Every wait on PostgreSQL has an end, enforced by the server where it can be (a statement, a
  * lock wait, a transaction left idle are rolled back there, so nothing the client was told
@@ -185,6 +212,15 @@ function parseHttpLimits(env: NodeJS.ProcessEnv, problems: string[]): HttpLimits
   }
   if (limits.unauthenticatedIdleMs > limits.keepAliveTimeoutMs) {
     problems.push('SECRETS_UNAUTHENTICATED_IDLE_MS must not exceed SECRETS_KEEP_ALIVE_TIMEOUT_MS (an authenticated connection is never held for less)');
+  }
+  return limits;
+}
+
+function parseStreamLimits(env: NodeJS.ProcessEnv, problems: string[]): StreamLimits {
+  const limits = positiveIntegers(env, STREAM_LIMIT_DEFAULTS, STREAM_LIMIT_VARIABLES, problems);
+  if (limits.perToken > limits.total) {
+    if (env.SECRETS_STREAMS_PER_TOKEN) problems.push('SECRETS_STREAMS_PER_TOKEN must not exceed SECRETS_MAX_STREAMS (it is a share of them)');
+    else limits.perToken = limits.total;
   }
   return limits;
 }
@@ -281,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const http = parseHttpLimits(env, problems);
   const postgres = positiveIntegers(env, POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIABLES, problems);
+  const streams = parseStreamLimits(env, problems);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
   const expiry = parseExpiryPolicy(env, problems);
   if (databaseUrl !== undefined && !env.SECRETS_MASTER_KEYS) {
@@ -311,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     postgres,
     checkpoints,
     expiry,
+    streams,
   };
 }
 

@@ -6,6 +6,7 @@ const TAGS: Array<[string, string]> = [
   ['resolve', 'Values of the keys a plugin declares, for executors; every call is audited'],
   ['tokens', 'Issue, list and revoke bearer tokens'],
   ['audit', 'The hash-chained log as a reviewer reads it: query, export, verify'],
+  ['changes', 'Secret-state changes as server-sent events, from any revision then live (never a value)'],
   ['master-keys', 'Master-key rotation inside the running service (what rotate-master-key calls)'],
   ['health', 'Liveness and readiness, without a token'],
 ];
