@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
+import type { SecretHistoryEntry } from '../contract/api-types';
 import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { StoredEventType } from '../event-store/stored-event-types';
@@ -32,15 +33,6 @@ export async function applySecretCommand(
   const next = recorded.reduce(evolve, current);
   await readModel.saveWithRevision(tx, next, revision);
   return { state: next, recorded };
-}
-
-export interface SecretHistoryEntry {
-  version: number;
-  type: string;
-  at: string;
-  actor: Actor;
-  description?: string;
-  valueChanged?: boolean;
 }
 
 /**

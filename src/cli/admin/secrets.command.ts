@@ -3,19 +3,11 @@ import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
 import { adminApiFromEnvironment } from './admin-api';
 import { importDotenv } from './dotenv-import';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
-import type { SecretMeta } from '../../client/http-api';
+import { API } from '../../contract/api-routes';
+import type { SecretMeta } from '../../contract/api-types';
 import { CommandFailure, EXIT } from './exit-codes';
 import { confirm, readSecretValue } from './value-input';
 
-interface HistoryEntry {
-  version: number;
-  type: string;
-  at: string;
-  actor: { id: string; name: string; role: string };
-  description?: string;
-}
-
-const secretPath = (key: string) => `api/v1/secrets/${encodeURIComponent(key)}`;
 
 function version(raw: string): number {
   const n = Number(raw);
@@ -37,7 +29,7 @@ export function addSecretsCommands(program: Command): void {
     .description('every secret: key, version, last change (never a value)')
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions) => {
-      const items = await adminApiFromEnvironment().all<SecretMeta>('api/v1/secrets');
+      const items = await adminApiFromEnvironment().all(API.listSecrets);
       if (options.json) printJson({ items });
       else printTable(['KEY', 'VERSION', 'UPDATED', 'BY', 'DESCRIPTION'], items.map((s) => [s.key, s.version, s.updatedAt, s.updatedBy, s.description]), '(no secrets)');
     });
@@ -48,7 +40,7 @@ export function addSecretsCommands(program: Command): void {
     .argument('<KEY>')
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions) => {
-      showMeta((await adminApiFromEnvironment().call<SecretMeta>('GET', secretPath(key))).body, options);
+      showMeta(await adminApiFromEnvironment().call(API.getSecret, { params: { key } }), options);
     });
 
   secrets
@@ -61,8 +53,7 @@ export function addSecretsCommands(program: Command): void {
     .action(async (key: string, options: OutputOptions & { description?: string; fromFile?: string }) => {
       const api = adminApiFromEnvironment();
       const value = await readSecretValue(key, options.fromFile);
-      const reply = await api.call<SecretMeta>('POST', 'api/v1/secrets', { key, value, ...(options.description !== undefined ? { description: options.description } : {}) });
-      showMeta(reply.body, options);
+      showMeta(await api.call(API.addSecret, { json: { key, value, ...(options.description !== undefined ? { description: options.description } : {}) } }), options);
     });
 
   secrets
@@ -79,8 +70,7 @@ export function addSecretsCommands(program: Command): void {
       const body: { value?: string; description?: string } = {};
       if (!options.keepValue) body.value = await readSecretValue(key, options.fromFile);
       if (options.description !== undefined) body.description = options.description;
-      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
-      showMeta((await api.call<SecretMeta>('PATCH', secretPath(key), body, headers)).body, options);
+      showMeta(await api.call(API.changeSecret, { params: { key }, json: body, ifMatch: options.ifVersion }), options);
     });
 
   secrets
@@ -95,7 +85,7 @@ export function addSecretsCommands(program: Command): void {
       let ifVersion = options.ifVersion;
       if (!options.yes) {
         if (process.stdin.isTTY !== true) throw new CommandFailure(`${key} not removed: nobody to ask without a terminal; pass --yes to remove it`, EXIT.usage);
-        const meta = (await api.call<SecretMeta>('GET', secretPath(key))).body;
+        const meta = await api.call(API.getSecret, { params: { key } });
         const question = `Remove ${key} (version ${meta.version}, updated ${meta.updatedAt} by ${meta.updatedBy})? Executors stop receiving it at once. [y/N] `;
         if (!(await confirm(question))) {
           if (options.json) printJson({ key, removed: false });
@@ -105,8 +95,7 @@ export function addSecretsCommands(program: Command): void {
         // What was confirmed is what goes: a change made while the question was open refuses (exit 4).
         ifVersion ??= meta.version;
       }
-      const headers: Record<string, string> = ifVersion !== undefined ? { 'if-match': `"${ifVersion}"` } : {};
-      await api.call('DELETE', secretPath(key), undefined, headers);
+      await api.call(API.removeSecret, { params: { key }, ifMatch: ifVersion });
       if (options.json) printJson({ key, removed: true });
       else process.stdout.write(`removed ${key}\n`);
     });
@@ -117,7 +106,7 @@ export function addSecretsCommands(program: Command): void {
     .argument('<KEY>')
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions) => {
-      const { items } = (await adminApiFromEnvironment().call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
+      const { items } = await adminApiFromEnvironment().call(API.secretHistory, { params: { key } });
       if (options.json) printJson({ items });
       else printTable(['VERSION', 'TYPE', 'AT', 'BY', 'DESCRIPTION'], items.map((e) => [e.version, e.type, e.at, `${e.actor.name} (${e.actor.id})`, e.description]));
     });
@@ -133,5 +122,3 @@ export function addSecretsCommands(program: Command): void {
 
   [secrets, ...secrets.commands].forEach((command) => readsEnvironment(command, ADMIN_ENVIRONMENT));
 }
-
-export type { SecretMeta };

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECRET_VALUE_MAX_BYTES } from '../domain/secret-key';
-import type { Actor } from '../../event-store/event';
+import type { Actor, AddSecretRequest, ChangeSecretRequest, Items, Page, SecretHistoryEntry, SecretMeta } from '../../contract/api-types';
 import { SECRET_EVENT_TYPES } from '../../event-store/stored-event-types';
 import type { PresentSecretState } from '../domain/secret-state';
 
@@ -11,7 +11,7 @@ import type { PresentSecretState } from '../domain/secret-state';
 /** May be left out, but is never `null`: class-validator's IsOptional would let `null` through as a value. */
 const Omittable = () => ValidateIf((_object, value) => value !== undefined);
 
-export class CreateSecretDto {
+export class CreateSecretDto implements AddSecretRequest {
   @ApiProperty({ pattern: SECRET_KEY_PATTERN.source, maxLength: SECRET_KEY_MAX_LENGTH, example: 'FIFTYONE_CVAT_URL' })
   @IsString()
   key!: string;
@@ -26,7 +26,7 @@ export class CreateSecretDto {
   description?: string;
 }
 
-export class UpdateSecretDto {
+export class UpdateSecretDto implements ChangeSecretRequest {
   @ApiPropertyOptional({ description: 'New value (write-only). Give a value, a description, or both.', writeOnly: true })
   @Omittable()
   @IsString()
@@ -38,7 +38,7 @@ export class UpdateSecretDto {
   description?: string;
 }
 
-export class SecretMetaDto {
+export class SecretMetaDto implements SecretMeta {
   @ApiProperty({ example: 'FIFTYONE_CVAT_URL' }) key!: string;
   @ApiProperty({ description: 'Empty when none was given' }) description!: string;
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Per-key version; continues across remove and re-add. Sent as the ETag.' }) version!: number;
@@ -60,18 +60,18 @@ export class SecretMetaDto {
   }
 }
 
-export class SecretListDto {
+export class SecretListDto implements Page<SecretMeta> {
   @ApiProperty({ type: [SecretMetaDto] }) items!: SecretMetaDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass as `after` for the next page; null on the last page.' }) next!: string | null;
 }
 
-export class ActorDto {
+export class ActorDto implements Actor {
   @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ['admin', 'executor', 'auditor', 'system'] }) role!: string;
 }
 
-export class SecretHistoryEntryDto {
+export class SecretHistoryEntryDto implements SecretHistoryEntry {
   @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
   @ApiProperty({ enum: SECRET_EVENT_TYPES }) type!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
@@ -80,6 +80,6 @@ export class SecretHistoryEntryDto {
   @ApiPropertyOptional({ description: 'Updated only: whether a new value was stored' }) valueChanged?: boolean;
 }
 
-export class SecretHistoryDto {
+export class SecretHistoryDto implements Items<SecretHistoryEntry> {
   @ApiProperty({ type: [SecretHistoryEntryDto] }) items!: SecretHistoryEntryDto[];
 }
