@@ -1,3 +1,4 @@
+import { CHANGES_PATH } from './change-notification';
 import type {
   AddSecretRequest,
   AuditEntry,
@@ -50,6 +51,8 @@ export const API = {
   auditVerify: route<VerifyResult>('GET', 'api/v1/audit/verify'),
   auditHead: route<AuditHead>('GET', 'api/v1/audit/head'),
   whoami: route<Whoami>('GET', 'api/v1/whoami'),
+  /** `text/event-stream`, not JSON: read as it arrives. */
+  changes: route<unknown>('GET', CHANGES_PATH),
   resolve: route<ResolveReply, ResolveRequest>('POST', 'api/v1/resolve'),
   rotateMasterKey: route<MasterKeyRotationReport, RotateMasterKeyRequest>('POST', 'api/v1/master-keys/rotate'),
 } as const;

@@ -1,6 +1,6 @@
 /** The console's only way to the service: `/api/v1` with the session's bearer token, over `fetch`. */
 import { type ApiReply, type ApiRequest, ApiClient, ApiError, type Transport } from '../../contract/api-client';
-import { API } from '../../contract/api-routes';
+import { API, pathOf } from '../../contract/api-routes';
 import type { Whoami } from '../../contract/api-types';
 
 // The API's own shapes, shared with the service, the SDK and the CLI (types only: erased from the bundle).
@@ -42,13 +42,14 @@ class FetchTransport implements Transport {
   }
 
   /** The response as it arrives, its body unread (a download, a stream). */
-  async fetch({ method, path, json, headers = {} }: ApiRequest): Promise<Response> {
+  async fetch({ method, path, json, headers = {} }: ApiRequest, signal?: AbortSignal): Promise<Response> {
     try {
       return await fetch(`/${path}`, {
         method,
         headers: { authorization: `Bearer ${this.#token}`, ...headers },
         body: json === undefined ? undefined : JSON.stringify(json),
         cache: 'no-store',
+        signal,
       });
     } catch {
       throw new ApiError(NETWORK_ERROR);
@@ -79,6 +80,17 @@ export class Api {
     throw this.client.refusal(await readReply(response));
   }
 
+  /**
+   * The change stream's text as it arrives (`GET /api/v1/changes`), resuming after `lastEventId`:
+   * a `fetch` with the token in its header, which `EventSource` cannot send.
+   */
+  async changes(lastEventId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<string>> {
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) };
+    const response = await this.transport.fetch({ method: 'GET', path: pathOf(API.changes), headers }, signal);
+    if (!response.ok || !response.body) throw this.client.refusal(await readReply(response));
+    return textOf(response.body);
+  }
+
   /** Every page of a cursor-paged list, following `next` until it is null (or absent). */
   all<T>(path: string, limit = 1000): Promise<T[]> {
     return this.client.all<T>(apiPath(path), { limit: String(limit) });
@@ -96,6 +108,20 @@ async function readReply(response: Response): Promise<ApiReply> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   return { status: response.status, statusText: response.statusText, headers, body };
+}
+
+async function* textOf(body: ReadableStream<Uint8Array>): AsyncIterable<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield decoder.decode(value, { stream: true });
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
 }
 
 const apiPath = (path: string) => `${API_PREFIX.slice(1)}${path}`;
