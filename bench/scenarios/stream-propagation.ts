@@ -60,6 +60,7 @@ async function floorServer(): Promise<{ url: string; write(n: number): number; c
   const server = createServer((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'text/plain' });
+    res.flushHeaders();
     response = res;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

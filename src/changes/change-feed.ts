@@ -28,6 +28,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   private readonly drainer = new CoalescedTask(() => this.drain());
   #position: ChangePosition = LOG_START;
   private started: Promise<void> | undefined;
+  private headKnown = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -57,6 +58,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     this.started ??= this.log.head().then(
       (head) => {
         if (head.seq > this.#position.seq) this.#position = head;
+        this.headKnown = true;
       },
       (error: unknown) => {
         this.started = undefined;
@@ -78,7 +80,9 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
 
   private async drain(): Promise<void> {
     try {
-      await this.started;
+      // Known once the first stream opened: not awaited again, each await is a turn the
+      // commit's own answer may take first.
+      if (!this.headKnown) await this.started;
       for (;;) {
         const page = await this.log.page(this.#position, PAGE_SIZE);
         for (const change of page) {

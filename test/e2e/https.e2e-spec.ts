@@ -51,10 +51,12 @@ describe('HTTPS with a certificate from a CA made by the test', () => {
     expect(status).toBe(200);
   });
 
-  it('the SDK resolves when given the CA', async () => {
+  it('the SDK resolves when given the CA, and follows the change stream over the same HTTPS', async () => {
     const client = await SecretsClient.connect({ url: t.baseUrl, token: executor, ca: pki.ca, env: {} });
     try {
-      expect((await client.hydrate({ name: '@acme/https', secrets: [key] })).secrets.get(key)).toBe('https-value-0c41');
+      const ctx = await client.hydrate({ name: '@acme/https', secrets: [key] });
+      expect(ctx.secrets.get(key)).toBe('https-value-0c41');
+      expect(ctx.live).toBe(true);
     } finally {
       await client.close();
     }

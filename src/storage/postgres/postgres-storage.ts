@@ -125,6 +125,7 @@ export class PostgresStorage extends QueuedStorage {
   private listener: Client | undefined;
   /** Whether a LISTEN connection has been up before: a new one after it is a reconnect. */
   private heard = false;
+  private listening: Promise<void> = Promise.resolve();
   private readonly channels = new Set<AnnouncedChannel>();
   private readonly roles: PostgresLeadership[] = [];
   private closed = false;
@@ -180,9 +181,15 @@ export class PostgresStorage extends QueuedStorage {
    * One connection outside the pool LISTENs on every channel a listener wants; NOTIFY from any
    * instance's commit (this one's too) calls them. Lost, it reconnects a second later, and then
    * calls every listener once: whatever was announced meanwhile was not heard, and a listener
-   * woken for nothing only looks and finds nothing new.
+   * woken for nothing only looks and finds nothing new. One call at a time: a pg client runs
+   * one query at a time.
    */
-  private async listen(): Promise<void> {
+  private listen(): Promise<void> {
+    this.listening = this.listening.then(() => this.listenNow());
+    return this.listening;
+  }
+
+  private async listenNow(): Promise<void> {
     if (this.closed) return;
     const reconnected = !this.listener && this.heard;
     if (!this.listener) {
