@@ -1,20 +1,7 @@
-import type { Actor, EventRow } from '../event-store/event';
+import type { AuditEntry } from '../contract/api-types';
+import type { EventRow } from '../event-store/event';
 import { isSecretEventType } from '../event-store/stored-event-types';
 import { destroyedStream, secretStream } from '../secrets/domain/events';
-
-/** SPEC §3: one row of the log as reviewers see it. `data` is value-free by construction. */
-export interface AuditEntry {
-  seq: number;
-  id: string;
-  type: string;
-  key?: string;
-  version?: number;
-  actor: Actor;
-  at: string;
-  data: unknown;
-  prevHash: string;
-  hash: string;
-}
 
 const SECRET_STREAM_PREFIX = secretStream('');
 const DESTROYED_STREAM_PREFIX = destroyedStream('');

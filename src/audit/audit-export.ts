@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { Readable } from 'node:stream';
-import { AuditEntry, toAuditEntry } from './audit-entry';
+import type { AuditEntry } from '../contract/api-types';
+import { toAuditEntry } from './audit-entry';
 import type { AuditLog } from './audit-log';
 import type { AuditFilter, ExportFormat } from './audit-query';
 

@@ -2,14 +2,9 @@ import { setImmediate as nextTurnOfEventLoop } from 'node:timers/promises';
 import type { EventRow } from '../event-store/event';
 import type { SqlSession, SqlValue } from '../storage/sql';
 import { GENESIS_HASH } from '../event-store/hash-chain';
-import { AuditEntry, toAuditEntry } from './audit-entry';
+import type { AuditEntry, AuditHead } from '../contract/api-types';
+import { toAuditEntry } from './audit-entry';
 import { AuditFilter, encodeAuditCursor } from './audit-query';
-
-export interface AuditHead {
-  seq: number;
-  hash: string;
-  at: string | null;
-}
 
 export interface AuditPage {
   items: AuditEntry[];

@@ -4,11 +4,11 @@ import { ApiAuthenticated, ApiProblems } from '../openapi/api-docs';
 import { AuditHeadDto, AuditPageDto, VerifyResultDto } from './audit.dto';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/roles.decorator';
-import type { AuditEntry } from './audit-entry';
 import { EXPORT_CONTENT_TYPES, exportAudit } from './audit-export';
-import { AuditHead, AuditLog } from './audit-log';
+import type { AuditEntry, AuditHead, Page, VerifyResult } from '../contract/api-types';
+import { AuditLog } from './audit-log';
 import { parseAuditExportQuery, parseAuditPageQuery } from './audit-query';
-import { VerifyResult, verifyChain } from './chain-verifier';
+import { verifyChain } from './chain-verifier';
 
 /** The filters both listing routes take (see AuditFilter for their meaning). */
 const ApiAuditFilters = () =>
@@ -36,7 +36,7 @@ export class AuditController {
   @ApiQuery({ name: 'start', required: false, schema: { type: 'integer', minimum: 1 }, description: 'a seq: the page begins there, in the order asked; not with after' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiOkResponse({ type: AuditPageDto, description: 'A page of events' })
-  list(@Query() query: Record<string, unknown>): Promise<{ items: AuditEntry[]; next: string | null }> {
+  list(@Query() query: Record<string, unknown>): Promise<Page<AuditEntry>> {
     const { filter, position, limit } = parseAuditPageQuery(query);
     return position.order === 'desc' ? this.log.newestPage(filter, position.seq, limit) : this.log.page(filter, position.seq, limit);
   }

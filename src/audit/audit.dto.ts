@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { AuditEntry, AuditHead, ChainPoint, Page, StateDisagreement, VerifyResult } from '../contract/api-types';
 import { StoredEventType } from '../event-store/stored-event-types';
 import { ActorDto } from '../secrets/http/secret.dto';
 
 // The OpenAPI shapes of the audit routes (SPEC §3); the routes return the plain objects.
 
-export class AuditEntryDto {
+export class AuditEntryDto implements AuditEntry {
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Global, gap-free position in the log' }) seq!: number;
   @ApiProperty({ description: 'The event id (UUIDv7)' }) id!: string;
   @ApiProperty({ example: StoredEventType.SecretUpdated }) type!: string;
@@ -17,17 +18,17 @@ export class AuditEntryDto {
   @ApiProperty({ description: 'SHA-256 (hex) of this canonical row, prevHash included' }) hash!: string;
 }
 
-export class AuditPageDto {
+export class AuditPageDto implements Page<AuditEntry> {
   @ApiProperty({ type: [AuditEntryDto] }) items!: AuditEntryDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass it back as `after` for the next page; null on the last one' }) next!: string | null;
 }
 
-export class ChainPointDto {
+export class ChainPointDto implements ChainPoint {
   @ApiProperty({ type: 'integer', minimum: 0 }) seq!: number;
   @ApiProperty({ description: 'SHA-256 (hex); empty for an empty log' }) hash!: string;
 }
 
-export class StateDisagreementDto {
+export class StateDisagreementDto implements StateDisagreement {
   @ApiProperty({ enum: ['secrets', 'tokens', 'data_keys'], description: 'The table outside the chain that disagrees with the log' }) table!: 'secrets' | 'tokens' | 'data_keys';
   @ApiPropertyOptional({ description: 'The secret key (tables secrets and data_keys)' }) key?: string;
   @ApiPropertyOptional({ description: 'The token id (table tokens)' }) id?: string;
@@ -35,7 +36,7 @@ export class StateDisagreementDto {
   @ApiProperty({ description: 'What the table says and what the log says' }) reason!: string;
 }
 
-export class VerifyResultDto {
+export class VerifyResultDto implements VerifyResult {
   @ApiProperty({ description: 'The chain holds and the read model, tokens table and data keys agree with the log' }) ok!: boolean;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Rows checked' }) checked!: number;
   @ApiProperty({ type: ChainPointDto }) head!: ChainPointDto;
@@ -45,6 +46,6 @@ export class VerifyResultDto {
   disagreements!: StateDisagreementDto[];
 }
 
-export class AuditHeadDto extends ChainPointDto {
+export class AuditHeadDto extends ChainPointDto implements AuditHead {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "The newest event's time; null for an empty log" }) at!: string | null;
 }

@@ -1,22 +1,12 @@
 import type { EventRow } from '../event-store/event';
 import { GENESIS_HASH, hashRow } from '../event-store/hash-chain';
 import type { AuditLog } from './audit-log';
-import { StateDisagreement, checkStateAgainstLog } from './state-check';
+import type { VerifyResult } from '../contract/api-types';
+import { checkStateAgainstLog } from './state-check';
 
 export interface ChainBreak {
   brokenAt: number;
   reason: string;
-}
-
-export interface VerifyResult {
-  /** The chain holds and every checked table agrees with the log. */
-  ok: boolean;
-  checked: number;
-  head: { seq: number; hash: string };
-  brokenAt?: number;
-  reason?: string;
-  /** Where the read model or the tokens table says something the log does not (empty: nowhere). */
-  disagreements: StateDisagreement[];
 }
 
 /**

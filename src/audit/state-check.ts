@@ -1,3 +1,4 @@
+import type { StateDisagreement } from '../contract/api-types';
 import { TokenInLog, TokenIssuedData, tokenDisagreements } from '../auth/token-log-check';
 import { TokensRepository, tokenStream } from '../auth/tokens-repository';
 import { ReplayedEvent, toRecordedEvent } from '../event-store/event';
@@ -9,18 +10,6 @@ import { DestructionFact, SecretFact, secretStream } from '../secrets/domain/eve
 import { ABSENT, PresentSecretState, SecretState } from '../secrets/domain/secret-state';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import type { SqlSession } from '../storage/sql';
-
-/**
- * One place where a table outside the hash chain says something the log does not (SPEC §3,
- * `audit verify`): the table, the secret's `key` or the token's `id`, the field, and why.
- */
-export interface StateDisagreement {
-  table: 'secrets' | 'tokens' | 'data_keys';
-  key?: string;
-  id?: string;
-  field: string;
-  reason: string;
-}
 
 const SECRET_FIELDS = ['status', 'version', 'description', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'valueEventId', 'expiresAt'] as const;
 const TOKEN_EVENT_TYPES = eventTypesOf('token');

@@ -1,7 +1,7 @@
+import { ROLES, type Role } from '../contract/api-types';
 import type { Actor } from '../event-store/event';
 
-export const ROLES = ['admin', 'executor', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 /** The authenticated caller of a request: a token's identity, never the token itself. */
 export interface Principal {

@@ -2,11 +2,12 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from './plugin-name';
 import { ROLES, Role } from './principal';
+import type { IssueTokenRequest, IssuedToken, Items, TokenInfo } from '../contract/api-types';
 import type { TokenRecord } from './tokens-repository';
 
 export const MAX_PLUGINS_PER_TOKEN = 100;
 
-export class IssueTokenDto {
+export class IssueTokenDto implements IssueTokenRequest {
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'cvat-runner' })
   @IsString()
   @Length(1, 100)
@@ -25,7 +26,7 @@ export class IssueTokenDto {
   plugins?: string[];
 }
 
-export class TokenDto {
+export class TokenDto implements TokenInfo {
   @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
@@ -46,7 +47,7 @@ export class TokenDto {
   }
 }
 
-export class IssuedTokenDto {
+export class IssuedTokenDto implements IssuedToken {
   @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
@@ -55,6 +56,6 @@ export class IssuedTokenDto {
   @ApiProperty({ description: 'The bearer token. Shown only in this response; only its hash is stored.' }) token!: string;
 }
 
-export class TokenListDto {
+export class TokenListDto implements Items<TokenInfo> {
   @ApiProperty({ type: [TokenDto] }) items!: TokenDto[];
 }

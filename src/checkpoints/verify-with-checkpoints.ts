@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
-import { VerifyResult, verifyChain } from '../audit/chain-verifier';
+import { verifyChain } from '../audit/chain-verifier';
+import type { VerifyResult } from '../contract/api-types';
 import type { SignedCheckpoint } from './checkpoint';
 import { CheckpointReport, checkCheckpoints } from './checkpoint-check';
 

@@ -4,13 +4,14 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { exportAudit } from '../audit/audit-export';
-import { AuditFilter, EXPORT_FORMATS, ExportFormat, parseAuditExportQuery } from '../audit/audit-query';
+import { EXPORT_FORMATS, parseAuditExportQuery } from '../audit/audit-query';
 import { verifyChain } from '../audit/chain-verifier';
 import { CheckpointFileError, SignedCheckpoint, parseCheckpointLines } from '../checkpoints/checkpoint';
 import { parseEd25519, spkiDer } from '../checkpoints/signing-key';
 import { verifyWithCheckpoints } from '../checkpoints/verify-with-checkpoints';
 import { ValidationError } from '../common/errors';
 import { ConfigError } from '../config/configuration';
+import { API } from '../contract/api-routes';
 import { CommandFailure, EXIT } from './admin/exit-codes';
 import { AuditSource, SOURCE_KINDS, SourceFlags, chooseAuditSource, unusedDatabaseFile } from './audit/audit-source';
 import { openPostgresLedger, openSqliteLedger, ReadOnlyLedger } from './audit/read-only-log';
@@ -83,7 +84,8 @@ async function verifyLedgerAgainst(ledger: ReadOnlyLedger, against: CheckpointEv
 
 async function verifyAgainstCheckpointsThroughApi(source: Extract<AuditSource, { kind: 'api' }>, against: CheckpointEvidence): Promise<VerifyReport> {
   const body = { checkpoints: against.checkpoints, publicKey: spkiDer(against.publicKey).toString('base64') };
-  const { body: reply } = await source.api.call<unknown>('POST', 'api/v1/audit/verify', body, {}, API_VERIFY_TIMEOUT_MS);
+  // Checked, not trusted, as the plain verify's answer.
+  const reply: unknown = await source.api.call(API.auditVerifyAgainst, { json: body, timeoutMs: API_VERIFY_TIMEOUT_MS });
   if (typeof reply !== 'object' || reply === null || typeof (reply as { ok?: unknown }).ok !== 'boolean') {
     throw new CommandFailure(`${source.description} answered the verify with something other than a verify result`, EXIT.failed);
   }
@@ -91,7 +93,8 @@ async function verifyAgainstCheckpointsThroughApi(source: Extract<AuditSource, {
 }
 
 async function verifyThroughApi(source: Extract<AuditSource, { kind: 'api' }>): Promise<VerifyReport> {
-  const { body } = await source.api.call<unknown>('GET', 'api/v1/audit/verify', undefined, {}, API_VERIFY_TIMEOUT_MS);
+  // Checked, not trusted: a proxy or another service at that address may answer anything.
+  const body: unknown = await source.api.call(API.auditVerify, { timeoutMs: API_VERIFY_TIMEOUT_MS });
   if (typeof body !== 'object' || body === null || typeof (body as { ok?: unknown }).ok !== 'boolean') {
     throw new CommandFailure(`${source.description} answered the verify with something other than a verify result`, EXIT.failed);
   }
@@ -135,20 +138,14 @@ function parseExportOptions(query: Omit<ExportOptions, keyof SourceFlags | 'out'
   }
 }
 
-/** The service's own export, as it streams in: the CLI holds one chunk at a time. */
-function exportPath(filter: AuditFilter, format: ExportFormat): string {
-  const query = new URLSearchParams({ format });
-  for (const [field, value] of Object.entries(filter)) if (value !== undefined) query.set(field, value);
-  return `api/v1/audit/export?${query.toString()}`;
-}
-
 async function exportTrail({ db, source: sourceFlag, out, ...query }: ExportOptions): Promise<void> {
   const { filter, format } = parseExportOptions(query);
   const source = chooseAuditSource({ db, source: sourceFlag });
   announce(source, 'exporting the trail of');
   const write = (stream: Readable) => (out ? pipeline(stream, createWriteStream(out)) : pipeline(stream, process.stdout, { end: false }));
   if (source.kind === 'api') {
-    await write(await source.api.stream(exportPath(filter, format)));
+    // The service's own export, as it streams in: the CLI holds one chunk at a time.
+    await write(await source.api.stream(API.auditExport, { format, ...filter }));
     return;
   }
   await withLedger(source, async ({ log }) => {

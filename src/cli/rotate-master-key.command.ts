@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/configuration';
-import { describeConnectionFailure, serviceToken, serviceUrl } from '../client/service-address';
+import { NodeTransport } from '../client/node-transport';
+import { serviceToken, serviceUrl } from '../client/service-address';
+import { ApiClient, ApiError } from '../contract/api-client';
+import { API } from '../contract/api-routes';
+import type { MasterKeyRotationReport } from '../contract/api-types';
 import { DEV_KEY_FILE, MasterKeyring, prependDevKey } from '../crypto/master-keyring';
 import { EventStore } from '../event-store/event-store';
 import { keyHolders } from '../master-keys/key-holders';
 import { MasterKeyRotation } from '../master-keys/master-key-rotation';
-import type { OnlineRotationResult } from '../master-keys/master-keys.service';
 import { DataDirLock, announcedService } from '../storage/data-dir-lock';
 import { STORAGE, Storage } from '../storage/sql';
 import { existingDatabase } from './existing-database';
@@ -44,7 +45,7 @@ export async function rotateMasterKeyCommand(config: AppConfig, env: NodeJS.Proc
  * `soleProcess`: this process holds the SQLite data dir's lock, so no service runs on it, and
  * any row in master_key_holders is a dead service's (it would otherwise count until it expires).
  */
-async function rotateOffline(config: AppConfig, { soleProcess }: { soleProcess: boolean }): Promise<OnlineRotationResult> {
+async function rotateOffline(config: AppConfig, { soleProcess }: { soleProcess: boolean }): Promise<MasterKeyRotationReport> {
   let generated: string | undefined;
   if (config.masterKeys.length === 0) {
     const file = join(config.dataDir, DEV_KEY_FILE);
@@ -62,7 +63,7 @@ async function rotateOffline(config: AppConfig, { soleProcess }: { soleProcess: 
   });
 }
 
-async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): Promise<OnlineRotationResult> {
+async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): Promise<MasterKeyRotationReport> {
   const service = announcedService(config.dataDir);
   const holder = service ? `a service (pid ${service.pid}, ${service.url})` : 'another secrets-ledger process';
   const given = env.SECRETS_URL || service?.url;
@@ -74,49 +75,27 @@ async function rotateThroughService(config: AppConfig, env: NodeJS.ProcessEnv): 
   process.stderr.write(`secrets-ledger: ${holder} holds the data dir; rotating through ${url.origin}\n`);
   // With SECRETS_MASTER_KEYS, say which key should be active: a service started with other keys refuses.
   const body = config.masterKeys.length > 0 ? { activeKid: config.masterKeys[0].kid } : {};
-  const { status, body: reply } = await postJson(new URL('api/v1/master-keys/rotate', url).href, token, body, env.SECRETS_CA_FILE).catch(async (error: unknown) => {
-    throw new Error(`cannot reach the service at ${url.origin}: ${error instanceof Error ? await describeConnectionFailure(error, url) : String(error)}`);
+  const transport = new NodeTransport({
+    base: url,
+    token,
+    // SECRETS_CA_FILE (SPEC §7): a CA to trust for the service's HTTPS, as the SDK and `run` do.
+    ca: env.SECRETS_CA_FILE ? readFileSync(env.SECRETS_CA_FILE) : undefined,
+    // No limit: the answer comes when the rotation is done, and millions of data keys take a while.
+    timeoutMs: 0,
+    unreachable: (reason) => new Error(`cannot reach the service at ${url.origin}: ${reason}`),
   });
-  if (status !== 200) {
+  try {
+    return (await new ApiClient(transport).call(API.rotateMasterKey, { json: body })).body;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
     const expected = config.masterKeys.length > 0 ? ` (SECRETS_MASTER_KEYS here makes ${config.masterKeys[0].kid} active)` : '';
-    throw new Error(`the service refused the rotation (${status}): ${(reply as { detail?: string }).detail ?? 'no detail'}${expected}`);
+    throw new Error(`the service refused the rotation (${error.status}): ${error.explained ? error.problem.detail : 'no detail'}${expected}`);
+  } finally {
+    transport.close();
   }
-  return reply as OnlineRotationResult;
 }
 
-/**
- * One POST over node:http(s), which waits as long as the rotation takes (fetch gives up on a
- * response that has not started within 300 s: a rotation of millions of data keys can take longer).
- */
-function postJson(url: string, token: string, json: unknown, caFile?: string): Promise<{ status: number; body: unknown }> {
-  const payload = JSON.stringify(json);
-  // SECRETS_CA_FILE (SPEC §7): a CA to trust for the service's HTTPS, as the SDK and `run` do.
-  const ca = caFile ? readFileSync(caFile) : undefined;
-  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      { method: 'POST', ...(ca ? { ca } : {}), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-          } catch {
-            resolve({ status: res.statusCode ?? 0, body: {} });
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-function report(result: OnlineRotationResult, config: AppConfig): void {
+function report(result: MasterKeyRotationReport, config: AppConfig): void {
   const where = config.masterKeys.length === 0 ? 'the key file' : 'SECRETS_MASTER_KEYS';
   if (result.generated) process.stdout.write(`generated master key ${result.generated} and made it active in ${join(config.dataDir, DEV_KEY_FILE)}\n`);
   process.stdout.write(

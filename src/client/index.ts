@@ -6,7 +6,7 @@ export { SecretsClient, SecretsClientOptions } from './secrets-client';
 export { PluginContext, SecretsAccessor, Precedence, SecretSource } from './plugin-context';
 export { PluginManifest, loadPluginManifest } from './manifest';
 export { MissingSecretError, PluginManifestError, SecretsServiceError, SecretsServiceUnreachableError, UndeclaredSecretError } from './errors';
-export { ResolveReply } from './service-http';
+export type { ResolveReply } from '../contract/api-types';
 export { ClientLog } from './notification-liveness';
 export { ChangeNotification } from '../nats/contract';
 export { NatsOptions, natsOptionsFromEnv } from '../nats/nats-options';

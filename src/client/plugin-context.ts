@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import type { ResolveReply } from './service-http';
+import type { ResolveReply } from '../contract/api-types';
 import { MissingSecretError, UndeclaredSecretError } from './errors';
 import { PluginManifest, storeKeys } from './manifest';
 

@@ -8,8 +8,9 @@ import { ContextRefresher } from './context-refresher';
 import type { PluginManifest } from './manifest';
 import { ClientLog, NotificationLiveness, consoleLog } from './notification-liveness';
 import { PluginContext, Precedence } from './plugin-context';
+import type { ResolveReply } from '../contract/api-types';
 import { serviceToken, serviceUrl } from './service-address';
-import { ResolveReply, ServiceHttp } from './service-http';
+import { ServiceHttp } from './service-http';
 
 export interface SecretsClientOptions {
   /** The service's base URL, e.g. https://secrets.internal:3000: the only place values come from. */

@@ -1,17 +1,9 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { asStorageUnavailable } from '../storage/storage-fault';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../contract/problem';
 import { DomainError, ErrorCode, FieldError } from './errors';
 
-/** RFC 9457 problem details, as SPEC §3 shapes them. */
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: FieldError[];
-}
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export { PROBLEM_CONTENT_TYPE, type ProblemDetails };
 
 /**
  * Headers every error carries, whoever raised it (our code, the router, Node) and whatever hooks

@@ -1,4 +1,4 @@
-import type { SecretConsumer } from '../client/http-api';
+import type { SecretConsumer } from '../contract/api-types';
 import type { SqlSession, WriteTransaction } from '../storage/sql';
 
 export type { SecretConsumer };

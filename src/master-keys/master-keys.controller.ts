@@ -4,17 +4,18 @@ import { IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal, actorOf } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
+import type { MasterKeyRotationReport, RotateMasterKeyRequest } from '../contract/api-types';
 import { ApiAuthenticated, ApiJsonBody, ApiProblems } from '../openapi/api-docs';
-import { MasterKeysService, OnlineRotationResult } from './master-keys.service';
+import { MasterKeysService } from './master-keys.service';
 
-class RotateMasterKeyDto {
+export class RotateMasterKeyDto implements RotateMasterKeyRequest {
   @ApiPropertyOptional({ description: 'The key id the caller expects to be active (SECRETS_MASTER_KEYS); refused (409) if the service wraps with another' })
   @IsOptional()
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'activeKid must be 1-64 characters of A-Z a-z 0-9 . _ -' })
   activeKid?: string;
 }
 
-class RotationResultDto {
+export class RotationResultDto implements MasterKeyRotationReport {
   @ApiProperty({ type: [String], description: 'The key ids data keys were wrapped with before' }) from!: string[];
   @ApiProperty({ description: 'The active key id every data key is wrapped with now' }) to!: string;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Data keys rewrapped' }) rewrapped!: number;
@@ -42,7 +43,7 @@ export class MasterKeysController {
   @ApiOkResponse({ type: RotationResultDto, description: 'Rotated' })
   @ApiJsonBody()
   @ApiProblems(409)
-  rotate(@Body() body: RotateMasterKeyDto, @CurrentPrincipal() principal: Principal): Promise<OnlineRotationResult> {
+  rotate(@Body() body: RotateMasterKeyDto, @CurrentPrincipal() principal: Principal): Promise<MasterKeyRotationReport> {
     return this.masterKeys.rotate({ activeKid: body.activeKid }, actorOf(principal));
   }
 }

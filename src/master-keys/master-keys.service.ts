@@ -5,12 +5,8 @@ import type { Actor } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { STORAGE, Storage } from '../storage/sql';
 import { KeyHolderHeartbeat } from './key-holder-heartbeat';
-import { MasterKeyRotation, RotationResult } from './master-key-rotation';
-
-export interface OnlineRotationResult extends RotationResult {
-  /** The development key generated for this rotation (development key file only). */
-  generated?: string;
-}
+import type { MasterKeyRotationReport } from '../contract/api-types';
+import { MasterKeyRotation } from './master-key-rotation';
 
 /**
  * Master-key rotation inside the running service (SPEC §6), which `rotate-master-key` calls when
@@ -40,7 +36,7 @@ export class MasterKeysService {
     this.rotation = new MasterKeyRotation(storage, store, keyring, heartbeat.instance);
   }
 
-  async rotate(request: { activeKid?: string }, actor: Actor): Promise<OnlineRotationResult> {
+  async rotate(request: { activeKid?: string }, actor: Actor): Promise<MasterKeyRotationReport> {
     if (this.running) throw new ConflictError('A master-key rotation is already running in this service.');
     const devKeyFile = this.keyring.devKeyFile;
     if (request.activeKid !== undefined) {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { FieldProblem, ProblemDetails } from '../contract/problem';
 
-export class FieldErrorDto {
+export class FieldErrorDto implements FieldProblem {
   @ApiProperty({ description: 'The field, e.g. `key` or `keys[2]`; "an unknown field" when its name is not a plain identifier', example: 'key' })
   field!: string;
 
@@ -9,7 +10,7 @@ export class FieldErrorDto {
 }
 
 /** RFC 9457 problem details: the body of every error (SPEC §3), whatever raised it. */
-export class ProblemDetailsDto {
+export class ProblemDetailsDto implements ProblemDetails {
   @ApiProperty({ description: 'A URI naming the kind of problem', example: 'urn:secrets-ledger:problem:not-found' })
   type!: string;
 

@@ -4,15 +4,16 @@ import { ApiAuthenticated, ApiJsonBody } from '../openapi/api-docs';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
-import { ResolveRequest, ResolveResult, ResolveService } from './resolve.service';
+import type { ResolveReply, ResolveRequest } from '../contract/api-types';
+import { ResolveService, type ResolveRequest as UncheckedResolveRequest } from './resolve.service';
 
 /** The request's shape for the OpenAPI document only: ResolveService checks it, for HTTP and NATS alike. */
-class ResolveDto {
+class ResolveDto implements ResolveRequest {
   @ApiProperty({ example: '@voxel51/annotation' }) plugin!: string;
   @ApiProperty({ type: [String], example: ['FIFTYONE_CVAT_URL'] }) keys!: string[];
 }
 
-class ResolveResultDto {
+class ResolveResultDto implements ResolveReply {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'The values, by key', example: { FIFTYONE_CVAT_URL: 'https://cvat.example' } })
   secrets!: Record<string, string>;
   @ApiProperty({ type: [String], description: 'Keys asked for that are not stored' }) missing!: string[];
@@ -40,7 +41,7 @@ export class ResolveController {
   // Typed as the plain request, not the DTO class, so the global ValidationPipe leaves it to
   // ResolveService: one set of rules for both transports, and no class-transformer pass on the
   // hottest HTTP route.
-  resolve(@Body() body: ResolveRequest, @CurrentPrincipal() principal: Principal): Promise<ResolveResult> {
+  resolve(@Body() body: UncheckedResolveRequest, @CurrentPrincipal() principal: Principal): Promise<ResolveReply> {
     return this.resolver.resolve(principal, body);
   }
 }

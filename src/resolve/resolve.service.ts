@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { ResolveReply } from '../contract/api-types';
 import { FieldError, ForbiddenError, ValidationError, fieldNameFromRequest } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
 import { APP_CONFIG } from '../config/config.module';
@@ -24,17 +25,6 @@ export interface ResolveRequest {
   keys: unknown;
 }
 
-/** SPEC §3 `resolve`: the only response that ever carries values. */
-export interface ResolveResult {
-  secrets: Record<string, string>;
-  missing: string[];
-  /** Keys whose stored value would not open (tampered, or its master key is missing): never guessed. */
-  unreadable: string[];
-  /** With SECRETS_REFUSE_EXPIRED=true, the keys asked for whose expiry has passed; present only when there are some. */
-  expired?: string[];
-  revision: number;
-}
-
 /**
  * Resolves values for an executor, over HTTP and NATS alike. Every call is recorded as one
  * `SecretsResolved` event (principal, plugin, keys and versions read — never values), and the
@@ -53,7 +43,7 @@ export class ResolveService {
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'expiry'>,
   ) {}
 
-  async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveResult> {
+  async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveReply> {
     const { plugin, keys } = validate(request);
     if (principal.role !== 'executor') {
       await this.denied.record(principal, `resolve ${plugin}`, keys);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '../common/errors';
 import type { Actor, NewEvent } from '../event-store/event';
 import { ANY_VERSION, EventStore } from '../event-store/event-store';
+import type { SecretHistoryEntry } from '../contract/api-types';
 import { StoredEventType } from '../event-store/stored-event-types';
 import { STORAGE, SqlSession, Storage, WriteTransaction } from '../storage/sql';
 import type { DestroySecretVersion, SecretCommand } from './domain/commands';
@@ -82,20 +83,6 @@ export async function applyDestroy(tx: WriteTransaction, store: EventStore, read
   if (holding?.kind !== 'value') throw new Error('a destroy was decided for a version without a value');
   await store.destroyValue(tx, { eventId: holding.valueEventId, stream: secretStream(command.key) });
   await store.appendToStream(tx, destroyedStream(command.key), ANY_VERSION, events, actor);
-}
-
-export interface SecretHistoryEntry {
-  version: number;
-  type: string;
-  at: string;
-  actor: Actor;
-  description?: string;
-  valueChanged?: boolean;
-  toVersion?: number;
-  /** The value this version holds was destroyed: when and by whom. */
-  destroyed?: { at: string; by: string };
-  /** Added: the expiry, if one was set; Updated: the new one (null: cleared), only when it changed. */
-  expiresAt?: string | null;
 }
 
 /**

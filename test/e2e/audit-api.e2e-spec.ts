@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { randomBytes } from 'node:crypto';
-import type { AuditEntry } from '../../src/audit/audit-entry';
+import type { AuditEntry } from '../../src/contract/api-types';
 import { placesHolding } from '../support/raw-database';
 import { ADMIN_TOKEN, useTestApp } from '../support/test-app';
 

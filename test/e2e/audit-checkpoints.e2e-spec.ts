@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEntry } from '../../src/audit/audit-entry';
+import type { AuditEntry } from '../../src/contract/api-types';
 import { SignedCheckpoint, checkpointLine, signatureHolds, signedMessage } from '../../src/checkpoints/checkpoint';
 import { keyIdOf } from '../../src/checkpoints/signing-key';
 import type { AppConfig } from '../../src/config/configuration';

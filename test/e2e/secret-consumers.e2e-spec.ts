@@ -1,5 +1,5 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
-import type { SecretConsumer as Consumer } from '../../src/client/http-api';
+import type { SecretConsumer as Consumer } from '../../src/contract/api-types';
 import { TokensService } from '../../src/auth/tokens.service';
 import { Metrics } from '../../src/metrics/metrics';
 import { withRawDatabase } from '../support/raw-database';

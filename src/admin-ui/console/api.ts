@@ -1,85 +1,28 @@
-/** The console's only way to the service: `/api/v1` with the session's bearer token. */
+/** The console's only way to the service: `/api/v1` with the session's bearer token, over `fetch`. */
+import { type ApiReply, type ApiRequest, ApiClient, ApiError, type Transport } from '../../contract/api-client';
+import { API, pathOf } from '../../contract/api-routes';
+import type { Whoami } from '../../contract/api-types';
 
-// Types only (erased from the bundle): the service's own shapes, so the two cannot drift apart.
-export type { AuditEntry } from '../../audit/audit-entry';
-import type { VerifyResult as ChainVerifyResult } from '../../audit/chain-verifier';
+// The API's own shapes, shared with the service, the SDK and the CLI (types only: erased from the bundle).
+export type {
+  Actor,
+  AuditEntry,
+  AuditHead,
+  IssuedToken,
+  Page,
+  Role,
+  SecretHistoryEntry as HistoryEntry,
+  SecretConsumer,
+  SecretMeta,
+  TokenInfo,
+  Whoami,
+} from '../../contract/api-types';
+import type { VerifyResult as ChainVerifyResult } from '../../contract/api-types';
 import type { CheckpointReport } from '../../checkpoints/checkpoint-check';
 /** `GET /audit/verify`, or `POST` with checkpoints (then `checkpoints` says what they showed). */
 export type VerifyResult = ChainVerifyResult & { checkpoints?: CheckpointReport };
-export type { SecretConsumer, SecretMeta } from '../../client/http-api';
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
-
-export interface Problem {
-  status: number;
-  title: string;
-  detail: string;
-  errors?: FieldProblem[];
-}
-
-export class ApiError extends Error {
-  constructor(readonly problem: Problem) {
-    super(problem.detail);
-  }
-  get status(): number {
-    return this.problem.status;
-  }
-}
-
-export interface Actor {
-  id: string;
-  name: string;
-  role: string;
-}
-
-export interface HistoryEntry {
-  version: number;
-  type: string;
-  at: string;
-  actor: Actor;
-  description?: string;
-  valueChanged?: boolean;
-  /** A rollback: the version whose value it sealed again. */
-  toVersion?: number;
-  /** The value this version holds was destroyed. */
-  destroyed?: { at: string; by: string };
-}
-
-export interface TokenInfo {
-  id: string;
-  name: string;
-  role: string;
-  plugins: string[] | null;
-  createdAt: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
-
-export interface IssuedToken extends Omit<TokenInfo, 'revokedAt' | 'lastUsedAt'> {
-  token: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  next: string | null;
-}
-
-export interface AuditHead {
-  seq: number;
-  hash: string;
-  at: string | null;
-}
-
-export type Role = 'admin' | 'auditor' | 'executor';
-
-export interface Whoami {
-  id: string;
-  name: string;
-  role: Role;
-}
+export type { FieldProblem, Problem } from '../../contract/problem';
+export { API, ApiError };
 
 interface CallOptions {
   json?: unknown;
@@ -87,67 +30,107 @@ interface CallOptions {
   ifMatch?: number;
 }
 
-const BASE = '/api/v1';
+const API_PREFIX = '/api/v1';
+const NETWORK_ERROR = { status: 0, title: 'Network error', detail: 'The service did not answer. Check your connection and try again.' };
+
+/** The browser's side of the API client: `fetch` from the page's own origin, never cached. */
+class FetchTransport implements Transport {
+  readonly #token: string;
+
+  constructor(token: string) {
+    this.#token = token;
+  }
+
+  async send(request: ApiRequest): Promise<ApiReply> {
+    return readReply(await this.fetch(request));
+  }
+
+  /** The response as it arrives, its body unread (a download, a stream). */
+  async fetch({ method, path, json, headers = {} }: ApiRequest, signal?: AbortSignal): Promise<Response> {
+    try {
+      return await fetch(`/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.#token}`, ...headers },
+        body: json === undefined ? undefined : JSON.stringify(json),
+        cache: 'no-store',
+        signal,
+      });
+    } catch {
+      throw new ApiError(NETWORK_ERROR);
+    }
+  }
+}
 
 export class Api {
-  /** `onUnauthenticated`: the token stopped working (revoked): the session must end. */
-  constructor(
-    private readonly token: string,
-    private readonly onUnauthenticated: () => void = () => undefined,
-  ) {}
+  private readonly transport: FetchTransport;
+  private readonly client: ApiClient;
 
+  /** `onUnauthenticated`: the token stopped working (revoked): the session must end. */
+  constructor(token: string, onUnauthenticated: () => void = () => undefined) {
+    this.transport = new FetchTransport(token);
+    this.client = new ApiClient(this.transport, (error) => error.status === 401 && onUnauthenticated());
+  }
+
+  /** `path` under /api/v1, e.g. `/secrets`; the answer's body (undefined for 204). */
   async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
-    const response = await this.send(method, path, options);
-    return (response.status === 204 ? undefined : await response.json()) as T;
+    return (await this.client.request<T>(method, apiPath(path), options)).body;
   }
 
   /** A download's bytes, fetched with the token in the header: a link could carry it only in its URL. */
   async blob(path: string): Promise<Blob> {
-    return (await this.send('GET', path, {})).blob();
+    const response = await this.transport.fetch({ method: 'GET', path: apiPath(path) });
+    if (response.ok) return response.blob();
+    // A refusal is read as any answer is: the same ApiError, and a 401 ends the session.
+    throw this.client.refusal(await readReply(response));
+  }
+
+  /**
+   * The change stream's text as it arrives (`GET /api/v1/changes`), resuming after `lastEventId`:
+   * a `fetch` with the token in its header, which `EventSource` cannot send.
+   */
+  async changes(lastEventId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<string>> {
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) };
+    const response = await this.transport.fetch({ method: 'GET', path: pathOf(API.changes), headers }, signal);
+    if (!response.ok || !response.body) throw this.client.refusal(await readReply(response));
+    return textOf(response.body);
   }
 
   /** Every page of a cursor-paged list, following `next` until it is null (or absent). */
-  async all<T>(path: string, limit = 1000): Promise<T[]> {
-    const items: T[] = [];
-    let after: string | null = null;
-    do {
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (after !== null) query.set('after', after);
-      const page: Partial<Page<T>> & { items: T[] } = await this.call('GET', `${path}${path.includes('?') ? '&' : '?'}${query}`);
-      items.push(...page.items);
-      after = page.next && page.next !== after ? page.next : null;
-    } while (after !== null);
-    return items;
-  }
-
-  private async send(method: string, path: string, { json, ifMatch }: CallOptions): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    if (ifMatch !== undefined) headers['if-match'] = `"${ifMatch}"`;
-    let response: Response;
-    try {
-      response = await fetch(BASE + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json), cache: 'no-store' });
-    } catch {
-      throw new ApiError({ status: 0, title: 'Network error', detail: 'The service did not answer. Check your connection and try again.' });
-    }
-    if (response.ok) return response;
-    const problem = await problemOf(response);
-    if (problem.status === 401) this.onUnauthenticated();
-    throw new ApiError(problem);
+  all<T>(path: string, limit = 1000): Promise<T[]> {
+    return this.client.all<T>(apiPath(path), { limit: String(limit) });
   }
 }
 
-async function problemOf(response: Response): Promise<Problem> {
+async function readReply(response: Response): Promise<ApiReply> {
+  const text = await response.text();
+  let body: unknown;
   try {
-    const body = (await response.json()) as Partial<Problem>;
-    if (typeof body.detail === 'string') return { status: response.status, title: body.title ?? response.statusText, detail: body.detail, errors: body.errors };
+    body = text === '' ? undefined : JSON.parse(text);
   } catch {
-    // not problem+json (a proxy's page): fall through to a generic message
+    // not JSON (a proxy's page): the status says what happened
   }
-  return { status: response.status, title: response.statusText, detail: `The service answered ${response.status} ${response.statusText}.` };
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  return { status: response.status, statusText: response.statusText, headers, body };
 }
+
+async function* textOf(body: ReadableStream<Uint8Array>): AsyncIterable<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield decoder.decode(value, { stream: true });
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
+}
+
+const apiPath = (path: string) => `${API_PREFIX.slice(1)}${path}`;
 
 /** Who a token belongs to, asked before the token is kept anywhere. */
-export function whoami(token: string): Promise<Whoami> {
-  return new Api(token).call<Whoami>('GET', '/whoami');
+export async function whoami(token: string): Promise<Whoami> {
+  return (await new ApiClient(new FetchTransport(token)).call(API.whoami)).body;
 }

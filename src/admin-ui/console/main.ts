@@ -1,6 +1,6 @@
 import { Api, type Whoami, whoami } from './api';
 import { h } from './dom';
-import { watchHead } from './live';
+import { followChanges, watchHead } from './live';
 import { forgetToken, keepToken, storedToken } from './session';
 import { announce, clearStatus } from './status';
 import { auditView } from './views/audit';
@@ -19,8 +19,21 @@ const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
 const account = document.getElementById('account') as HTMLElement;
 
-let stopWatching: (() => void) | undefined;
+let stopFollowing: (() => void) | undefined;
+let stopWatchingHead: (() => void) | undefined;
 let currentView: View | undefined;
+
+const TOKEN_STOPPED = 'Your token stopped working (revoked, or the service forgot it): sign in again.';
+const refreshView = async () => {
+  await currentView?.refresh?.();
+};
+/** The audit trail and the tokens list also move with entries the change stream does not carry. */
+/**
+ * Views that show what the change stream does not carry: audit entries, tokens (last used), and
+ * what resolves found (missing keys; who holds which version on a secret's History).
+ */
+const movesWithTheHead = (context: Context, hash: string) =>
+  hash === '#/audit' || hash === '#/missing-keys' || /^#\/secrets\/[^/]+\/history$/.test(hash) || (hash === '#/tokens' && context.who.role === 'admin');
 
 const ROUTES: { hash: string; label: string; roles: string[] }[] = [
   { hash: '#/secrets', label: 'Secrets', roles: ['admin', 'auditor'] },
@@ -48,6 +61,8 @@ function show(context: Context): void {
   }
   main.replaceChildren(statusLine(), currentView.element);
   main.focus();
+  stopWatchingHead?.();
+  stopWatchingHead = movesWithTheHead(context, hash) ? watchHead(context.api, refreshView) : undefined;
 }
 
 const statusLine = () => document.getElementById('status') ?? h('p', { id: 'status', role: 'status', class: 'status info' });
@@ -61,7 +76,7 @@ function signedIn(token: string, who: Whoami): void {
     return;
   }
   keepToken(token);
-  const context: Context = { who, api: new Api(token, () => signOut('Your token stopped working (revoked, or the service forgot it): sign in again.')) };
+  const context: Context = { who, api: new Api(token, () => signOut(TOKEN_STOPPED)) };
   nav.replaceChildren(
     h('ul', {}, ...ROUTES.filter((r) => r.roles.includes(who.role)).map((r) => h('li', {}, h('a', { href: r.hash }, r.label)))),
   );
@@ -72,15 +87,14 @@ function signedIn(token: string, who: Whoami): void {
   };
   show(context);
   announce(`Signed in as ${who.name} (${who.role}).`);
-  stopWatching?.();
-  stopWatching = watchHead(context.api, async () => {
-    await currentView?.refresh?.();
-  });
+  stopFollowing?.();
+  stopFollowing = followChanges(context.api, refreshView, () => signOut(TOKEN_STOPPED));
 }
 
 function signOut(reason?: string): void {
-  stopWatching?.();
-  stopWatching = undefined;
+  stopFollowing?.();
+  stopWatchingHead?.();
+  stopFollowing = stopWatchingHead = undefined;
   currentView = undefined;
   forgetToken();
   window.onhashchange = null;

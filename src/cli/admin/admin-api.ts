@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { ServiceSettingError, describeConnectionFailure, serviceToken, serviceUrl } from '../../client/service-address';
+import type { IncomingMessage } from 'node:http';
+import { NodeTransport, readReply } from '../../client/node-transport';
+import { ServiceSettingError, serviceToken, serviceUrl } from '../../client/service-address';
+import { ApiClient, ApiError, RouteOptions } from '../../contract/api-client';
+import { Operation, pathOf } from '../../contract/api-routes';
+import type { Items, Page } from '../../contract/api-types';
 import { CommandFailure, EXIT, exitCodeForStatus } from './exit-codes';
 
 export interface AdminApiOptions {
@@ -10,18 +13,6 @@ export interface AdminApiOptions {
   token: string;
   /** PEM text of a CA to trust for HTTPS (SECRETS_CA_FILE). */
   ca?: string;
-}
-
-export interface ApiReply<T = unknown> {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: T;
-}
-
-interface Problem {
-  title?: string;
-  detail?: string;
-  errors?: Array<{ field: string; message: string }>;
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -56,15 +47,23 @@ export function adminApiFromEnvironment(env: NodeJS.ProcessEnv = process.env, ro
 }
 
 /**
- * The HTTP API (SPEC §3) as the admin commands use it: JSON in, JSON out, and every refusal
- * turned into a CommandFailure carrying the service's problem detail and the exit code for
- * its status. Uses node:http(s) rather than fetch so that a CA file needs no extra dependency.
+ * The HTTP API (SPEC §3) as the admin commands use it: the clients' API client over Node's
+ * http(s), with every refusal turned into a CommandFailure carrying the service's problem detail
+ * and the exit code for its status.
  */
 export class AdminApi {
-  readonly #token: string;
+  private readonly transport: NodeTransport;
+  private readonly api: ApiClient;
 
   constructor(private readonly options: AdminApiOptions) {
-    this.#token = options.token;
+    this.transport = new NodeTransport({
+      base: options.url,
+      token: options.token,
+      ca: options.ca,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      unreachable: (reason) => new CommandFailure(`cannot reach the service at ${this.url}: ${reason}`, EXIT.unavailable),
+    });
+    this.api = new ApiClient(this.transport);
   }
 
   /** The service's address, for messages: no credentials a URL might carry, no trailing slash. */
@@ -73,95 +72,42 @@ export class AdminApi {
   }
 
   /**
-   * The request's answer when it is 2xx; a CommandFailure naming the problem otherwise.
+   * The route's answer when it is 2xx; a CommandFailure naming the problem otherwise.
    * `timeoutMs` bounds the silence before the answer (a verify of a long log is silent while
    * the service works).
    */
-  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ApiReply<T>> {
-    const reply = await this.send(method, path, body, headers, timeoutMs);
-    if (reply.status >= 200 && reply.status < 300) return reply as ApiReply<T>;
-    throw new CommandFailure(describeProblem(reply.status, reply.body as Problem), exitCodeForStatus(reply.status));
+  async call<Reply, Body>(operation: Operation<Reply, Body>, options: RouteOptions<Body> = {}): Promise<Reply> {
+    return (await failingAsCommand(this.api.call(operation, options))).body;
+  }
+
+  /** Every item of a list route, paged or not. */
+  all<T>(operation: Operation<Page<T> | Items<T>>, params?: Record<string, string>): Promise<T[]> {
+    return failingAsCommand(this.api.all<T>(pathOf(operation, params)));
   }
 
   /**
    * A GET whose 2xx body is consumed as it arrives (an export: memory stays flat however long
    * it is); a refusal is read whole and becomes a CommandFailure, as for `call`.
    */
-  async stream(path: string): Promise<IncomingMessage> {
-    const res = await this.open('GET', path, undefined, {}, REQUEST_TIMEOUT_MS);
+  async stream(operation: Operation<unknown>, query: Record<string, string | undefined>): Promise<IncomingMessage> {
+    const res = await this.transport.open({ method: operation.method, path: pathOf(operation, {}, query) });
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return res;
-    const reply = await readReply(res);
-    throw new CommandFailure(describeProblem(status, reply.body as Problem), exitCodeForStatus(status));
-  }
-
-  /** Every page of a paged list (`{items, next}`; a reply without `next` is the only page). */
-  async all<T>(path: string): Promise<T[]> {
-    const items: T[] = [];
-    let after: string | null | undefined;
-    do {
-      const page = await this.call<{ items: T[]; next?: string | null }>('GET', after ? `${path}?after=${encodeURIComponent(after)}` : path);
-      items.push(...page.body.items);
-      after = page.body.next;
-    } while (after);
-    return items;
-  }
-
-  private async send(method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<ApiReply> {
-    return readReply(await this.open(method, path, body, headers, timeoutMs));
-  }
-
-  /** The response as soon as its head arrives; `timeoutMs` is the longest silence allowed, then or later. */
-  private open(method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
-    const url = new URL(path, this.options.url);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method,
-          ca: this.options.ca,
-          timeout: timeoutMs,
-          headers: {
-            authorization: `Bearer ${this.#token}`,
-            accept: 'application/json',
-            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
-            ...headers,
-          },
-        },
-        resolve,
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-      req.on('error', (error) => {
-        void describeConnectionFailure(error, url).then((reason) => reject(new CommandFailure(`cannot reach the service at ${this.url}: ${reason}`, EXIT.unavailable)));
-      });
-      req.end(payload);
-    });
+    throw commandFailure(this.api.refusal(await readReply(res)));
   }
 }
 
-/** A response read whole: JSON when it parses, `undefined` otherwise. */
-function readReply(res: IncomingMessage): Promise<ApiReply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let parsed: unknown = undefined;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-    });
-    res.on('error', reject);
-  });
+async function failingAsCommand<T>(answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (error) {
+    throw error instanceof ApiError ? commandFailure(error) : error;
+  }
 }
 
-function describeProblem(status: number, problem: Problem | undefined): string {
-  const head = `${status} ${problem?.title ?? 'error'}${problem?.detail ? `: ${problem.detail}` : ''}`;
-  const fields = (problem?.errors ?? []).map((error) => `\n  ${error.field}: ${error.message}`);
-  return head + fields.join('');
+/** `404 Not Found: No secret FOO.`, then one line per invalid field. */
+function commandFailure({ status, problem, explained }: ApiError): CommandFailure {
+  const head = `${status} ${problem.title || 'error'}${explained ? `: ${problem.detail}` : ''}`;
+  const fields = (problem.errors ?? []).map((error) => `\n  ${error.field}: ${error.message}`);
+  return new CommandFailure(head + fields.join(''), exitCodeForStatus(status));
 }

@@ -1,10 +1,10 @@
 import { parse } from 'dotenv';
 import { readFile } from 'node:fs/promises';
+import { API } from '../../contract/api-routes';
 import { isValidSecretKey } from '../../secrets/domain/secret-key';
 import { AdminApi } from './admin-api';
 import { CommandFailure, EXIT } from './exit-codes';
 import { OutputOptions, printJson, printTable } from './render';
-import type { SecretMeta } from './secrets.command';
 import { confirm } from './value-input';
 
 interface Change {
@@ -40,7 +40,7 @@ export async function importDotenv(api: AdminApi, file: string, options: OutputO
   ]);
   if (problems.length > 0) throw new CommandFailure(`${file}: nothing imported\n  ${problems.join('\n  ')}`, EXIT.invalid);
 
-  const current = new Map((await api.all<SecretMeta>('api/v1/secrets')).map((meta) => [meta.key, meta.version]));
+  const current = new Map((await api.all(API.listSecrets)).map((meta) => [meta.key, meta.version]));
   const changes: Change[] = Object.keys(values).map((key) =>
     current.has(key) ? { key, action: options.overwrite ? 'overwrite' : 'keep', fromVersion: current.get(key) } : { key, action: 'add' },
   );
@@ -92,9 +92,9 @@ function describeVersion(change: Change): string {
 /** One key's add or overwrite; `expiresAt`, when given, goes with each written value. */
 async function write(api: AdminApi, change: Change, value: string, expiresAt: string | undefined): Promise<number> {
   const expiry = expiresAt !== undefined ? { expiresAt } : {};
-  const reply =
+  const meta =
     change.action === 'add'
-      ? await api.call<SecretMeta>('POST', 'api/v1/secrets', { key: change.key, value, ...expiry })
-      : await api.call<SecretMeta>('PATCH', `api/v1/secrets/${encodeURIComponent(change.key)}`, { value, ...expiry }, { 'if-match': `"${change.fromVersion}"` });
-  return reply.body.version;
+      ? await api.call(API.addSecret, { json: { key: change.key, value, ...expiry } })
+      : await api.call(API.changeSecret, { params: { key: change.key }, json: { value, ...expiry }, ifMatch: change.fromVersion });
+  return meta.version;
 }

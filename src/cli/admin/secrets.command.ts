@@ -3,22 +3,11 @@ import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
 import { adminApiFromEnvironment } from './admin-api';
 import { importDotenv } from './dotenv-import';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
-import type { SecretConsumer, SecretMeta } from '../../client/http-api';
+import { API } from '../../contract/api-routes';
+import type { SecretHistoryEntry as HistoryEntry, SecretMeta } from '../../contract/api-types';
 import { CommandFailure, EXIT } from './exit-codes';
 import { confirm, readSecretValue } from './value-input';
 
-interface HistoryEntry {
-  version: number;
-  type: string;
-  at: string;
-  actor: { id: string; name: string; role: string };
-  description?: string;
-  toVersion?: number;
-  destroyed?: { at: string; by: string };
-  expiresAt?: string | null;
-}
-
-const secretPath = (key: string) => `api/v1/secrets/${encodeURIComponent(key)}`;
 
 function version(raw: string): number {
   const n = Number(raw);
@@ -67,7 +56,7 @@ export function addSecretsCommands(program: Command): void {
     .description('every secret: key, version, last change (never a value)')
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions) => {
-      const items = await adminApiFromEnvironment().all<SecretMeta>('api/v1/secrets');
+      const items = await adminApiFromEnvironment().all(API.listSecrets);
       if (options.json) printJson({ items });
       else if (items.some((s) => s.expiresAt !== undefined))
         printTable(
@@ -84,7 +73,7 @@ export function addSecretsCommands(program: Command): void {
     .argument('<KEY>')
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions) => {
-      showMeta((await adminApiFromEnvironment().call<SecretMeta>('GET', secretPath(key))).body, options);
+      showMeta(await adminApiFromEnvironment().call(API.getSecret, { params: { key } }), options);
     });
 
   secrets
@@ -98,13 +87,13 @@ export function addSecretsCommands(program: Command): void {
     .action(async (key: string, options: OutputOptions & { description?: string; expiresAt?: string; fromFile?: string }) => {
       const api = adminApiFromEnvironment();
       const value = await readSecretValue(key, options.fromFile);
-      const reply = await api.call<SecretMeta>('POST', 'api/v1/secrets', {
+      const json = {
         key,
         value,
         ...(options.description !== undefined ? { description: options.description } : {}),
         ...(options.expiresAt !== undefined ? { expiresAt: options.expiresAt } : {}),
-      });
-      showMeta(reply.body, options);
+      };
+      showMeta(await api.call(API.addSecret, { json }), options);
     });
 
   secrets
@@ -123,8 +112,7 @@ export function addSecretsCommands(program: Command): void {
       if (!options.keepValue) body.value = await readSecretValue(key, options.fromFile);
       if (options.description !== undefined) body.description = options.description;
       if (options.expiresAt !== undefined) body.expiresAt = options.expiresAt === 'never' ? null : options.expiresAt;
-      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
-      showMeta((await api.call<SecretMeta>('PATCH', secretPath(key), body, headers)).body, options);
+      showMeta(await api.call(API.changeSecret, { params: { key }, json: body, ifMatch: options.ifVersion }), options);
     });
 
   secrets
@@ -139,7 +127,7 @@ export function addSecretsCommands(program: Command): void {
       let ifVersion = options.ifVersion;
       if (!options.yes) {
         if (process.stdin.isTTY !== true) throw new CommandFailure(`${key} not removed: nobody to ask without a terminal; pass --yes to remove it`, EXIT.usage);
-        const meta = (await api.call<SecretMeta>('GET', secretPath(key))).body;
+        const meta = await api.call(API.getSecret, { params: { key } });
         const question = `Remove ${key} (version ${meta.version}, updated ${meta.updatedAt} by ${meta.updatedBy})? Executors stop receiving it at once. [y/N] `;
         if (!(await confirm(question))) {
           if (options.json) printJson({ key, removed: false });
@@ -149,8 +137,7 @@ export function addSecretsCommands(program: Command): void {
         // What was confirmed is what goes: a change made while the question was open refuses (exit 4).
         ifVersion ??= meta.version;
       }
-      const headers: Record<string, string> = ifVersion !== undefined ? { 'if-match': `"${ifVersion}"` } : {};
-      await api.call('DELETE', secretPath(key), undefined, headers);
+      await api.call(API.removeSecret, { params: { key }, ifMatch: ifVersion });
       if (options.json) printJson({ key, removed: true });
       else process.stdout.write(`removed ${key}\n`);
     });
@@ -161,7 +148,7 @@ export function addSecretsCommands(program: Command): void {
     .argument('<KEY>')
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions) => {
-      const { items } = (await adminApiFromEnvironment().call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
+      const { items } = await adminApiFromEnvironment().call(API.secretHistory, { params: { key } });
       if (options.json) printJson({ items });
       else {
         const withExpiry = items.some((e) => e.expiresAt !== undefined);
@@ -180,8 +167,7 @@ export function addSecretsCommands(program: Command): void {
     .option('--if-version <n>', 'refuse (exit 4) if the secret is no longer at this version', version)
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions & { to: number; ifVersion?: number }) => {
-      const headers: Record<string, string> = options.ifVersion !== undefined ? { 'if-match': `"${options.ifVersion}"` } : {};
-      showMeta((await adminApiFromEnvironment().call<SecretMeta>('POST', `${secretPath(key)}/rollback`, { toVersion: options.to }, headers)).body, options);
+      showMeta(await adminApiFromEnvironment().call(API.rollbackSecret, { params: { key }, json: { toVersion: options.to }, ifMatch: options.ifVersion }), options);
     });
 
   secrets
@@ -196,7 +182,7 @@ export function addSecretsCommands(program: Command): void {
       if (!options.yes) {
         if (process.stdin.isTTY !== true) throw new CommandFailure(`${key} version ${options.version} not destroyed: nobody to ask without a terminal; pass --yes to destroy it`, EXIT.usage);
         // A version that is not there is said to be missing, not asked about.
-        const { items } = (await api.call<{ items: HistoryEntry[] }>('GET', `${secretPath(key)}/history`)).body;
+        const { items } = await api.call(API.secretHistory, { params: { key } });
         const entry = items.find((item) => item.version === options.version);
         if (!entry) throw new CommandFailure(`${key} has no version ${options.version}`, EXIT.notFound);
         const question =
@@ -208,7 +194,7 @@ export function addSecretsCommands(program: Command): void {
           return;
         }
       }
-      await api.call('DELETE', `${secretPath(key)}/versions/${options.version}`);
+      await api.call(API.destroySecretVersion, { params: { key, version: String(options.version) } });
       if (options.json) printJson({ key, version: options.version, destroyed: true });
       else process.stdout.write(`destroyed ${key} version ${options.version}\n`);
     });
@@ -219,7 +205,7 @@ export function addSecretsCommands(program: Command): void {
     .argument('<KEY>')
     .option('--json', 'print JSON')
     .action(async (key: string, options: OutputOptions) => {
-      const { items } = (await adminApiFromEnvironment().call<{ items: SecretConsumer[] }>('GET', `${secretPath(key)}/consumers`)).body;
+      const { items } = await adminApiFromEnvironment().call(API.secretConsumers, { params: { key } });
       if (options.json) printJson({ items });
       else
         printTable(
@@ -241,5 +227,3 @@ export function addSecretsCommands(program: Command): void {
 
   [secrets, ...secrets.commands].forEach((command) => readsEnvironment(command, ADMIN_ENVIRONMENT));
 }
-
-export type { SecretMeta };

@@ -1,19 +1,11 @@
 import { Command } from 'commander';
 import { listedPlugins } from '../../auth/plugin-name';
+import { API } from '../../contract/api-routes';
+import type { Role } from '../../contract/api-types';
 import { ADMIN_ENVIRONMENT, readsEnvironment } from '../environment-help';
 import { adminApiFromEnvironment } from './admin-api';
 import { CommandFailure, EXIT } from './exit-codes';
 import { OutputOptions, printJson, printRecord, printTable } from './render';
-
-interface TokenMeta {
-  id: string;
-  name: string;
-  role: string;
-  plugins: string[] | null;
-  createdAt: string;
-  revokedAt?: string | null;
-  lastUsedAt?: string | null;
-}
 
 /** `secrets-ledger tokens …` (SPEC §6): issue, list and revoke bearer tokens. */
 export function addTokensCommands(program: Command): void {
@@ -30,8 +22,9 @@ export function addTokensCommands(program: Command): void {
       const plugins = listedPlugins(options.plugin ?? []);
       // `--plugin "$UNSET"` must not become a token for any plugin.
       if (options.plugin !== undefined && plugins.length === 0) throw new CommandFailure('--plugin names no plugin: give one or more, or leave --plugin out for a token that may resolve for any plugin', EXIT.usage);
-      const body = { name: options.name, role: options.role, ...(plugins.length > 0 ? { plugins } : {}) };
-      const issued = (await adminApiFromEnvironment().call<TokenMeta & { token: string }>('POST', 'api/v1/tokens', body)).body;
+      // The role as typed: the service names the roles if it is none of them (exit 7).
+      const body = { name: options.name, role: options.role as Role, ...(plugins.length > 0 ? { plugins } : {}) };
+      const issued = await adminApiFromEnvironment().call(API.issueToken, { json: body });
       if (options.json) return printJson(issued);
       printRecord({ id: issued.id, name: issued.name, role: issued.role, plugins: issued.plugins?.join(', ') ?? 'any', createdAt: issued.createdAt });
       // The token on a line of its own, so `| tail -1` takes it; it is never shown again.
@@ -44,7 +37,7 @@ export function addTokensCommands(program: Command): void {
     .description('every token: id, name, role, plugins, when issued, revoked and last used (never the token)')
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions) => {
-      const items = await adminApiFromEnvironment().all<TokenMeta>('api/v1/tokens');
+      const items = await adminApiFromEnvironment().all(API.listTokens);
       if (options.json) printJson({ items });
       else
         printTable(
@@ -59,7 +52,7 @@ export function addTokensCommands(program: Command): void {
     .argument('<ID>')
     .option('--json', 'print JSON')
     .action(async (id: string, options: OutputOptions) => {
-      await adminApiFromEnvironment().call('DELETE', `api/v1/tokens/${encodeURIComponent(id)}`);
+      await adminApiFromEnvironment().call(API.revokeToken, { params: { id } });
       if (options.json) printJson({ id, revoked: true });
       else process.stdout.write(`revoked ${id}\n`);
     });

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsString, Min, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, SECRET_KEY_MAX_LENGTH, SECRET_KEY_PATTERN, SECRET_VALUE_MAX_BYTES } from '../domain/secret-key';
-import type { Actor } from '../../event-store/event';
+import type { Actor, AddSecretRequest, ChangeSecretRequest, Items, Page, SecretHistoryEntry, SecretMeta } from '../../contract/api-types';
 import { SECRET_EVENT_TYPES } from '../../event-store/stored-event-types';
 import type { PresentSecretState } from '../domain/secret-state';
 import { EXPIRES_AT_RULE, ExpiryStatus } from '../domain/expiry';
@@ -14,7 +14,7 @@ const EXPIRES_AT = `When the secret expires: RFC 3339 (${EXPIRES_AT_RULE.replace
 /** May be left out, but is never `null`: class-validator's IsOptional would let `null` through as a value. */
 const Omittable = () => ValidateIf((_object, value) => value !== undefined);
 
-export class CreateSecretDto {
+export class CreateSecretDto implements AddSecretRequest {
   @ApiProperty({ pattern: SECRET_KEY_PATTERN.source, maxLength: SECRET_KEY_MAX_LENGTH, example: 'FIFTYONE_CVAT_URL' })
   @IsString()
   key!: string;
@@ -34,7 +34,7 @@ export class CreateSecretDto {
   expiresAt?: string;
 }
 
-export class UpdateSecretDto {
+export class UpdateSecretDto implements ChangeSecretRequest {
   @ApiPropertyOptional({ description: 'New value (write-only). Give a value, a description, or both.', writeOnly: true })
   @Omittable()
   @IsString()
@@ -58,7 +58,7 @@ export class RollbackSecretDto {
   toVersion!: number;
 }
 
-export class SecretMetaDto {
+export class SecretMetaDto implements SecretMeta {
   @ApiProperty({ example: 'FIFTYONE_CVAT_URL' }) key!: string;
   @ApiProperty({ description: 'Empty when none was given' }) description!: string;
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Per-key version; continues across remove and re-add. Sent as the ETag.' }) version!: number;
@@ -85,12 +85,12 @@ export class SecretMetaDto {
   }
 }
 
-export class SecretListDto {
+export class SecretListDto implements Page<SecretMeta> {
   @ApiProperty({ type: [SecretMetaDto] }) items!: SecretMetaDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass as `after` for the next page; null on the last page.' }) next!: string | null;
 }
 
-export class ActorDto {
+export class ActorDto implements Actor {
   @ApiProperty({ example: 'tok_0190a1b2-…' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ['admin', 'executor', 'auditor', 'system'] }) role!: string;
@@ -101,7 +101,7 @@ export class DestroyedDto {
   @ApiProperty({ description: 'The actor name that destroyed it' }) by!: string;
 }
 
-export class SecretHistoryEntryDto {
+export class SecretHistoryEntryDto implements SecretHistoryEntry {
   @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
   @ApiProperty({ enum: SECRET_EVENT_TYPES }) type!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
@@ -114,6 +114,6 @@ export class SecretHistoryEntryDto {
   expiresAt?: string | null;
 }
 
-export class SecretHistoryDto {
+export class SecretHistoryDto implements Items<SecretHistoryEntry> {
   @ApiProperty({ type: [SecretHistoryEntryDto] }) items!: SecretHistoryEntryDto[];
 }
