@@ -23,8 +23,8 @@ RECONNECT_MAX_SECONDS = 5.0
 class ChangeFollower:
     """Calls, on its own thread: `connected(resumed_from)` when a stream is open (before its first
     event), `change(notification)` per change event, `lost()` when a stream broke, `revoked(how)`
-    when the service revoked or refuses the token (then it stops), and `resync()` when the
-    periodic timer is due. With `follow=False` it only runs the timer."""
+    when the service revoked or refuses the token (then it stops), and `periodic_resync()`
+    when the periodic timer is due. With `follow=False` it only runs the timer."""
 
     def __init__(self, http, handlers, resync_interval, follow=True):
         self._http = http
@@ -147,7 +147,7 @@ class ChangeFollower:
             return
         # Jitter, so a fleet of executors started together does not resync in step.
         self._next_resync = self._jittered()
-        self._handlers.resync()
+        self._handlers.periodic_resync()
 
     def _jittered(self):
         return time.monotonic() + self._resync_interval * random.uniform(0.8, 1.2)

@@ -108,16 +108,20 @@ class SecretsClient:
     def resync(self):
         """Refreshes every context now (what a gap, a reconnect and the timer do). A context the
         service cannot answer for keeps its values and is marked stale."""
-        for context in self._all_contexts():
-            try:
-                self._refresh(context)
-            except SecretsLedgerError:
-                pass
+        self._check_open()
+        self._resync_all()
+        if self._ended is not None:
+            raise self._ended
 
     @property
     def live(self):
         """True while the change stream is connected."""
         return self._live
+
+    @property
+    def error(self):
+        """Why the client ended (a TokenRevokedError), or None while it runs."""
+        return self._ended
 
     def close(self):
         """Stops following changes and lets go of the connections. Contexts keep their last values."""
@@ -148,32 +152,42 @@ class SecretsClient:
         # happened while we were away (or before we first connected) is fetched again anyway.
         self._last_notified = resumed_from
         self._set_live(True)
-        self.resync()
+        self._resync_all()
 
     def lost(self):
         self._set_live(False)
         # Asks at once: an unreachable service marks every context stale now, not at the next timer.
-        self.resync()
+        self._resync_all()
+
+    def periodic_resync(self):
+        self._resync_all()
 
     def change(self, notification):
         revision = notification["revision"]
         previous, self._last_notified = self._last_notified, revision
         if previous is not None and revision > previous + 1:
             # A gap: some change never reached us. Only a full resync is sure to be right.
-            self.resync()
+            self._resync_all()
             return
         # Not newer than the snapshot a context holds (a duplicate, a replay): nothing to do.
-        for context in self._all_contexts():
-            if context.declares(notification["key"]) and revision > context.revision:
-                try:
-                    self._refresh(context)
-                except SecretsLedgerError:
-                    pass
+        self._refresh_all([context for context in self._all_contexts() if context.declares(notification["key"]) and revision > context.revision])
 
     def revoked(self, how):
         self._end(TokenRevokedError(self._http.url, how))
 
     # Internals.
+
+    def _resync_all(self):
+        self._refresh_all(self._all_contexts())
+
+    def _refresh_all(self, contexts):
+        for context in contexts:
+            if self._ended is not None or self._closed:
+                return
+            try:
+                self._refresh(context)
+            except SecretsLedgerError:
+                pass  # said by _refresh (a warning, the context stale, or the end)
 
     def _refresh(self, context):
         # Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
@@ -207,9 +221,10 @@ class SecretsClient:
             return
         self._ended = error
         log.error("secrets_ledger: %s", error)
+        # As the TypeScript SDK: the contexts keep their last values, stale, and nothing refreshes them.
         self._set_live(False)
         for context in self._all_contexts():
-            context.end(error)
+            context.mark_stale()
         self._follower.close(timeout=0)
 
     def _set_live(self, live):

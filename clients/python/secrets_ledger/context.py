@@ -55,7 +55,7 @@ class SecretsAccessor:
         return None if resolved is None else resolved[1]
 
     def __repr__(self):
-        return f"<SecretsAccessor {self._context.plugin}: {', '.join(self.keys()) if not self._context._ended else 'ended'}>"
+        return f"<SecretsAccessor {self._context.plugin}: {', '.join(self.keys())}>"
 
     __str__ = __repr__
 
@@ -82,7 +82,6 @@ class PluginContext:
         self._revision = -1
         self._stale = False
         self._live = False
-        self._ended = None
         self._change_listeners = []
         self._live_listeners = []
 
@@ -121,8 +120,6 @@ class PluginContext:
         """Takes a resolve reply as the new snapshot unless it is older than the one held (replies
         can overtake each other); tells the listeners which keys' effective values moved."""
         with self._lock:
-            if self._ended:
-                return
             self._stale = False
             revision = reply["revision"]
             if revision < self._revision:
@@ -147,16 +144,8 @@ class PluginContext:
             listeners = list(self._live_listeners)
         _notify(listeners, live, "live")
 
-    def end(self, error):
-        """The client ended (its token was revoked): the values go, and every read raises `error`."""
-        with self._lock:
-            self._ended = error
-            self._stored = {}
-            self._stale = True
-        self.mark_live(False)
-
     def __repr__(self):
-        state = "".join([" stale" if self._stale else "", " live" if self._live else "", " ended" if self._ended else ""])
+        state = "".join([" stale" if self._stale else "", " live" if self._live else ""])
         return f"<PluginContext {self.plugin} revision {self._revision}{state}>"
 
     __str__ = __repr__
@@ -167,8 +156,6 @@ class PluginContext:
     def _effective(self, key):
         if key not in self._declared:
             raise UndeclaredSecretError(key, self.plugin)
-        if self._ended:
-            raise self._ended
         return self._effective_unlocked(key)
 
     def _effective_unlocked(self, key):

@@ -57,12 +57,13 @@ class SecretsServiceUnreachableError(SecretsLedgerError, ConnectionError):
 
 
 class TokenRevokedError(SecretsLedgerError):
-    """The service no longer accepts the client's token: the client has ended and holds no values."""
+    """The service no longer accepts the client's token: the client has ended; its contexts keep
+    their last values, stale, and nothing refreshes them."""
 
     def __init__(self, url, how):
         super().__init__(
-            f"the secrets service at {url} {how}: this client has ended and holds no values any more; "
-            "start a new one with a valid executor token (SECRETS_TOKEN)"
+            f"the secrets service at {url} {how}: this client has ended (its contexts keep their last values, stale, "
+            "and receive no more changes); start a new one with a valid executor token (SECRETS_TOKEN)"
         )
         self.url = url
 

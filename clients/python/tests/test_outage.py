@@ -37,28 +37,23 @@ def test_a_revoked_token_ends_the_client_with_a_clear_error(service, caplog):
     with SecretsClient(service.url, issued["token"], env={}) as client:
         ctx = client.hydrate(MANIFEST)
         eventually(lambda: ctx.live, timeout=5)
-        assert ctx.secrets.get("FIFTYONE_CVAT_URL") == "https://cvat.example/v1"
         service.revoke_token(issued["id"])
 
-        # The stream says so within a second: nothing is served from then on.
-        def ended():
-            try:
-                ctx.secrets.get("FIFTYONE_CVAT_URL")
-            except TokenRevokedError:
-                return True
-            return False
-
-        eventually(ended, timeout=1.5)
-        with pytest.raises(TokenRevokedError) as caught:
-            ctx.secrets.require("FIFTYONE_CVAT_URL")
-        message = str(caught.value)
-        assert "revoked this client's token" in message
-        assert "start a new one with a valid executor token" in message
+        # The stream says so within a second: the client ends, and says why.
+        eventually(lambda: client.error is not None, timeout=1.5)
+        message = str(client.error)
+        assert isinstance(client.error, TokenRevokedError)
+        assert "revoked this client's token" in message and "start a new one with a valid executor token" in message
         assert issued["token"] not in message
-        assert ctx.live is False and ctx.stale is True
+        assert any(record.levelno == logging.ERROR and record.getMessage().endswith(message) for record in caplog.records)
         with pytest.raises(TokenRevokedError):
             client.hydrate(MANIFEST)
-        assert any(record.levelno == logging.ERROR and "revoked this client's token" in record.getMessage() for record in caplog.records)
+        with pytest.raises(TokenRevokedError):
+            client.resync()
+        # As the TypeScript SDK: the last values stay, stale, and nothing refreshes them any more.
+        assert ctx.live is False and ctx.stale is True
+        assert ctx.secrets.get("FIFTYONE_CVAT_URL") == "https://cvat.example/v1"
+        eventually(lambda: not client._follower._thread.is_alive(), timeout=2)
 
 
 def test_a_token_the_service_refuses_ends_the_client_too(service):
@@ -67,6 +62,6 @@ def test_a_token_the_service_refuses_ends_the_client_too(service):
         ctx = client.hydrate(MANIFEST)
         service.revoke_token(issued["id"])
         # No stream to say so: the next resolve meets a 401.
-        client.resync()
         with pytest.raises(TokenRevokedError, match="refuses this client's token \\(401"):
-            ctx.secrets.get("FIFTYONE_CVAT_URL")
+            client.resync()
+        assert ctx.stale is True
