@@ -67,7 +67,8 @@ class ChangeFollower:
             if outage_began is None:
                 outage_began = time.monotonic()
                 self._handlers.lost()
-            if reason != self._warned:
+            # A stream that broke after opening is simply reopened; one that cannot open is news.
+            if not self._connection_opened and reason != self._warned:
                 self._warned = reason
                 log.warning("secrets_ledger: cannot receive changes (%s); values change only at the periodic resync until then", reason)
             outage = time.monotonic() - outage_began
@@ -147,7 +148,10 @@ class ChangeFollower:
             return
         # Jitter, so a fleet of executors started together does not resync in step.
         self._next_resync = self._jittered()
-        self._handlers.periodic_resync()
+        try:
+            self._handlers.periodic_resync()
+        except Exception as error:  # the timer outlives any one failure
+            log.error("secrets_ledger: the periodic resync failed (%s)", type(error).__name__)
 
     def _jittered(self):
         return time.monotonic() + self._resync_interval * random.uniform(0.8, 1.2)

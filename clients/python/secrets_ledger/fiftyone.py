@@ -73,7 +73,10 @@ class LedgerSecretProvider:
         self._by_key = {}
         self._contexts = []
         self._lock = threading.Lock()
-        for path in plugin_manifests(plugins_dir):
+        manifests = plugin_manifests(plugins_dir)
+        if not manifests:
+            log.warning("secrets_ledger: no plugin (fiftyone.yml or fiftyone.yaml) under %s: only the environment is served", plugins_dir)
+        for path in manifests:
             try:
                 context = self._client.hydrate(load_plugin_manifest(path))
             except SecretsLedgerError as error:

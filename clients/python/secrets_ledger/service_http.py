@@ -54,9 +54,11 @@ class ServiceHttp:
                 connection.close()
                 raise self._unreachable(error) from None
             self._give_back(connection)
-            if 200 <= status < 300 and isinstance(reply, dict):
-                return reply
-            raise SecretsServiceError(status, _detail(reply, status))
+            if not 200 <= status < 300:
+                raise SecretsServiceError(status, _detail(reply, status))
+            if not _is_resolve_reply(reply):
+                raise SecretsServiceError(status, "an answer that is not a resolve reply (a proxy in the way?)")
+            return reply
 
     def open_stream(self, last_event_id=None):
         """`GET /api/v1/changes` on a connection of its own: (connection, response). The caller
@@ -164,6 +166,14 @@ def _read_json(response):
     except ValueError:
         # Not JSON (a proxy's error page): the status still says what happened.
         return None
+
+
+def _is_resolve_reply(reply):
+    return (
+        isinstance(reply, dict)
+        and isinstance(reply.get("secrets"), dict)
+        and type(reply.get("revision")) is int
+    )
 
 
 def _detail(reply, status):

@@ -124,3 +124,21 @@ def test_os_environ_by_default(service, executor_token, stored, monkeypatch):
     monkeypatch.setenv("FIFTYONE_CVAT_URL", "https://from-os-environ")
     with SecretsClient(service.url, executor_token) as client:
         assert client.hydrate(MANIFEST).secrets.get("FIFTYONE_CVAT_URL") == "https://from-os-environ"
+
+
+def test_a_revision_gap_resyncs_every_context(service, executor_token, stored):
+    with SecretsClient(service.url, executor_token, env={}, follow_changes=False) as client:
+        ctx = client.hydrate(MANIFEST)
+        revision = ctx.revision
+        # As when the stream opens after `revision` (that also resyncs, before the change below).
+        client.connected(revision)
+        service.put_secret("FIFTYONE_CVAT_USERNAME", "gap-annotator")
+        try:
+            # The next revision, for a key this plugin does not declare: nothing to ask.
+            client.change({"key": "UNRELATED_KEY", "revision": revision + 1})
+            assert ctx.secrets.get("FIFTYONE_CVAT_USERNAME") == "annotator"
+            # One skipped: a change may have been missed, so every context is asked again.
+            client.change({"key": "UNRELATED_KEY", "revision": revision + 3})
+            assert ctx.secrets.get("FIFTYONE_CVAT_USERNAME") == "gap-annotator"
+        finally:
+            service.put_secret("FIFTYONE_CVAT_USERNAME", "annotator")
