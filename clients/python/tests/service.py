@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -30,13 +31,37 @@ def new_admin_token():
     return "slt_" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
+def make_certificates(directory):
+    """A CA (`ca.pem`) and a certificate it signed for 127.0.0.1 (`service.pem`, `service.key`),
+    made with the openssl CLI."""
+
+    def openssl(*args):
+        try:
+            result = subprocess.run(["openssl", *args], cwd=directory, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise RuntimeError("these tests make certificates with openssl: apt-get install openssl") from None
+        if result.returncode != 0:
+            raise RuntimeError(f"openssl {args[0]} failed: {result.stderr}")
+
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=secrets-ledger python test CA", "-days", "2")
+    openssl("req", *key, "-keyout", "service.key", "-out", "service.csr", "-subj", "/CN=127.0.0.1")
+    (Path(directory) / "service.ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "service.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "service.pem", "-extfile", "service.ext", "-days", "2")
+    return str(Path(directory) / "ca.pem"), str(Path(directory) / "service.pem"), str(Path(directory) / "service.key")
+
+
 class Service:
-    """One service on `data_dir`. `stop()` and `start()` again keep the port and the data."""
+    """One service on `data_dir`, over HTTPS with a CA of its own (`ca_file`), so every test
+    goes through the client's TLS as well. `stop()` and `start()` again keep the port and data."""
 
     def __init__(self, data_dir):
         if not CLI.exists():
             raise RuntimeError(f"{CLI} is missing: run `npm run build` first")
         self.data_dir = Path(data_dir)
+        self.data_dir.parent.joinpath("tls").mkdir(exist_ok=True)
+        self.ca_file, self._cert_file, self._key_file = make_certificates(self.data_dir.parent / "tls")
+        self._tls = ssl.create_default_context(cafile=self.ca_file)
         self.admin_token = new_admin_token()
         self.port = 0
         self.url = None
@@ -53,6 +78,8 @@ class Service:
             "METRICS_PORT": "0",
             "SECRETS_DATA_DIR": str(self.data_dir),
             "SECRETS_ADMIN_TOKEN": self.admin_token,
+            "TLS_CERT_FILE": self._cert_file,
+            "TLS_KEY_FILE": self._key_file,
             # Nothing listens there: every change these tests see comes over HTTP, not NATS.
             "NATS_URL": "nats://127.0.0.1:1",
         }
@@ -62,10 +89,11 @@ class Service:
         deadline = time.monotonic() + START_SECONDS
         offset = self.log_path.stat().st_size if self.url else 0
         while time.monotonic() < deadline:
-            match = re.search(r"secrets-ledger listening on (http://\S+)", self.output()[offset:])
+            match = re.search(r"secrets-ledger listening on https?://127\.0\.0\.1:(\d+)", self.output()[offset:])
             if match:
-                self.url = match.group(1)
-                self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
+                # The line says http:// on loopback even when the service speaks HTTPS.
+                self.port = int(match.group(1))
+                self.url = f"https://127.0.0.1:{self.port}"
                 return self
             if self.process.poll() is not None:
                 raise RuntimeError(f"serve exited with {self.process.returncode}:\n{self.output()}")
@@ -95,7 +123,7 @@ class Service:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10, context=self._tls) as response:
                 text = response.read()
                 return response.status, (json.loads(text) if text else None)
         except urllib.error.HTTPError as error:

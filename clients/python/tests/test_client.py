@@ -19,7 +19,7 @@ def stored(service):
 
 @pytest.fixture
 def client(service, executor_token, stored):
-    with SecretsClient(service.url, executor_token, env={}) as made:
+    with SecretsClient(service.url, executor_token, service.ca_file, env={}) as made:
         yield made
 
 
@@ -78,7 +78,7 @@ def test_a_removed_secret_goes_and_comes_back(service, client):
 
 
 def test_the_periodic_resync_alone_brings_a_change(service, executor_token, stored):
-    with SecretsClient(service.url, executor_token, env={}, follow_changes=False, resync_interval=0.2) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file, env={}, follow_changes=False, resync_interval=0.2) as client:
         ctx = client.hydrate(MANIFEST)
         assert ctx.live is False
         service.put_secret("FIFTYONE_CVAT_USERNAME", "second-annotator")
@@ -100,7 +100,7 @@ def test_the_periodic_resync_alone_brings_a_change(service, executor_token, stor
     ],
 )
 def test_environment_precedence(service, executor_token, stored, precedence, env, value, source):
-    with SecretsClient(service.url, executor_token, precedence=precedence, env=env) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file, precedence=precedence, env=env) as client:
         ctx = client.hydrate(MANIFEST)
         assert ctx.secrets.get("FIFTYONE_CVAT_URL") == value
         assert ctx.secrets.source("FIFTYONE_CVAT_URL") == source
@@ -108,7 +108,7 @@ def test_environment_precedence(service, executor_token, stored, precedence, env
 
 def test_the_environment_fills_what_the_store_lacks_and_is_read_at_each_lookup(service, executor_token, stored):
     env = {}
-    with SecretsClient(service.url, executor_token, precedence="store-first", env=env) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file, precedence="store-first", env=env) as client:
         ctx = client.hydrate(MANIFEST)
         assert ctx.secrets.get("FIFTYONE_CVAT_EMAIL") is None
         env["FIFTYONE_CVAT_EMAIL"] = "ops@example.com"
@@ -122,12 +122,12 @@ def test_the_environment_fills_what_the_store_lacks_and_is_read_at_each_lookup(s
 
 def test_os_environ_by_default(service, executor_token, stored, monkeypatch):
     monkeypatch.setenv("FIFTYONE_CVAT_URL", "https://from-os-environ")
-    with SecretsClient(service.url, executor_token) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file) as client:
         assert client.hydrate(MANIFEST).secrets.get("FIFTYONE_CVAT_URL") == "https://from-os-environ"
 
 
 def test_a_revision_gap_resyncs_every_context(service, executor_token, stored):
-    with SecretsClient(service.url, executor_token, env={}, follow_changes=False) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file, env={}, follow_changes=False) as client:
         ctx = client.hydrate(MANIFEST)
         revision = ctx.revision
         # As when the stream opens after `revision` (that also resyncs, before the change below).

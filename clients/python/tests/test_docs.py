@@ -18,6 +18,7 @@ def test_the_sdk_page_python_example_runs_as_printed(service, executor_token):
         "PYTHONDONTWRITEBYTECODE": "1",
         "SECRETS_URL": service.url + "/api/v1",
         "SECRETS_TOKEN": executor_token + "\n",
+        "SECRETS_CA_FILE": service.ca_file,
     }
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stderr) == (0, "")

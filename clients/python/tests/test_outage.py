@@ -12,7 +12,7 @@ MANIFEST = load_plugin_manifest(ANNOTATION_PLUGIN)
 
 def test_stale_values_while_the_service_is_down_fresh_after(service, executor_token):
     service.put_secret("FIFTYONE_CVAT_URL", "https://before-the-outage")
-    with SecretsClient(service.url, executor_token, env={}) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file, env={}) as client:
         ctx = client.hydrate(MANIFEST)
         eventually(lambda: ctx.live, timeout=5)
         service.stop()
@@ -34,7 +34,7 @@ def test_a_revoked_token_ends_the_client_with_a_clear_error(service, caplog):
     issued = service.issue_token("to-be-revoked", plugins=["@voxel51/annotation"])
     service.put_secret("FIFTYONE_CVAT_URL", "https://cvat.example/v1")
     caplog.set_level(logging.INFO, logger="secrets_ledger")
-    with SecretsClient(service.url, issued["token"], env={}) as client:
+    with SecretsClient(service.url, issued["token"], service.ca_file, env={}) as client:
         ctx = client.hydrate(MANIFEST)
         eventually(lambda: ctx.live, timeout=5)
         service.revoke_token(issued["id"])
@@ -58,7 +58,7 @@ def test_a_revoked_token_ends_the_client_with_a_clear_error(service, caplog):
 
 def test_a_token_the_service_refuses_ends_the_client_too(service):
     issued = service.issue_token("revoked-while-away", plugins=["@voxel51/annotation"])
-    with SecretsClient(service.url, issued["token"], env={}, follow_changes=False) as client:
+    with SecretsClient(service.url, issued["token"], service.ca_file, env={}, follow_changes=False) as client:
         ctx = client.hydrate(MANIFEST)
         service.revoke_token(issued["id"])
         # No stream to say so: the next resolve meets a 401.

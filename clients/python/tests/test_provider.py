@@ -62,7 +62,7 @@ def stored(service):
 def provider(service, plugins_dir, stored, caplog):
     # A token for two of the plugins only: each plugin's keys are resolved under its own name.
     token = service.issue_token("fiftyone-worker", plugins=["@voxel51/annotation", "@acme/other"])["token"]
-    env = {"SECRETS_URL": service.url, "SECRETS_TOKEN": token, "FIFTYONE_PLUGINS_DIR": str(plugins_dir)}
+    env = {"SECRETS_URL": service.url, "SECRETS_TOKEN": token, "SECRETS_CA_FILE": service.ca_file, "FIFTYONE_PLUGINS_DIR": str(plugins_dir)}
     caplog.set_level(logging.WARNING, logger="secrets_ledger")
     made = LedgerSecretProvider(env=env)
     yield made
@@ -126,7 +126,7 @@ def test_the_calls_fiftyone_makes(provider):
 
 def test_the_environment_wins(service, plugins_dir, stored):
     token = service.issue_token("fiftyone-env", plugins=["@voxel51/annotation", "@acme/other"])["token"]
-    env = {"SECRETS_URL": service.url, "SECRETS_TOKEN": token, "FIFTYONE_PLUGINS_DIR": str(plugins_dir), "ACME_API_KEY": "from-env", "FIFTYONE_CVAT_URL": ""}
+    env = {"SECRETS_URL": service.url, "SECRETS_TOKEN": token, "SECRETS_CA_FILE": service.ca_file, "FIFTYONE_PLUGINS_DIR": str(plugins_dir), "ACME_API_KEY": "from-env", "FIFTYONE_CVAT_URL": ""}
     provider = LedgerSecretProvider(env=env)
     try:
         assert provider.get_sync("ACME_API_KEY").value == "from-env"

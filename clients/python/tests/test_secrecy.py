@@ -16,7 +16,7 @@ def test_repr_str_logs_and_errors_never_show_a_value(service, executor_token, ca
     caplog.set_level(logging.DEBUG)
     service.put_secret("FIFTYONE_CVAT_PASSWORD", PASSWORD)
     shown = []
-    with SecretsClient(service.url, executor_token, env={}) as client:
+    with SecretsClient(service.url, executor_token, service.ca_file, env={}) as client:
         ctx = client.hydrate(load_plugin_manifest(ANNOTATION_PLUGIN))
         eventually(lambda: ctx.live, timeout=5)
         # Positive control: the value is there to be found, and the search finds it.

@@ -1,8 +1,10 @@
 """SECRETS_URL, SECRETS_TOKEN and SECRETS_CA_FILE read by the rules the TypeScript clients use."""
 
+import re
+
 import pytest
 
-from secrets_ledger import SecretsClient, ServiceSettingError
+from secrets_ledger import SecretsClient, SecretsServiceUnreachableError, ServiceSettingError
 from secrets_ledger.service_address import service_token, service_url
 
 TOKEN = "slt_" + "a" * 43
@@ -53,3 +55,16 @@ def test_from_env():
         SecretsClient.from_env({"SECRETS_URL": "http://127.0.0.1:9"})
     with pytest.raises(ServiceSettingError, match="SECRETS_CA_FILE: cannot read /nonexistent/ca.pem"):
         SecretsClient.from_env({"SECRETS_TOKEN": TOKEN, "SECRETS_CA_FILE": "/nonexistent/ca.pem"})
+
+
+def test_tls_problems_are_said_plainly(service, executor_token):
+    manifest = {"name": "@voxel51/annotation", "secrets": ["FIFTYONE_CVAT_URL"]}
+    where = service.url.split("://", 1)[1]
+    # The system's CAs do not know the service's: say which setting gives one.
+    with SecretsClient(service.url, executor_token) as client:
+        with pytest.raises(SecretsServiceUnreachableError, match=r"its TLS certificate is not trusted .*SECRETS_CA_FILE"):
+            client.hydrate(manifest)
+    # http:// to an HTTPS port: say which scheme the port speaks.
+    with SecretsClient("http://" + where, executor_token) as client:
+        with pytest.raises(SecretsServiceUnreachableError, match=f"{re.escape(where)} answers HTTPS, not plain HTTP: use https://{re.escape(where)}"):
+            client.hydrate(manifest)
