@@ -22,7 +22,8 @@ RECONNECT_MAX_SECONDS = 5.0
 
 class ChangeFollower:
     """Calls, on its own thread: `connected(resumed_from)` when a stream is open (before its first
-    event), `change(notification)` per change event, `lost()` when a stream broke, `revoked(how)`
+    event), `change(notification)` per change event, `lost()` when a stream broke, `unreachable(problem)`
+    when a stream cannot be opened for want of the service, `revoked(how)`
     when the service revoked or refuses the token (then it stops), and `periodic_resync()`
     when the periodic timer is due. With `follow=False` it only runs the timer."""
 
@@ -89,6 +90,7 @@ class ChangeFollower:
                 return None
             return f"GET /api/v1/changes answered {error.status}: {error.detail}"
         except SecretsServiceUnreachableError as error:
+            self._handlers.unreachable(str(error))
             return str(error)
         with self._connection_lock:
             self._connection = connection

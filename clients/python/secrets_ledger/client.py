@@ -159,6 +159,12 @@ class SecretsClient:
         # Asks at once: an unreachable service marks every context stale now, not at the next timer.
         self._resync_all()
 
+    def unreachable(self, problem):
+        # Each failed attempt to reopen the stream is an attempt to reach the service.
+        for context in self._all_contexts():
+            context.mark_stale()
+        self._say_unreachable(problem)
+
     def periodic_resync(self):
         self._resync_all()
 
