@@ -126,5 +126,6 @@ describe('the example annotation plugin (python3): under `secrets-ledger run --w
     expect(await exited).toBe(0);
     expect(output).toContain('annotation worker: stopping');
     expect(output).not.toContain('cvat-password-never-printed-9e21');
-  });
+    // Three processes start here (the CLI, Python, its first resolve): room for a loaded machine.
+  }, 60_000);
 });
