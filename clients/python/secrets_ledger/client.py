@@ -64,7 +64,10 @@ class SecretsClient:
     @classmethod
     def from_env(cls, env=None, **options):
         """A client for SECRETS_URL (default http://127.0.0.1:3000), SECRETS_TOKEN and
-        SECRETS_CA_FILE, read as the CLI and `run` read them."""
+        SECRETS_CA_FILE, read as the CLI and `run` read them. An `env` given here is also where
+        the client looks up environment variables, unless `env=` says otherwise."""
+        if env is not None:
+            options.setdefault("env", env)
         env = os.environ if env is None else env
         url = service_url(env.get("SECRETS_URL") or DEFAULT_SERVICE_URL, "SECRETS_URL")
         token = service_token(env.get("SECRETS_TOKEN"), "SECRETS_TOKEN")

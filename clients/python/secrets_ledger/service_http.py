@@ -9,7 +9,7 @@ import ssl
 import threading
 from urllib.parse import urlsplit
 
-from .errors import SecretsServiceError, SecretsServiceUnreachableError
+from .errors import SecretsServiceError, SecretsServiceUnreachableError, ServiceSettingError
 from .service_address import redact_url, service_token, service_url
 
 MAX_REPLY_BYTES = 32 * 1024 * 1024
@@ -27,7 +27,10 @@ class ServiceHttp:
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path  # ends in "/"
-        self._tls = ssl.create_default_context(cafile=ca_file) if self._https else None
+        try:
+            self._tls = ssl.create_default_context(cafile=ca_file) if self._https else None
+        except (OSError, ssl.SSLError) as error:
+            raise ServiceSettingError(f"the CA file {ca_file} cannot be used ({type(error).__name__}: {error.strerror or error})") from None
         self._idle = []
         self._lock = threading.Lock()
         self.url = redact_url(self._base)

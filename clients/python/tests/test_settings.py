@@ -68,3 +68,9 @@ def test_tls_problems_are_said_plainly(service, executor_token):
     with SecretsClient("http://" + where, executor_token) as client:
         with pytest.raises(SecretsServiceUnreachableError, match=f"{re.escape(where)} answers HTTPS, not plain HTTP: use https://{re.escape(where)}"):
             client.hydrate(manifest)
+
+
+def test_a_ca_file_that_is_no_certificate_is_refused_at_once(tmp_path):
+    (tmp_path / "ca.pem").write_text("not a certificate")
+    with pytest.raises(ServiceSettingError, match=r"the CA file .*ca\.pem cannot be used \(SSLError"):
+        SecretsClient("https://127.0.0.1:9", TOKEN, str(tmp_path / "ca.pem"))
