@@ -39,6 +39,7 @@ const POSTGRES_SUITES = [
   'test/e2e/https.e2e-spec.ts',
   'test/e2e/cli-run.e2e-spec.ts',
   'test/e2e/change-stream.e2e-spec.ts',
+  'test/e2e/sdk-change-stream.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

@@ -17,19 +17,21 @@ import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit
 import { KEYS_PER_REQUEST, measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { committedSqliteWrites, measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
 import { measurePostgres } from './scenarios/postgres';
+import { STREAM_BENCH_ENV, measureStreamFanOut, measureStreamPropagation } from './scenarios/stream-propagation';
 
 /** Each throughput figure is the median of this many rounds (see runBenchmarks). */
 const ROUNDS = 3;
 
 const SIZES = {
-  quick: { loadSeconds: 9, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50 },
-  full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200 },
+  quick: { loadSeconds: 9, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50, streamReaders: 1_000, fanOutChanges: 20 },
+  full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200, streamReaders: 1_000, fanOutChanges: 50 },
 };
 
 const TARGETS: [string, (r: Result) => number, '<=' | '>=', number][] = [
   ['propagation.p50_ms', (r) => r.propagation.p50_ms, '<=', 2],
   ['propagation.p99_ms', (r) => r.propagation.p99_ms, '<=', 10],
   ['propagation.ratio_p50', (r) => r.propagation.ratio_p50, '<=', 4],
+  ['stream_propagation.ratio_p50', (r) => r.stream_propagation.ratio_p50, '<=', 2],
   ['writes.per_s', (r) => r.writes.per_s, '>=', 2_000],
   ['writes.ratio', (r) => r.writes.ratio, '>=', 0.5],
   // 1: the log held every acknowledged write in every round (see measureWrites).
@@ -50,7 +52,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
   const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
   const masterKeys = newMasterKeys();
   const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
-  const env = (dataDir: string) => ({ SECRETS_DATA_DIR: dataDir, SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: natsUrl });
+  const env = (dataDir: string) => ({ SECRETS_DATA_DIR: dataDir, SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: natsUrl, ...STREAM_BENCH_ENV });
   // Whatever is started is stopped, even when a scenario fails half-way.
   const running: ServiceProcess[] = [];
   const start = async (dataDir: string) => {
@@ -83,6 +85,8 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     }
 
     const propagation = await measurePropagation(service, natsUrl, adminToken, size.propagationSamples);
+    const streamPropagation = await measureStreamPropagation(service, adminToken, size.propagationSamples);
+    const streamFanOut = await measureStreamFanOut(service, adminToken, size.streamReaders, size.fanOutChanges);
     await service.stop();
 
     const seededDir = join(dir, 'seeded');
@@ -99,6 +103,8 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
 
     return {
       propagation: propagationResult(propagation),
+      stream_propagation: streamPropagation,
+      stream_fanout: streamFanOut,
       writes: writesResult(writeRounds, median(floorRounds)),
       resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(median(httpRounds), 0) },
       replay,
@@ -112,16 +118,41 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
   }
 }
 
+/** `--only stream`: the change stream's figures alone, on one fresh service (for re-runs). */
+async function runStreamBenchmarks(mode: keyof typeof SIZES) {
+  const size = SIZES[mode];
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
+  const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
+  // No NATS: the stream reads the log.
+  const service = await startService({ SECRETS_DATA_DIR: dir, SECRETS_MASTER_KEYS: newMasterKeys(), SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: 'nats://127.0.0.1:1', ...STREAM_BENCH_ENV });
+  try {
+    return {
+      stream_propagation: await measureStreamPropagation(service, adminToken, size.propagationSamples),
+      stream_fanout: await measureStreamFanOut(service, adminToken, size.streamReaders, size.fanOutChanges),
+    };
+  } finally {
+    await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const options = new Command()
     .name('bench')
     .option('--quick', 'smaller sizes; finishes in under 3 minutes')
     .option('--out <file>', 'write the JSON result here')
     .option('--nats-url <url>', 'use this NATS server (default: a private nats-server, so no other traffic shares it)')
+    .option('--only <part>', 'stream: only the change stream figures')
     .parse(process.argv)
-    .opts<{ quick?: boolean; out?: string; natsUrl?: string }>();
+    .opts<{ quick?: boolean; out?: string; natsUrl?: string; only?: string }>();
   const mode = options.quick ? 'quick' : 'full';
   const started = Date.now();
+  if (options.only === 'stream') {
+    const result = await runStreamBenchmarks(mode);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    progress(`done in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+    return;
+  }
   const nats = options.natsUrl ? undefined : await PrivateNatsServer.start();
   const result = await runBenchmarks(mode, options.natsUrl ?? nats!.url).finally(() => nats?.dispose());
   const json = JSON.stringify(result, null, 2);
