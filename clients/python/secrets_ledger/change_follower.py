@@ -38,6 +38,8 @@ class ChangeFollower:
         self._parser = EventStreamParser()
         self._next_resync = self._jittered()
         self._warned = None
+        self._connection_opened = False
+        self._retry_after = None
         self._thread = threading.Thread(target=self._run, name="secrets-ledger-changes", daemon=True)
 
     def start(self):
@@ -73,7 +75,9 @@ class ChangeFollower:
                 self._warned = reason
                 log.warning("secrets_ledger: cannot receive changes (%s); values change only at the periodic resync until then", reason)
             outage = time.monotonic() - outage_began
-            self._wait(min(max(outage, RECONNECT_MIN_SECONDS), RECONNECT_MAX_SECONDS) * random.uniform(0.8, 1.2))
+            backoff = min(max(outage, RECONNECT_MIN_SECONDS), RECONNECT_MAX_SECONDS) * random.uniform(0.8, 1.2)
+            # A refusal that says when to come back (429 over the stream limits) is taken at its word.
+            self._wait(self._retry_after or backoff)
             # A stream that opens ends the outage, not one that only answered.
             if self._connection_opened:
                 outage_began = None
@@ -81,6 +85,7 @@ class ChangeFollower:
     def _follow_once(self):
         """One stream, from opening to its end. Returns why it ended, or None to stop for good."""
         self._connection_opened = False
+        self._retry_after = None
         resumed_from = self._parser.last_id
         try:
             connection, response = self._http.open_stream(resumed_from)
@@ -88,6 +93,7 @@ class ChangeFollower:
             if error.status == 401:
                 self._handlers.revoked(f"refuses this client's token ({error.status}: {error.detail})")
                 return None
+            self._retry_after = error.retry_after
             return f"GET /api/v1/changes answered {error.status}: {error.detail}"
         except SecretsServiceUnreachableError as error:
             self._handlers.unreachable(str(error))

@@ -46,6 +46,8 @@ class SecretsServiceError(SecretsLedgerError):
         super().__init__(f"secrets service: {status} {detail}")
         self.status = status
         self.detail = detail
+        # Seconds the service asked to wait (`Retry-After`), when it did.
+        self.retry_after = None
 
 
 class SecretsServiceUnreachableError(SecretsLedgerError, ConnectionError):

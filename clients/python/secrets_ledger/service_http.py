@@ -82,7 +82,9 @@ class ServiceHttp:
             except (OSError, http.client.HTTPException):
                 reply = None
             connection.close()
-            raise SecretsServiceError(response.status, _detail(reply, response.status))
+            error = SecretsServiceError(response.status, _detail(reply, response.status))
+            error.retry_after = _seconds(response.getheader("Retry-After"))
+            raise error
         return connection, response
 
     def close(self):
@@ -177,6 +179,15 @@ def _is_resolve_reply(reply):
         and isinstance(reply.get("secrets"), dict)
         and type(reply.get("revision")) is int
     )
+
+
+def _seconds(header):
+    """`Retry-After` in seconds, when it is a number of them."""
+    try:
+        seconds = float(header) if header else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 < seconds < 3600 else None
 
 
 def _detail(reply, status):
