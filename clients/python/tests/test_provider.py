@@ -147,6 +147,15 @@ def test_fifty_threads_at_once_while_a_value_changes(service, provider):
             for key in keys:
                 secret = provider.get_sync(key)
                 answers.append((key, secret.value if secret else None))
+
+        # And the awaited calls, each thread in an event loop of its own.
+        async def awaited():
+            return [await provider.get(key) for key in keys], await provider.get_multiple(set(keys))
+
+        one_by_one, multiple = asyncio.run(awaited())
+        answers += [(secret.key, secret.value) for secret in one_by_one]
+        answers += [(key, secret.value) for key, secret in multiple.items()]
+        assert sorted(multiple) == sorted(keys)
         return answers
 
     with ThreadPoolExecutor(max_workers=50) as pool:
