@@ -1,0 +1,63 @@
+"""Server-Sent Events as the service sends them on `GET /api/v1/changes` (SPEC §3): `id`,
+`event` and `data` fields, comment lines as heartbeats, a blank line ending each event."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+# One line of an event is a notification's JSON: far below this; a longer one is not ours.
+MAX_LINE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    event: str
+    data: str
+    id: Optional[str]
+
+
+class EventStreamParser:
+    """Feeds on lines, yields whole events. Keeps the last id seen, which is what a reconnect
+    sends as `Last-Event-ID`, and the `retry` the service asked for (milliseconds)."""
+
+    def __init__(self, last_id=None):
+        self.last_id = last_id
+        self.retry_ms = None
+        self._event = ""
+        self._data = []
+
+    def feed(self, line):
+        """`line` without its line ending. Returns a StreamEvent when `line` ends one, else None."""
+        if line == "":
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id" and "\0" not in value:
+            self.last_id = value
+        elif name == "retry" and value.isdigit():
+            self.retry_ms = int(value)
+        return None
+
+    def _dispatch(self):
+        event, data = self._event or "message", self._data
+        self._event, self._data = "", []
+        if not data and event == "message":
+            return None
+        return StreamEvent(event=event, data="\n".join(data), id=self.last_id)
+
+
+def read_lines(response):
+    """The lines of a streamed response, decoded, without their endings, until it ends."""
+    while True:
+        raw = response.readline(MAX_LINE_BYTES)
+        if not raw:
+            return
+        if not raw.endswith(b"\n") and len(raw) >= MAX_LINE_BYTES:
+            raise ValueError("an event stream line longer than any the service sends")
+        yield raw.decode("utf-8").rstrip("\r\n")
