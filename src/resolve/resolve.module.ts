@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { SecretsModule } from '../secrets/secrets.module';
 import { ResolveController } from './resolve.controller';
+import { DeliveryRecords } from './delivery-records';
 import { ResolveService } from './resolve.service';
 import { UnreadableValues } from './unreadable-values';
 
 @Module({
   imports: [SecretsModule],
   controllers: [ResolveController],
-  providers: [ResolveService, UnreadableValues],
+  providers: [ResolveService, UnreadableValues, DeliveryRecords],
   exports: [ResolveService],
 })
 export class ResolveModule {}

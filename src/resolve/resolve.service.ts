@@ -9,9 +9,9 @@ import { secretStream } from '../secrets/domain/events';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { STORAGE, Storage } from '../storage/sql';
-import { INTEGRITY_STREAM, UnreadableSighting, UnreadableValues } from './unreadable-values';
+import { DeliveryRecords } from './delivery-records';
+import type { UnreadableSighting } from './unreadable-values';
 
-export const RESOLUTIONS_STREAM = 'resolutions';
 export const MAX_KEYS_PER_RESOLVE = 256;
 const RESOLVE_FIELDS = ['plugin', 'keys'];
 
@@ -30,10 +30,9 @@ export interface ResolveResult {
 }
 
 /**
- * Resolves values for an executor, over HTTP and NATS alike. Every call is recorded as one
- * `SecretsResolved` event (principal, plugin, keys and versions read — never values), and the
- * answer is given only once that record is durable. Concurrent resolves share a commit: the
- * writer batches every job queued in the same turn into one transaction (group commit).
+ * Resolves values for an executor, over HTTP and NATS alike. Every answer is recorded in a
+ * `SecretsResolved` entry (principal, plugin, keys and versions read — never values), and is
+ * given only once that record is durable. Concurrent resolves share a write (DeliveryRecords).
  */
 @Injectable()
 export class ResolveService {
@@ -42,7 +41,7 @@ export class ResolveService {
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
     private readonly denied: AccessDeniedRecorder,
-    private readonly integrity: UnreadableValues,
+    private readonly deliveries: DeliveryRecords,
   ) {}
 
   async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveResult> {
@@ -87,22 +86,8 @@ export class ResolveService {
       unreadable.push({ key, version: state.mismatch === undefined ? (failure?.version ?? state.version) : state.version, eventId: state.valueEventId, reason });
     }
 
-    const unreadableKeys = unreadable.map((sighting) => sighting.key);
-    const actor = actorOf(principal);
-    await this.storage.transact(async (tx) => {
-      const firstSightings = this.integrity.eventsFor(unreadable);
-      if (firstSightings.length > 0) await this.store.appendToStream(tx, INTEGRITY_STREAM, ANY_VERSION, firstSightings, actor);
-      await this.store.appendToStream(
-        tx,
-        RESOLUTIONS_STREAM,
-        ANY_VERSION,
-        // Indexed under every key asked for, so the audit trail's key filter shows each read.
-        [{ type: StoredEventType.SecretsResolved, data: { plugin, keys: read, missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), revision }, keys }],
-        actor,
-      );
-    });
-    if (unreadable.length > 0) this.integrity.recordedAll(unreadable);
-    return { secrets, missing, unreadable: unreadableKeys, revision };
+    await this.deliveries.record({ actor: actorOf(principal), plugin, read, missing, unreadable, revision, asked: keys });
+    return { secrets, missing, unreadable: unreadable.map((sighting) => sighting.key), revision };
   }
 }
 
