@@ -1,5 +1,5 @@
 /**
- * `node .bench-build/bench/profile-service.js <writes|resolves|propagation> [seconds]`:
+ * `node .bench-build/bench/profile-service.js <writes|resolves|propagation|fanout> [seconds | executors]`:
  * runs the service under --cpu-prof with one load, for finding what stands in the way.
  * Profiles land in .bench-build/profiles/.
  */
@@ -13,6 +13,7 @@ import { startService } from './lib/service-process';
 import { measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { committedSqliteWrites, measureWrites, prepareWrites } from './scenarios/writes';
 import { measurePropagation } from './scenarios/propagation';
+import { measureFanout, prepareFanout } from './scenarios/fanout';
 import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
 
@@ -33,7 +34,10 @@ async function main(): Promise<void> {
     await prepareWrites(service, adminToken);
     await measureWrites(service, () => committedSqliteWrites(join(dataDir, 'secrets.db')), adminToken, Number(seconds));
   }
-  else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
+  else if (load === 'fanout') {
+    await prepareFanout(service, adminToken);
+    await measureFanout(service, natsUrl, adminToken, 'nats', Number(seconds), 10);
+  } else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);
     await measureHttpResolves(service, executorToken, keys, Number(seconds));

@@ -17,19 +17,23 @@ import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit
 import { KEYS_PER_REQUEST, measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { committedSqliteWrites, measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
 import { measurePostgres } from './scenarios/postgres';
+import { measureFanout, prepareFanout } from './scenarios/fanout';
+import type { Transport } from './scenarios/fanout-executors';
 
 /** Each throughput figure is the median of this many rounds (see runBenchmarks). */
 const ROUNDS = 3;
 
 const SIZES = {
-  quick: { loadSeconds: 9, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50 },
-  full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200 },
+  quick: { loadSeconds: 9, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50, fanoutExecutors: [10, 100], fanoutChanges: 10 },
+  full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200, fanoutExecutors: [10, 100, 1_000], fanoutChanges: 20 },
 };
 
 const TARGETS: [string, (r: Result) => number, '<=' | '>=', number][] = [
   ['propagation.p50_ms', (r) => r.propagation.p50_ms, '<=', 2],
   ['propagation.p99_ms', (r) => r.propagation.p99_ms, '<=', 10],
   ['propagation.ratio_p50', (r) => r.propagation.ratio_p50, '<=', 4],
+  ['fanout.nats.n100.p99_ms', (r) => r.fanout.nats.n100?.p99_ms ?? NaN, '<=', 30],
+  ['fanout.nats.n1000.p99_ms (full run)', (r) => r.fanout.nats.n1000?.p99_ms ?? 0, '<=', 100],
   ['writes.per_s', (r) => r.writes.per_s, '>=', 2_000],
   ['writes.ratio', (r) => r.writes.ratio, '>=', 0.5],
   // 1: the log held every acknowledged write in every round (see measureWrites).
@@ -83,6 +87,12 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     }
 
     const propagation = await measurePropagation(service, natsUrl, adminToken, size.propagationSamples);
+
+    const fanout: Record<Transport, Record<string, Awaited<ReturnType<typeof measureFanout>>>> = { nats: {}, stream: {} };
+    await prepareFanout(service, adminToken);
+    for (const executors of size.fanoutExecutors) {
+      fanout.nats[`n${executors}`] = await measureFanout(service, natsUrl, adminToken, 'nats', executors, size.fanoutChanges);
+    }
     await service.stop();
 
     const seededDir = join(dir, 'seeded');
@@ -99,6 +109,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
 
     return {
       propagation: propagationResult(propagation),
+      fanout,
       writes: writesResult(writeRounds, median(floorRounds)),
       resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(median(httpRounds), 0) },
       replay,

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import fs, { fstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WriteTransaction } from '../../src/storage/sql';
 import { SqliteStorage, applyPragmas } from '../../src/storage/sqlite/sqlite-storage';
@@ -9,6 +10,8 @@ import { tempDataDir } from '../support/test-app';
  * The SQLite adapter's write queue on a real file: one commit for jobs that arrive together,
  * per-job rollback, acknowledgement only after commit, and a reader that sees committed rows only.
  */
+const realFsync = fs.fsync;
+
 describe('SqliteStorage', () => {
   let temp: ReturnType<typeof tempDataDir>;
   let db: Database.Database;
@@ -44,9 +47,25 @@ describe('SqliteStorage', () => {
   };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  it('runs on WAL with synchronous=FULL, so every COMMIT it waits for is synced to disk', () => {
-    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+  it('runs on WAL and answers a job only after its COMMIT is synced to disk (the WAL file, off the event loop)', async () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    // NORMAL: COMMIT itself does not sync (checkpoints still do); the queue syncs the WAL after it.
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    const walInode = statSync(join(temp.dir, 'writer.db-wal')).ino;
+    const synced: number[] = [];
+    const fsyncSpy = jest.spyOn(fs, 'fsync').mockImplementation(((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      synced.push(fstatSync(fd).ino);
+      return realFsync(fd, callback);
+    }) as typeof fs.fsync);
+    try {
+      let answered = false;
+      const job = storage.transact(insert('durable')).then(() => (answered = true));
+      await job;
+      expect(answered).toBe(true);
+      expect(synced).toEqual([walInode]);
+    } finally {
+      fsyncSpy.mockRestore();
+    }
   });
 
   it('shares one transaction between jobs that arrive together, and rolls back only the job that failed', async () => {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { closeSync, fsync, openSync } from 'node:fs';
 import { BatchEngine, BatchTransaction, QueuedStorage } from '../group-commit';
 import type { Leadership, SqlSession } from '../sql';
 import { asStorageUnavailable } from '../storage-fault';
@@ -16,11 +17,45 @@ export function applyPragmas(db: Database.Database): void {
   db.pragma('foreign_keys = ON');
 }
 
+const fsyncFile = (fd: number) => new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+
+/**
+ * The writer's durability, off the event loop. With `synchronous=FULL`, COMMIT syncs the WAL
+ * itself, inside better-sqlite3's synchronous call: the whole process waits on the disk, a sixth
+ * of a resolve's CPU time on an idle machine and most of it when the disk is busy
+ * (docs/BENCHMARKS.md, profile). The writer runs on `synchronous=NORMAL` instead — the same WAL
+ * writes, and SQLite still syncs around every checkpoint — and the queue syncs the WAL file
+ * after each COMMIT on libuv's thread pool before it answers any job of the batch: the same
+ * guarantee (nothing acknowledged before it is on disk), while requests keep being read,
+ * authenticated and queued for the next batch. Other connections may see a batch between its
+ * COMMIT and the sync; nothing they answer with is acknowledged before a later sync, which
+ * covers the earlier one (a resolve's own audit record is written after what it read).
+ */
+class WalSync {
+  private fd: number | undefined;
+
+  constructor(private readonly walPath: string) {}
+
+  async sync(): Promise<void> {
+    // The WAL exists from the writer's first write until the last connection closes; ours stay open.
+    this.fd ??= openSync(this.walPath, 'r');
+    await fsyncFile(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
 /** Batches on the writer's connection: BEGIN IMMEDIATE takes the file's write lock before any read. */
 class SqliteBatchEngine implements BatchEngine {
   private readonly stmt;
 
-  constructor(private readonly session: SqliteSession) {
+  constructor(
+    private readonly session: SqliteSession,
+    private readonly wal: WalSync,
+  ) {
     const db = session.db;
     this.stmt = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -44,7 +79,10 @@ class SqliteBatchEngine implements BatchEngine {
         stmt.rollbackTo.run();
         stmt.release.run();
       },
-      commit: async () => void stmt.commit.run(),
+      commit: async () => {
+        stmt.commit.run();
+        await this.wal.sync();
+      },
       rollback: async () => {
         if (db.inTransaction) stmt.rollback.run();
       },
@@ -68,13 +106,18 @@ export class SqliteStorage extends QueuedStorage {
   readonly dialect = SQLITE_DIALECT;
   readonly reader: SqlSession;
   private readonly readerDb: Database.Database;
+  private readonly wal: WalSync;
 
   constructor(
     /** The writer's connection (TypeORM's, which ran the migrations). */
     readonly db: Database.Database,
     maxBatch?: number,
   ) {
-    super(new SqliteBatchEngine(new SqliteSession(db)), maxBatch);
+    const wal = new WalSync(`${db.name}-wal`);
+    super(new SqliteBatchEngine(new SqliteSession(db), wal), maxBatch);
+    this.wal = wal;
+    // The queue syncs each commit itself (WalSync); SQLite keeps the checkpoints' syncs.
+    db.pragma('synchronous = NORMAL');
     this.readerDb = new Database(db.name);
     applyPragmas(this.readerDb);
     this.readerDb.pragma('query_only = ON');
@@ -88,6 +131,7 @@ export class SqliteStorage extends QueuedStorage {
 
   override async close(): Promise<void> {
     await super.close();
+    this.wal.close();
     if (this.readerDb.open) this.readerDb.close();
   }
 }
