@@ -1,5 +1,5 @@
 /**
- * `node .bench-build/bench/profile-service.js <writes|resolves|propagation|fanout> [seconds | executors]`:
+ * `node .bench-build/bench/profile-service.js <writes|resolves|propagation|fanout|fanout-stream> [seconds | executors]`:
  * runs the service under --cpu-prof with one load, for finding what stands in the way.
  * Profiles land in .bench-build/profiles/.
  */
@@ -34,9 +34,9 @@ async function main(): Promise<void> {
     await prepareWrites(service, adminToken);
     await measureWrites(service, () => committedSqliteWrites(join(dataDir, 'secrets.db')), adminToken, Number(seconds));
   }
-  else if (load === 'fanout') {
+  else if (load.startsWith('fanout')) {
     await prepareFanout(service, adminToken);
-    await measureFanout(service, natsUrl, adminToken, 'nats', Number(seconds), 10);
+    await measureFanout(service, natsUrl, adminToken, load === 'fanout-stream' ? 'stream' : 'nats', Number(seconds), 10);
   } else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);

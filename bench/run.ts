@@ -28,12 +28,13 @@ const SIZES = {
   full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200, fanoutExecutors: [10, 100, 1_000], fanoutChanges: 20 },
 };
 
-const TARGETS: [string, (r: Result) => number, '<=' | '>=', number][] = [
+/** A target whose figure a run does not take (the 1,000 executors of the full run, in a quick one) is skipped. */
+const TARGETS: [string, (r: Result) => number | undefined, '<=' | '>=', number][] = [
   ['propagation.p50_ms', (r) => r.propagation.p50_ms, '<=', 2],
   ['propagation.p99_ms', (r) => r.propagation.p99_ms, '<=', 10],
   ['propagation.ratio_p50', (r) => r.propagation.ratio_p50, '<=', 4],
-  ['fanout.nats.n100.p99_ms', (r) => r.fanout.nats.n100?.p99_ms ?? NaN, '<=', 30],
-  ['fanout.nats.n1000.p99_ms (full run)', (r) => r.fanout.nats.n1000?.p99_ms ?? 0, '<=', 100],
+  ['fanout.nats.n100.p99_ms', (r) => r.fanout.nats.n100?.p99_ms, '<=', 30],
+  ['fanout.nats.n1000.p99_ms', (r) => r.fanout.nats.n1000?.p99_ms, '<=', 100],
   ['writes.per_s', (r) => r.writes.per_s, '>=', 2_000],
   ['writes.ratio', (r) => r.writes.ratio, '>=', 0.5],
   // 1: the log held every acknowledged write in every round (see measureWrites).
@@ -141,6 +142,10 @@ async function main(): Promise<void> {
   let failed = 0;
   for (const [name, get, op, target] of TARGETS) {
     const value = get(result);
+    if (value === undefined) {
+      process.stderr.write(`skips  ${name} (not measured in this run)\n`);
+      continue;
+    }
     const ok = op === '<=' ? value <= target : value >= target;
     if (!ok) failed += 1;
     process.stderr.write(`${ok ? 'meets ' : 'MISSES'} ${name} = ${value} (target ${op} ${target})\n`);

@@ -27,10 +27,9 @@ export type FanoutMessage = { ready: true } | { sample: number; arrivals: number
 const sampleOf = (value: string | undefined) => Number(/^sample-(\d+)-/.exec(value ?? '')?.[1] ?? -1);
 
 async function connect(args: FanoutProcessArgs): Promise<SecretsClient> {
-  // The change stream comes with the SDK's stream option once the service has one; NATS otherwise.
+  // Without `nats`, the SDK follows the service's own change stream.
   const options = { url: args.url, token: args.token, precedence: 'store-only' as const };
-  if (args.transport === 'nats') return SecretsClient.connect({ ...options, nats: { url: args.natsUrl } });
-  return SecretsClient.connect({ ...options, ...({ changes: 'stream' } as object) });
+  return SecretsClient.connect(args.transport === 'nats' ? { ...options, nats: { url: args.natsUrl } } : options);
 }
 
 async function main(): Promise<void> {

@@ -7,8 +7,9 @@ import { SQLITE_DIALECT, SqliteSession } from './sqlite-session';
 
 /**
  * WAL lets readers proceed during a write; `synchronous=FULL` makes every COMMIT survive power
- * loss, which is what "acknowledged" means for a secrets store; the busy timeout covers the
- * CLI (rotate, rebuild) writing to the same file as a running service.
+ * loss, which is what "acknowledged" means for a secrets store (the service's own writer then
+ * moves the sync out of COMMIT: WalSync); the busy timeout covers the CLI (rotate, rebuild)
+ * writing to the same file as a running service.
  */
 export function applyPragmas(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
