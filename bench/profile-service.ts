@@ -14,6 +14,7 @@ import { measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { committedSqliteWrites, measureWrites, prepareWrites } from './scenarios/writes';
 import { measurePropagation } from './scenarios/propagation';
 import { measureFanout, prepareFanout } from './scenarios/fanout';
+import { STREAM_BENCH_ENV } from './scenarios/stream-propagation';
 import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     SECRETS_MASTER_KEYS: newMasterKeys(),
     SECRETS_ADMIN_TOKEN: adminToken,
     NATS_URL: natsUrl,
+    ...STREAM_BENCH_ENV,
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
   if (load === 'writes') {
     await prepareWrites(service, adminToken);

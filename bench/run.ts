@@ -19,13 +19,14 @@ import { committedSqliteWrites, measureWriteFloor, measureWrites, prepareWrites,
 import { measurePostgres } from './scenarios/postgres';
 import { measureFanout, prepareFanout } from './scenarios/fanout';
 import type { Transport } from './scenarios/fanout-executors';
+import { STREAM_BENCH_ENV, measureStreamFanOut, measureStreamPropagation } from './scenarios/stream-propagation';
 
 /** Each throughput figure is the median of this many rounds (see runBenchmarks). */
 const ROUNDS = 3;
 
 const SIZES = {
-  quick: { loadSeconds: 9, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50, fanoutExecutors: [10, 100], fanoutChanges: 10 },
-  full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200, fanoutExecutors: [10, 100, 1_000], fanoutChanges: 20 },
+  quick: { loadSeconds: 9, propagationSamples: 500, floorWrites: 3_000, logEvents: 100_000, auditRounds: 50, streamReaders: 1_000, fanOutChanges: 20, fanoutExecutors: [10, 100], executorChanges: 10 },
+  full: { loadSeconds: 30, propagationSamples: 2_000, floorWrites: 10_000, logEvents: 1_000_000, auditRounds: 200, streamReaders: 1_000, fanOutChanges: 50, fanoutExecutors: [10, 100, 1_000], executorChanges: 20 },
 };
 
 /** A target whose figure a run does not take (the 1,000 executors of the full run, in a quick one) is skipped. */
@@ -33,8 +34,11 @@ const TARGETS: [string, (r: Result) => number | undefined, '<=' | '>=', number][
   ['propagation.p50_ms', (r) => r.propagation.p50_ms, '<=', 2],
   ['propagation.p99_ms', (r) => r.propagation.p99_ms, '<=', 10],
   ['propagation.ratio_p50', (r) => r.propagation.ratio_p50, '<=', 4],
+  ['stream_propagation.ratio_p50', (r) => r.stream_propagation.ratio_p50, '<=', 2],
   ['fanout.nats.n100.p99_ms', (r) => r.fanout.nats.n100?.p99_ms, '<=', 30],
+  ['fanout.stream.n100.p99_ms', (r) => r.fanout.stream.n100?.p99_ms, '<=', 30],
   ['fanout.nats.n1000.p99_ms', (r) => r.fanout.nats.n1000?.p99_ms, '<=', 100],
+  ['fanout.stream.n1000.p99_ms', (r) => r.fanout.stream.n1000?.p99_ms, '<=', 100],
   ['writes.per_s', (r) => r.writes.per_s, '>=', 2_000],
   ['writes.ratio', (r) => r.writes.ratio, '>=', 0.5],
   // 1: the log held every acknowledged write in every round (see measureWrites).
@@ -55,7 +59,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
   const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
   const masterKeys = newMasterKeys();
   const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
-  const env = (dataDir: string) => ({ SECRETS_DATA_DIR: dataDir, SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: natsUrl });
+  const env = (dataDir: string) => ({ SECRETS_DATA_DIR: dataDir, SECRETS_MASTER_KEYS: masterKeys, SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: natsUrl, ...STREAM_BENCH_ENV });
   // Whatever is started is stopped, even when a scenario fails half-way.
   const running: ServiceProcess[] = [];
   const start = async (dataDir: string) => {
@@ -88,11 +92,15 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     }
 
     const propagation = await measurePropagation(service, natsUrl, adminToken, size.propagationSamples);
+    const streamPropagation = await measureStreamPropagation(service, adminToken, size.propagationSamples);
+    const streamFanOut = await measureStreamFanOut(service, adminToken, size.streamReaders, size.fanOutChanges);
 
     const fanout: Record<Transport, Record<string, Awaited<ReturnType<typeof measureFanout>>>> = { nats: {}, stream: {} };
     await prepareFanout(service, adminToken);
     for (const executors of size.fanoutExecutors) {
-      fanout.nats[`n${executors}`] = await measureFanout(service, natsUrl, adminToken, 'nats', executors, size.fanoutChanges);
+      for (const transport of ['nats', 'stream'] as const) {
+        fanout[transport][`n${executors}`] = await measureFanout(service, natsUrl, adminToken, transport, executors, size.executorChanges);
+      }
     }
     await service.stop();
 
@@ -111,6 +119,8 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     return {
       propagation: propagationResult(propagation),
       fanout,
+      stream_propagation: streamPropagation,
+      stream_fanout: streamFanOut,
       writes: writesResult(writeRounds, median(floorRounds)),
       resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(median(httpRounds), 0) },
       replay,
@@ -124,16 +134,41 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
   }
 }
 
+/** `--only stream`: the change stream's figures alone, on one fresh service (for re-runs). */
+async function runStreamBenchmarks(mode: keyof typeof SIZES) {
+  const size = SIZES[mode];
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
+  const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
+  // No NATS: the stream reads the log.
+  const service = await startService({ SECRETS_DATA_DIR: dir, SECRETS_MASTER_KEYS: newMasterKeys(), SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: 'nats://127.0.0.1:1', ...STREAM_BENCH_ENV });
+  try {
+    return {
+      stream_propagation: await measureStreamPropagation(service, adminToken, size.propagationSamples),
+      stream_fanout: await measureStreamFanOut(service, adminToken, size.streamReaders, size.fanOutChanges),
+    };
+  } finally {
+    await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const options = new Command()
     .name('bench')
     .option('--quick', 'smaller sizes; finishes in under 3 minutes')
     .option('--out <file>', 'write the JSON result here')
     .option('--nats-url <url>', 'use this NATS server (default: a private nats-server, so no other traffic shares it)')
+    .option('--only <part>', 'stream: only the change stream figures')
     .parse(process.argv)
-    .opts<{ quick?: boolean; out?: string; natsUrl?: string }>();
+    .opts<{ quick?: boolean; out?: string; natsUrl?: string; only?: string }>();
   const mode = options.quick ? 'quick' : 'full';
   const started = Date.now();
+  if (options.only === 'stream') {
+    const result = await runStreamBenchmarks(mode);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    progress(`done in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+    return;
+  }
   const nats = options.natsUrl ? undefined : await PrivateNatsServer.start();
   const result = await runBenchmarks(mode, options.natsUrl ?? nats!.url).finally(() => nats?.dispose());
   const json = JSON.stringify(result, null, 2);

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ChangesModule } from './changes/changes.module';
 import { ValidationError, fieldNameFromRequest } from './common/errors';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { ConfigModule } from './config/config.module';
@@ -31,6 +32,7 @@ export class AppModule {
         HealthModule,
         AdminUiModule,
         NatsModule,
+        ChangesModule,
         AuditModule,
         MetricsModule,
         MasterKeysModule,

@@ -102,7 +102,15 @@ export class TokensService implements OnApplicationBootstrap {
       }
       const [event] = await this.store.appendToStream(tx, tokenStream(id), 1, [{ type: StoredEventType.TokenRevoked, data: { id } }], actor);
       await this.tokens.revoke(tx, id, event.at);
+      // Open change streams of this token, on every instance, end at once (SPEC §3).
+      tx.announce('token_revocations');
     });
+  }
+
+  /** Whether the token with this id may still be used (it exists and is not revoked). */
+  async isActive(id: string): Promise<boolean> {
+    const record = await this.tokens.findById(this.storage.reader, id);
+    return record !== undefined && record.revokedAt === null;
   }
 
   list(): Promise<TokenRecord[]> {

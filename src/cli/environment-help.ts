@@ -77,6 +77,10 @@ export const SERVICE_ENVIRONMENT: EnvironmentHelp = [
   ['SECRETS_MAX_CONNECTIONS_PER_ADDRESS', 'of those, from one address (IPv6: one /64), default 256'],
   ['SECRETS_UNAUTHENTICATED_IDLE_MS', 'idle limit of a connection without an authenticated request, default 5000'],
   ['SECRETS_KEEP_ALIVE_TIMEOUT_MS', 'idle limit after an authenticated request, default 72000'],
+  ['SECRETS_STREAMS_PER_TOKEN', 'change streams one token may hold open, default 64'],
+  ['SECRETS_MAX_STREAMS', 'change streams open in all, default 1024'],
+  ['SECRETS_STREAM_HEARTBEAT_MS', 'the longest a change stream stays silent, default 15000'],
+  ['SECRETS_STREAM_MAX_UNSENT_BYTES', "a stream's unread bytes before its reader is dropped, default 1048576"],
   ...NATS,
   ['METRICS_HOST, METRICS_PORT', 'Prometheus /metrics listener, default 127.0.0.1:9464; METRICS_PORT=0 turns it off'],
   LOG_LEVEL,
@@ -111,5 +115,6 @@ export const RUN_ENVIRONMENT: EnvironmentHelp = [
   SERVICE_URL,
   ['SECRETS_TOKEN', 'an executor token (not passed on to the command)'],
   CA_FILE,
-  ...NATS,
+  ['NATS_URL', "with --watch: NATS to hear of changes from; unset: the service's own change stream"],
+  ...NATS.slice(1),
 ];

@@ -21,7 +21,8 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGH
 /**
  * `secrets-ledger run --plugin fiftyone.yml [--watch] -- cmd…` (SPEC §6): runs `cmd` with the
  * plugin's declared secrets in its environment, the way FiftyOne reads them. Signals go to the
- * child and its exit code becomes ours; with --watch a change to a declared key restarts it.
+ * child and its exit code becomes ours; with --watch a change to a declared key restarts it
+ * (heard over NATS when NATS_URL or --nats-url names one, else over the service's change stream).
  * Resolves with the exit code; the caller exits.
  */
 export async function runCommand(command: string[], options: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -43,8 +44,10 @@ export async function runCommand(command: string[], options: RunOptions, env: No
   const client = await SecretsClient.connect({
     url: url.href,
     token,
-    // Only --watch follows changes: a single run has nothing to hear and need not wait for NATS.
-    ...(options.watch ? { nats: { ...nats, prefix } } : {}),
+    // Only --watch follows changes: a single run has nothing to hear. It follows NATS when one
+    // is named (NATS_URL, --nats-url), otherwise the service's own change stream.
+    follow: options.watch === true,
+    ...(options.watch && (options.natsUrl || env.NATS_URL) ? { nats: { ...nats, prefix } } : {}),
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
     precedence,
     env,

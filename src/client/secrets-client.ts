@@ -1,11 +1,14 @@
 import { inspect } from 'node:util';
-import { ChangeNotification, allChangesSubject } from '../nats/contract';
+import { isChangeNotification } from '../contract/change-notification';
+import { allChangesSubject } from '../nats/contract';
 import { NatsLink } from '../nats/nats-link';
 import { DEFAULT_SUBJECT_PREFIX, NatsOptions, redactUrl } from '../nats/nats-options';
+import { ChangeStreamLink, StreamStatus } from './change-stream-link';
 import { ContextRefresher } from './context-refresher';
 import type { PluginManifest } from './manifest';
 import { ClientLog, NotificationLiveness, consoleLog } from './notification-liveness';
 import { PluginContext, Precedence } from './plugin-context';
+import { serviceToken, serviceUrl } from './service-address';
 import { ResolveReply, ServiceHttp } from './service-http';
 
 export interface SecretsClientOptions {
@@ -14,10 +17,16 @@ export interface SecretsClientOptions {
   /** An executor token. Sent to `url` only, never over NATS. */
   token: string;
   /**
-   * Where change notifications come from (hints only: they carry no values). Without it the
-   * client relies on the periodic resync. `prefix` is the ledger's SECRETS_NATS_PREFIX.
+   * Where change notifications come from (hints only: they carry no values). Without it they
+   * come from the service itself, over its change stream (`GET /api/v1/changes` at `url`).
+   * `prefix` is the ledger's SECRETS_NATS_PREFIX.
    */
   nats?: NatsOptions & { prefix?: string };
+  /**
+   * Whether to follow changes at all (default true). False: values change only at hydrate and
+   * the periodic resync (a one-shot script has nothing to hear, and need not hold a stream open).
+   */
+  follow?: boolean;
   /** PEM of a CA to trust for `url` (SECRETS_CA_FILE), e.g. a private or self-signed one. */
   ca?: string | Buffer;
   precedence?: Precedence;
@@ -30,7 +39,7 @@ export interface SecretsClientOptions {
   notificationHoldMs?: number;
   /**
    * Where the client says that change notifications cannot be received (warn, with the reason:
-   * NATS unreachable or refusing us) and that they are back (info). Default: the console.
+   * the stream or NATS unreachable or refusing us) and that they are back (info). Default: the console.
    */
   log?: ClientLog;
 }
@@ -48,7 +57,8 @@ interface Hydrated {
 
 /**
  * The executor SDK (SPEC §5). Holds one hydrated context per manifest and keeps each current:
- * a notification for a declared key refreshes its context at once; a revision gap, a reconnect
+ * a notification (from the service's change stream, or NATS when `nats` is given) for a
+ * declared key refreshes its context at once; a revision gap, a reconnect
  * or the jittered periodic timer refreshes all of them. A refresh is `POST /api/v1/resolve` of
  * the manifest's keys over a kept-alive HTTP(S) connection, so the service's rules and audit
  * apply. Notifications are hints: a context's revision comes only from the service's replies,
@@ -58,6 +68,10 @@ export class SecretsClient {
   readonly #http: ServiceHttp;
   private readonly contexts = new Map<string, Hydrated>();
   private readonly link: NatsLink | undefined;
+  /** The service's change stream: the source of notifications when `nats` is not given. */
+  private readonly stream: ChangeStreamLink | undefined;
+  /** Why the stream is down, while it is. */
+  private streamProblem: string | undefined;
   /**
    * The revision of the notification before this one, to notice a gap (a lost notification).
    * Untrusted, like the notification: a forged one can cost a resync, nothing more.
@@ -71,7 +85,18 @@ export class SecretsClient {
   private constructor(private readonly options: SecretsClientOptions) {
     this.#http = new ServiceHttp(options.url, options.token, { ca: options.ca, timeoutMs: options.requestTimeoutMs ?? 5_000 });
     // Credentials in options.nats.url move into the connection options here; a conflict throws.
-    this.link = options.nats ? new NatsLink(options.nats, 'secrets-ledger-client') : undefined;
+    const follow = options.follow ?? true;
+    this.link = follow && options.nats ? new NatsLink(options.nats, 'secrets-ledger-client') : undefined;
+    this.stream =
+      follow && !options.nats
+        ? new ChangeStreamLink({
+            base: serviceUrl(options.url, 'the secrets service URL'),
+            token: serviceToken(options.token, 'the token'),
+            ca: options.ca,
+            onChange: (change) => this.onNotification(change),
+            onStatus: (status) => this.streamStatus(status),
+          })
+        : undefined;
     this.liveness = new NotificationLiveness((live) => this.contexts.forEach(({ context }) => context.markLive(live)), options.log ?? consoleLog);
   }
 
@@ -118,6 +143,7 @@ export class SecretsClient {
       hydrated.context.markLive(false);
     });
     this.contexts.clear();
+    this.stream?.close();
     await this.link?.close();
     this.#http.close();
   }
@@ -136,6 +162,7 @@ export class SecretsClient {
 
   private async start(): Promise<void> {
     this.scheduleResync();
+    if (this.stream) return this.startStream(this.stream);
     const link = this.link;
     if (!link) return;
     link.subscribe(allChangesSubject(this.options.nats?.prefix ?? DEFAULT_SUBJECT_PREFIX), ({ data }) => this.onNotification(data));
@@ -159,8 +186,23 @@ export class SecretsClient {
     if (link.connected) await link.flush().catch(() => undefined);
   }
 
+  /** Live as soon as the service answers; the first answer may take a moment, as NATS's first connection may. */
+  private async startStream(stream: ChangeStreamLink): Promise<void> {
+    stream.start();
+    const deadline = Date.now() + FIRST_CONNECT_WAIT_MS;
+    while (!this.liveness.live && !this.streamProblem && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  private streamStatus(status: StreamStatus): void {
+    if (this.closed) return;
+    this.streamProblem = status.live ? undefined : status.problem;
+    this.liveness.report('stream', status.live, status.live ? undefined : `the change stream at ${this.#http.url}: ${status.problem}`);
+    // Whatever happened while we were away (or before the stream first opened) is fetched again.
+    if (status.live) void this.resync();
+  }
+
   private onNotification(data: unknown): void {
-    if (this.closed || !isNotification(data)) return;
+    if (this.closed || !isChangeNotification(data)) return;
     const previous = this.lastNotified;
     this.lastNotified = data.revision;
     if (previous !== undefined && data.revision > previous + 1) {
@@ -210,10 +252,4 @@ export class SecretsClient {
     this.resyncTimer = setTimeout(() => void this.resync().finally(() => this.scheduleResync()), wait);
     this.resyncTimer.unref();
   }
-}
-
-/** The shape only: anyone may publish on the subject, so nothing here is believed, only asked about. */
-function isNotification(data: unknown): data is ChangeNotification {
-  const n = data as ChangeNotification;
-  return typeof n === 'object' && n !== null && typeof n.key === 'string' && Number.isSafeInteger(n.revision) && n.revision >= 0;
 }

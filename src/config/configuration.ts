@@ -38,6 +38,8 @@ export interface AppConfig {
   http: HttpLimits;
   /** How long PostgreSQL may keep a request waiting (SPEC §7): see src/storage/postgres. */
   postgres: PostgresLimits;
+  /** The change stream's limits (SPEC §3, `GET /changes`): see src/changes. */
+  streams: StreamLimits;
 }
 
 export interface HttpLimits {
@@ -79,6 +81,31 @@ const HTTP_LIMIT_VARIABLES: Record<keyof HttpLimits, string> = {
   maxConnectionsPerAddress: 'SECRETS_MAX_CONNECTIONS_PER_ADDRESS',
   unauthenticatedIdleMs: 'SECRETS_UNAUTHENTICATED_IDLE_MS',
   keepAliveTimeoutMs: 'SECRETS_KEEP_ALIVE_TIMEOUT_MS',
+};
+
+export interface StreamLimits {
+  /** Change streams one token may hold open on an instance. */
+  perToken: number;
+  /** Change streams an instance holds open in all. */
+  total: number;
+  /** The longest a stream stays silent: a comment line goes out after this much quiet. */
+  heartbeatMs: number;
+  /** Bytes a stream's reader may leave unread before it is disconnected (it resumes from its last id). */
+  maxUnsentBytes: number;
+}
+
+export const STREAM_LIMIT_DEFAULTS: StreamLimits = {
+  perToken: 64,
+  total: 1024,
+  heartbeatMs: 15_000,
+  maxUnsentBytes: 1024 * 1024,
+};
+
+const STREAM_LIMIT_VARIABLES: Record<keyof StreamLimits, string> = {
+  perToken: 'SECRETS_STREAMS_PER_TOKEN',
+  total: 'SECRETS_MAX_STREAMS',
+  heartbeatMs: 'SECRETS_STREAM_HEARTBEAT_MS',
+  maxUnsentBytes: 'SECRETS_STREAM_MAX_UNSENT_BYTES',
 };
 
 /**
@@ -143,6 +170,15 @@ function parseHttpLimits(env: NodeJS.ProcessEnv, problems: string[]): HttpLimits
   }
   if (limits.unauthenticatedIdleMs > limits.keepAliveTimeoutMs) {
     problems.push('SECRETS_UNAUTHENTICATED_IDLE_MS must not exceed SECRETS_KEEP_ALIVE_TIMEOUT_MS (an authenticated connection is never held for less)');
+  }
+  return limits;
+}
+
+function parseStreamLimits(env: NodeJS.ProcessEnv, problems: string[]): StreamLimits {
+  const limits = positiveIntegers(env, STREAM_LIMIT_DEFAULTS, STREAM_LIMIT_VARIABLES, problems);
+  if (limits.perToken > limits.total) {
+    if (env.SECRETS_STREAMS_PER_TOKEN) problems.push('SECRETS_STREAMS_PER_TOKEN must not exceed SECRETS_MAX_STREAMS (it is a share of them)');
+    else limits.perToken = limits.total;
   }
   return limits;
 }
@@ -239,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const http = parseHttpLimits(env, problems);
   const postgres = positiveIntegers(env, POSTGRES_LIMIT_DEFAULTS, POSTGRES_LIMIT_VARIABLES, problems);
+  const streams = parseStreamLimits(env, problems);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
   if (databaseUrl !== undefined && !env.SECRETS_MASTER_KEYS) {
     // A development key file lives in one instance's data dir: another instance on the same
@@ -264,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsPort,
     http,
     postgres,
+    streams,
   };
 }
 

@@ -94,6 +94,12 @@ export class EventStore {
     return (await logRows.readStream(session, stream)).map(toRecordedEvent);
   }
 
+  /** The newest event of these types: its seq and value-free data (undefined on a log without one). */
+  async last(session: SqlSession, types: readonly string[]): Promise<{ seq: number; data: object } | undefined> {
+    const row = await logRows.lastOfTypes(session, types);
+    return row && { seq: row.seq, data: JSON.parse(row.data) as object };
+  }
+
   /** One page of `replay`: at most `limit` events of these types after `afterSeq`. */
   replayPage(session: SqlSession, types: readonly string[], afterSeq: number, limit: number): Promise<ReplayedEvent[]> {
     return readReplayPage(session, types, afterSeq, limit);

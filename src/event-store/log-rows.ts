@@ -54,6 +54,10 @@ export const logRows = {
   count: async (s: SqlSession, types: readonly string[]) =>
     (await s.get<{ n: number }>(`SELECT COUNT(*) AS n FROM events WHERE type IN (${placeholders(types.length)})`, types))?.n ?? 0,
 
+  /** The newest event of these types (its seq and data), if the log holds one. */
+  lastOfTypes: (s: SqlSession, types: readonly string[]) =>
+    s.get<{ seq: number; data: string }>(`SELECT seq, data FROM events WHERE type IN (${placeholders(types.length)}) ORDER BY seq DESC LIMIT 1`, types),
+
   /** A page of events of these types after `afterSeq`, as arrays (no object per row on a long replay). */
   replayPage: (s: SqlSession, types: readonly string[], afterSeq: number, limit: number) =>
     s.values<ReplayRow>(

@@ -1,24 +1,14 @@
 /**
- * SPEC §4, the NATS side of the contract, shared by the service and the SDK. No imports: the SDK
- * loads this file without loading the service.
+ * SPEC §4, the NATS side of the contract, shared by the service and the SDK. Type imports only:
+ * the SDK loads this file without loading the service.
  *
  * NATS carries value-free change notifications only. Values and tokens travel over HTTP(S)
  * alone (`POST /api/v1/resolve`): anyone who may subscribe to a subject reads every message on
  * it, and anyone who may publish can answer a request, so a bus is no place for either.
  */
 
-/** What `<prefix>.changed.<KEY>` carries. Metadata only: never a value or ciphertext. */
-export interface ChangeNotification {
-  type: 'SecretAdded' | 'SecretUpdated' | 'SecretRemoved';
-  key: string;
-  /** The key's version (1, 2, … continuing across remove and re-add). */
-  version: number;
-  /** The store-wide count of secret-state events: contiguous, so a gap means one was missed. */
-  revision: number;
-  seq: number;
-  eventId: string;
-  at: string;
-}
+/** What `<prefix>.changed.<KEY>` carries: the one notification shape (src/contract). */
+export type { ChangeNotification } from '../contract/change-notification';
 
 /** `<prefix>.changed.<KEY>`: the prefix (SECRETS_NATS_PREFIX) keeps ledgers on one server apart. */
 export function changedSubject(prefix: string, key: string): string {

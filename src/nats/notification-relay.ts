@@ -6,7 +6,8 @@ import type { ReplayedEvent } from '../event-store/event';
 import { EventStore } from '../event-store/event-store';
 import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
 import { Leadership, STORAGE, Storage, placeholders } from '../storage/sql';
-import { ChangeNotification, changedSubject } from './contract';
+import { changeNotification } from '../changes/change-notification';
+import { changedSubject } from './contract';
 import { NatsLink } from './nats-link';
 import { RelayCheckpoints } from './relay-checkpoints';
 
@@ -196,18 +197,4 @@ export class NotificationRelay implements OnModuleInit, BeforeApplicationShutdow
   private nextPage(): Promise<ReplayedEvent[]> {
     return this.store.replayPage(this.storage.reader, SECRET_EVENT_TYPES, this.checkpoint, PAGE_SIZE);
   }
-}
-
-/** Built from the event's value-free facts only; the ciphertext is never read here. */
-export function changeNotification(event: ReplayedEvent): ChangeNotification {
-  const data = event.data as { key: string; revision: number };
-  return {
-    type: event.type as ChangeNotification['type'],
-    key: data.key,
-    version: event.version,
-    revision: data.revision,
-    seq: event.seq,
-    eventId: event.id,
-    at: event.at,
-  };
 }

@@ -67,8 +67,8 @@ export interface WriteTransaction extends SqlSession {
 /** The roles one instance holds at a time. */
 export type LeadershipRole = 'notificationRelay';
 
-/** The channels commits are announced on. */
-export type AnnouncedChannel = 'secret_changes';
+/** The channels commits are announced on: secret-state changes, and tokens revoked. */
+export type AnnouncedChannel = 'secret_changes' | 'token_revocations';
 
 /**
  * One role that exactly one instance on a database holds at a time (the notification relay). An

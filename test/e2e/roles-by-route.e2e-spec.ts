@@ -32,6 +32,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/audit/export', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/export?format=csv' },
   { method: 'GET', path: '/api/v1/audit/verify', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/verify' },
   { method: 'GET', path: '/api/v1/audit/head', allowed: ['admin', 'auditor'], url: () => '/api/v1/audit/head' },
+  // A bad revision: an allowed caller gets 400 rather than a stream left open.
+  { method: 'GET', path: '/api/v1/changes', allowed: ['admin', 'auditor', 'executor'], url: () => '/api/v1/changes?after=x' },
   { method: 'GET', path: '/api/v1/whoami', allowed: ['admin', 'auditor', 'executor'], url: () => '/api/v1/whoami' },
   { method: 'POST', path: '/api/v1/master-keys/rotate', allowed: ['admin'], url: () => '/api/v1/master-keys/rotate', json: () => ({}) },
 ];

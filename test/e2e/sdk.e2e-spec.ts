@@ -133,7 +133,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
   });
 
   it('a manifest with nothing the store could hold hydrates without asking the service', async () => {
-    const bogus = await connect({ token: 'slt_not-a-token-the-service-knows-000000', nats: undefined, env: { lower_only: 'from-env' } });
+    const bogus = await connect({ token: 'slt_not-a-token-the-service-knows-000000', nats: undefined, follow: false, env: { lower_only: 'from-env' } });
     const ctx = await bogus.hydrate({ name: 'env-only', secrets: ['lower_only'] });
     expect(ctx.secrets.get('lower_only')).toBe('from-env');
     await expect(bogus.hydrate({ name: 'no-secrets', secrets: [] })).resolves.toBeInstanceOf(PluginContext);
@@ -164,8 +164,8 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
   });
 
   it('duplicate and out-of-order notifications change nothing; a revision gap triggers a full resync', async () => {
-    // No NATS for this client: the test hands it notifications itself.
-    const client = await connect({ nats: undefined });
+    // No notifications for this client: the test hands it them itself.
+    const client = await connect({ nats: undefined, follow: false });
     const ctx: PluginContext = await client.hydrate(manifest);
     const revision = ctx.revision;
     const notify = (body: object) => (client as unknown as { onNotification(d: unknown): void }).onNotification(body);
@@ -188,7 +188,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
   it('without notifications, the periodic resync still brings a change', async () => {
     const key = uniqueKey('SDK_PERIODIC');
     await add(key, 'periodic-v1');
-    const ctx = await (await connect({ nats: undefined, resyncIntervalMs: 100 })).hydrate({ name: 'periodic', secrets: [key] });
+    const ctx = await (await connect({ nats: undefined, follow: false, resyncIntervalMs: 100 })).hydrate({ name: 'periodic', secrets: [key] });
     expect(ctx.secrets.get(key)).toBe('periodic-v1');
     await put(key, 'periodic-v2');
     await expectEventually(() => expect(ctx.secrets.get(key)).toBe('periodic-v2'));
@@ -226,7 +226,7 @@ describe('SDK: hydrated contexts against the real service and NATS', () => {
       const token = (await service.app.get(TokensService).issue({ name: 'stale', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;
       const key = uniqueKey('SDK_STALE');
       await service.request('/api/v1/secrets', { method: 'POST', json: { key, value: 'last-known-value' } });
-      const client = await connect({ url: service.baseUrl, nats: undefined, token, requestTimeoutMs: 1_000 });
+      const client = await connect({ url: service.baseUrl, nats: undefined, follow: false, token, requestTimeoutMs: 1_000 });
       const ctx = await client.hydrate({ name: 'stale-plugin', secrets: [key] });
       expect(ctx.stale).toBe(false);
 

@@ -2,6 +2,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { ANY_VERSION, EventStore } from '../../src/event-store/event-store';
 import { StoredEventType } from '../../src/event-store/stored-event-types';
+import { secretStream } from '../../src/secrets/domain/events';
+import { SecretsReadModel } from '../../src/secrets/secrets-read-model';
 import { STORAGE, Storage } from '../../src/storage/sql';
 
 /**
@@ -154,4 +156,28 @@ export function startLoad(options: {
       await Promise.all(loops);
     },
   };
+}
+
+/**
+ * A long run of secret-state changes the quick way: `count` value-free `SecretUpdated` events of
+ * one existing secret, stamped with the next revisions and appended through the app's own event
+ * store in one transaction (the read model keeps the key's old version; use the key for nothing
+ * else). For readers of the changes that need megabytes of them. Resolves with the new revision.
+ */
+export async function appendSecretChanges(app: INestApplicationContext, key: string, count: number): Promise<number> {
+  const storage = app.get<Storage>(STORAGE);
+  const store = app.get(EventStore);
+  const readModel = app.get(SecretsReadModel);
+  return storage.transact(async (tx) => {
+    const { revision } = await readModel.loadWithRevision(tx, key);
+    const events = Array.from({ length: count }, (_, i) => ({
+      type: StoredEventType.SecretUpdated,
+      data: { key, valueChanged: false, revision: revision + i + 1 },
+      keys: [key],
+    }));
+    await store.appendToStream(tx, secretStream(key), ANY_VERSION, events, { id: 'tok_bulk', name: 'bulk', role: 'admin' });
+    await readModel.setRevision(tx, revision + count);
+    tx.announce('secret_changes');
+    return revision + count;
+  });
 }

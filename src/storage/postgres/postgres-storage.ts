@@ -123,6 +123,8 @@ export class PostgresStorage extends QueuedStorage {
   readonly dialect = POSTGRES_DIALECT;
   readonly reader: SqlSession;
   private listener: Client | undefined;
+  /** Whether a LISTEN connection has been up before: a new one after it is a reconnect. */
+  private heard = false;
   private readonly channels = new Set<AnnouncedChannel>();
   private readonly roles: PostgresLeadership[] = [];
   private closed = false;
@@ -176,11 +178,13 @@ export class PostgresStorage extends QueuedStorage {
 
   /**
    * One connection outside the pool LISTENs on every channel a listener wants; NOTIFY from any
-   * instance's commit (this one's too) calls them. Lost, it reconnects a second later; the relay's
-   * own timers cover what was announced meanwhile.
+   * instance's commit (this one's too) calls them. Lost, it reconnects a second later, and then
+   * calls every listener once: whatever was announced meanwhile was not heard, and a listener
+   * woken for nothing only looks and finds nothing new.
    */
   private async listen(): Promise<void> {
     if (this.closed) return;
+    const reconnected = !this.listener && this.heard;
     if (!this.listener) {
       const client = new Client(this.connection('secrets-ledger listener'));
       this.listener = client;
@@ -200,5 +204,7 @@ export class PostgresStorage extends QueuedStorage {
       }
     }
     for (const channel of this.channels) await this.listener?.query(`LISTEN ${channel}`).catch(() => undefined);
+    this.heard = true;
+    if (reconnected) this.channels.forEach((channel) => this.announced(channel));
   }
 }

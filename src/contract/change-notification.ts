@@ -1,0 +1,36 @@
+/**
+ * SPEC §3 (`GET /api/v1/changes`) and §4 (NATS): the one shape a secret-state change is told in,
+ * on every channel, to every client (the service, the SDK, `run`, the console). Types and
+ * constants only: the SDK and the console's bundle load this file without loading the service.
+ *
+ * Value-free: metadata only, never a value, ciphertext, token or hash. Anyone who can read a
+ * channel reads every notification on it, so a notification is a hint to resolve over HTTP(S),
+ * never a fact to act on.
+ */
+import type { SecretEventType } from '../event-store/stored-event-types';
+
+export interface ChangeNotification {
+  /** Any secret-state event type of the log's catalogue (its `secret` family). */
+  type: SecretEventType;
+  key: string;
+  /** The key's version (1, 2, … continuing across remove and re-add). */
+  version: number;
+  /** The store-wide count of secret-state events: contiguous, so a gap means one was missed. */
+  revision: number;
+  seq: number;
+  eventId: string;
+  at: string;
+}
+
+/** The change stream's wire names (SPEC §3): `event: change` and `event: revoked`. */
+export const CHANGES_PATH = 'api/v1/changes';
+export const CHANGE_EVENT = 'change';
+export const REVOKED_EVENT = 'revoked';
+/** What the stream asks a client to wait before reconnecting (`retry:`), in milliseconds. */
+export const STREAM_RETRY_MS = 1_000;
+
+/** The shape only: a notification is checked, never believed (anyone may publish on a bus). */
+export function isChangeNotification(data: unknown): data is ChangeNotification {
+  const n = data as ChangeNotification;
+  return typeof n === 'object' && n !== null && typeof n.key === 'string' && Number.isSafeInteger(n.revision) && n.revision >= 0;
+}
