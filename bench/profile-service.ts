@@ -1,5 +1,5 @@
 /**
- * `node .bench-build/bench/profile-service.js <writes|resolves|propagation> [seconds]`:
+ * `node .bench-build/bench/profile-service.js <writes|resolves|propagation|fanout|fanout-stream> [seconds | executors]`:
  * runs the service under --cpu-prof with one load, for finding what stands in the way.
  * Profiles land in .bench-build/profiles/.
  */
@@ -13,6 +13,8 @@ import { startService } from './lib/service-process';
 import { measureHttpResolves, prepareResolves } from './scenarios/resolves';
 import { committedSqliteWrites, measureWrites, prepareWrites } from './scenarios/writes';
 import { measurePropagation } from './scenarios/propagation';
+import { measureFanout, prepareFanout } from './scenarios/fanout';
+import { STREAM_BENCH_ENV } from './scenarios/stream-propagation';
 import { median } from './lib/report';
 import { PrivateNatsServer } from '../test/support/nats';
 
@@ -28,12 +30,16 @@ async function main(): Promise<void> {
     SECRETS_MASTER_KEYS: newMasterKeys(),
     SECRETS_ADMIN_TOKEN: adminToken,
     NATS_URL: natsUrl,
+    ...STREAM_BENCH_ENV,
   }, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
   if (load === 'writes') {
     await prepareWrites(service, adminToken);
     await measureWrites(service, () => committedSqliteWrites(join(dataDir, 'secrets.db')), adminToken, Number(seconds));
   }
-  else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
+  else if (load.startsWith('fanout')) {
+    await prepareFanout(service, adminToken);
+    await measureFanout(service, natsUrl, adminToken, load === 'fanout-stream' ? 'stream' : 'nats', Number(seconds), 10);
+  } else if (load === 'propagation') progress(`propagation p50 ${median((await measurePropagation(service, natsUrl, adminToken, 100 * Number(seconds))).latencies).toFixed(3)} ms`);
   else {
     const { keys, executorToken } = await prepareResolves(service, adminToken);
     await measureHttpResolves(service, executorToken, keys, Number(seconds));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { residentBytes, startServe, stop } from '../../test/support/cli';
 
 export interface ServiceProcess {
@@ -5,15 +6,24 @@ export interface ServiceProcess {
   pid: number;
   /** Resident set size of the service process, in MB (from /proc). */
   rssMb(): number;
+  /** CPU seconds the service process has used so far (user + system, from /proc). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
 /** The service exactly as operators run it (`secrets-ledger serve`), in its own process. */
-export async function startService(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ServiceProcess> {
+export async function startService(env: NodeJS.ProcessEnv, nodeArgs: string[] = [], cli?: string): Promise<ServiceProcess> {
   // The scenarios measure throughput with one token each, far beyond the per-token rate limit
   // a deployment wants (SPEC §2); they lift it unless a scenario sets its own.
-  const { child, url } = await startServe({ SECRETS_RATE_LIMIT_PER_MINUTE: '1000000000', ...env }, nodeArgs);
-  return { url, pid: child.pid!, rssMb: () => residentBytes(child.pid!) / (1024 * 1024), stop: () => stop(child) };
+  const { child, url } = await startServe({ SECRETS_RATE_LIMIT_PER_MINUTE: '1000000000', ...env }, nodeArgs, cli);
+  return { url, pid: child.pid!, rssMb: () => residentBytes(child.pid!) / (1024 * 1024), cpuSeconds: () => cpuSecondsOf(child.pid!), stop: () => stop(child) };
+}
+
+/** utime + stime of a process, in seconds (Linux: /proc/<pid>/stat, in clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export async function api(url: string, token: string, path: string, init: { method?: string; json?: unknown } = {}): Promise<Response> {

@@ -64,8 +64,8 @@ export async function measureWrites(service: ServiceProcess, committedWrites: ()
  * Secret events in the service's log, read through a connection of our own: what the service
  * has committed, not what it holds in an open transaction. Finding every acknowledged write
  * here shows that none was lost or acknowledged for a batch that then failed to commit. That
- * each commit was synced before the answer is what `applyPragmas` (WAL, synchronous=FULL)
- * guarantees and test/integration/sqlite-storage.spec.ts asserts; a timing-free bench cannot.
+ * each commit was synced before the answer is what SqliteStorage (WAL, an fsync after each
+ * COMMIT) guarantees and test/integration/sqlite-storage.spec.ts asserts; a timing-free bench cannot.
  */
 export async function committedSqliteWrites(databasePath: string): Promise<number> {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });

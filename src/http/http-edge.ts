@@ -1,7 +1,7 @@
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyInstance, FastifyServerOptions, LogController } from 'fastify';
+import helmet from 'helmet';
 import type { Server } from 'node:http';
 import { AuthenticationFailures, RateLimitRefusals } from '../auth/refusals';
 import { TokensService } from '../auth/tokens.service';
@@ -80,8 +80,10 @@ function acceptOnlyJson(fastify: FastifyInstance): void {
  * CSP where they need one: a route's header wins over the hook's); `no-store` on every API
  * answer, since some carry a value or a token and a cache has no business keeping any of them.
  */
-async function secureHeaders(app: NestFastifyApplication, fastify: FastifyInstance): Promise<void> {
-  await app.register(fastifyHelmet as never, {
+function secureHeaders(fastify: FastifyInstance): void {
+  // Built once: a middleware per request (what the Fastify plugin does) parsed the policy again
+  // for every response, a twentieth of a resolve's CPU (docs/BENCHMARKS.md, profile).
+  const setSecureHeaders = helmet({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -96,6 +98,7 @@ async function secureHeaders(app: NestFastifyApplication, fastify: FastifyInstan
     // Swagger UI and the console load only their own origin; nothing cross-origin is embedded.
     crossOriginEmbedderPolicy: false,
   });
+  fastify.addHook('onRequest', (request, reply, done) => setSecureHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
   fastify.addHook('onRequest', async (request, reply) => {
     if (isApiRequest(request)) void reply.header('Cache-Control', PROBLEM_HEADERS['Cache-Control']);
   });
@@ -140,7 +143,7 @@ function logRequests(fastify: FastifyInstance): void {
 export async function installHttpEdge(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   limitConnections(app.getHttpServer() as Server, fastify, config.http);
-  await secureHeaders(app, fastify);
+  secureHeaders(fastify);
   refuseWithoutHost(fastify);
   refuseLongUrls(fastify);
   await app.register(fastifyRateLimit as never, { global: false, cache: RATE_LIMIT_TRACKED });

@@ -4,19 +4,17 @@ import { FieldError, ForbiddenError, ValidationError, fieldNameFromRequest } fro
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/configuration';
-import { SecretConsumers } from '../consumers/secret-consumers';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { Principal, actorOf } from '../auth/principal';
-import { ANY_VERSION, EventStore } from '../event-store/event-store';
-import { StoredEventType } from '../event-store/stored-event-types';
+import { EventStore } from '../event-store/event-store';
 import { secretStream } from '../secrets/domain/events';
 import { hasExpired } from '../secrets/domain/expiry';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { ResolvableValue, SecretsReadModel } from '../secrets/secrets-read-model';
 import { STORAGE, Storage } from '../storage/sql';
-import { INTEGRITY_STREAM, UnreadableSighting, UnreadableValues } from './unreadable-values';
+import { DeliveryRecords } from './delivery-records';
+import type { UnreadableSighting } from './unreadable-values';
 
-export const RESOLUTIONS_STREAM = 'resolutions';
 export const MAX_KEYS_PER_RESOLVE = 256;
 const RESOLVE_FIELDS = ['plugin', 'keys'];
 
@@ -26,10 +24,9 @@ export interface ResolveRequest {
 }
 
 /**
- * Resolves values for an executor, over HTTP and NATS alike. Every call is recorded as one
- * `SecretsResolved` event (principal, plugin, keys and versions read — never values), and the
- * answer is given only once that record is durable. Concurrent resolves share a commit: the
- * writer batches every job queued in the same turn into one transaction (group commit).
+ * Resolves values for an executor, over HTTP and NATS alike. Every answer is recorded in a
+ * `SecretsResolved` entry (principal, plugin, keys and versions read — never values), and is
+ * given only once that record is durable. Concurrent resolves share a write (DeliveryRecords).
  */
 @Injectable()
 export class ResolveService {
@@ -38,8 +35,7 @@ export class ResolveService {
     private readonly store: EventStore,
     private readonly readModel: SecretsReadModel,
     private readonly denied: AccessDeniedRecorder,
-    private readonly integrity: UnreadableValues,
-    private readonly consumers: SecretConsumers,
+    private readonly deliveries: DeliveryRecords,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'expiry'>,
   ) {}
 
@@ -92,24 +88,8 @@ export class ResolveService {
       unreadable.push({ key, version: state.mismatch === undefined ? (failure?.version ?? state.version) : state.version, eventId: state.valueEventId, reason });
     }
 
-    const unreadableKeys = unreadable.map((sighting) => sighting.key);
-    const actor = actorOf(principal);
-    const outcome = { missing, ...(unreadable.length > 0 ? { unreadable: unreadableKeys } : {}), ...(expired.length > 0 ? { expired } : {}) };
-    await this.storage.transact(async (tx) => {
-      const firstSightings = this.integrity.eventsFor(unreadable);
-      if (firstSightings.length > 0) await this.store.appendToStream(tx, INTEGRITY_STREAM, ANY_VERSION, firstSightings, actor);
-      const [entry] = await this.store.appendToStream(
-        tx,
-        RESOLUTIONS_STREAM,
-        ANY_VERSION,
-        // Indexed under every key asked for, so the audit trail's key filter shows each read.
-        [{ type: StoredEventType.SecretsResolved, data: { plugin, keys: read, ...outcome, revision }, keys }],
-        actor,
-      );
-      this.consumers.record(tx, { tokenId: actor.id, tokenName: actor.name, plugin, keys: read, at: entry.at, seq: entry.seq });
-    });
-    if (unreadable.length > 0) this.integrity.recordedAll(unreadable);
-    return { secrets, missing, unreadable: unreadableKeys, ...(expired.length > 0 ? { expired } : {}), revision };
+    await this.deliveries.record({ actor: actorOf(principal), plugin, read, missing, expired, unreadable, revision, asked: keys });
+    return { secrets, missing, unreadable: unreadable.map((sighting) => sighting.key), ...(expired.length > 0 ? { expired } : {}), revision };
   }
 }
 

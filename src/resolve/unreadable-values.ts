@@ -15,7 +15,7 @@ export interface UnreadableSighting {
 }
 
 /** A row pointed at another key's event is a sighting of its own, apart from that key's. */
-const sightingId = (sighting: UnreadableSighting) => `${sighting.key}\n${sighting.eventId}`;
+export const sightingId = (sighting: UnreadableSighting) => `${sighting.key}\n${sighting.eventId}`;
 
 /**
  * Stored values that would not open (SPEC §3, integrity failures). Each is recorded once per

@@ -1,5 +1,6 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
+import { ResolveService } from '../../src/resolve/resolve.service';
 import { countRows, placesHolding, withRawDatabase } from '../support/raw-database';
 import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
@@ -54,11 +55,34 @@ describe('POST /api/v1/resolve', () => {
     expect((await placesHolding(config, 'CVAT_PASSWORD')).length).toBeGreaterThan(0);
   });
 
-  it('records every one of many concurrent resolves (they share commits)', async () => {
-    const before = (await resolvedEvents()).length;
+  const resolvedEntries = async () => (await resolvedEvents()).map((event) => ({ ...JSON.parse(event.data), actor: JSON.parse(event.actor).name }));
+  const deliveries = async () => (await resolvedEntries()).reduce((sum, entry) => sum + (entry.deliveries ?? 1), 0);
+
+  it('records every one of many concurrent resolves over HTTP', async () => {
+    const before = await deliveries();
     const responses = await Promise.all(Array.from({ length: 40 }, () => resolve(executor, { plugin: 'p', keys: ['CVAT_URL'] })));
     expect(responses.every((r) => r.status === 200)).toBe(true);
-    expect(await resolvedEvents()).toHaveLength(before + 40);
+    expect(await deliveries()).toBe(before + 40);
+  });
+
+  it('identical deliveries that share a write share one entry, which counts them; different ones do not', async () => {
+    const service = t.app.get(ResolveService);
+    const tokens = t.app.get(TokensService);
+    const runner = (await tokens.authenticate(executor))!;
+    const cvatRunner = (await tokens.authenticate(limited))!;
+    const entriesBefore = (await resolvedEvents()).length;
+    // Called in one turn, as requests arriving together are: they wait for the same write.
+    await Promise.all([
+      ...Array.from({ length: 40 }, () => service.resolve(runner, { plugin: 'p', keys: ['CVAT_URL'] })),
+      ...Array.from({ length: 5 }, () => service.resolve(cvatRunner, { plugin: '@voxel51/annotation', keys: ['CVAT_URL', 'NOT_STORED'] })),
+      service.resolve(runner, { plugin: 'p', keys: ['CVAT_PASSWORD'] }),
+    ]);
+    const entries = (await resolvedEntries()).slice(entriesBefore);
+    expect(entries).toEqual([
+      { actor: 'runner', plugin: 'p', keys: [{ key: 'CVAT_URL', version: 1 }], missing: [], revision: 2, deliveries: 40 },
+      { actor: 'runner', plugin: 'p', keys: [{ key: 'CVAT_PASSWORD', version: 1 }], missing: [], revision: 2 },
+      { actor: 'cvat-runner', plugin: '@voxel51/annotation', keys: [{ key: 'CVAT_URL', version: 1 }], missing: ['NOT_STORED'], revision: 2, deliveries: 5 },
+    ]);
   });
 
   it('a token limited to other plugins: 403, recorded as AccessDenied', async () => {

@@ -21,8 +21,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string
 export function startServe(
   env: NodeJS.ProcessEnv,
   nodeArgs: string[] = [],
+  cli = CLI,
 ): Promise<{ child: ChildProcess; stdout: string; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', METRICS_PORT: '0', ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'serve'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: '0', METRICS_PORT: '0', ...env } });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';

@@ -39,6 +39,7 @@ export function summarize(entry: Pick<AuditEntry, 'type' | 'key' | 'version' | '
       const asked = read.length + missing.length + unreadable.length;
       return [
         `resolved ${count(asked, 'key')} for ${String(data.plugin ?? 'an unnamed plugin')}`,
+        typeof data.deliveries === 'number' && data.deliveries > 1 ? `${data.deliveries} times` : null,
         missing.length > 0 ? `${missing.length} missing: ${names(missing)}` : null,
         unreadable.length > 0 ? `${unreadable.length} unreadable: ${names(unreadable)}` : null,
       ]
