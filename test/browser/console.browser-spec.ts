@@ -516,7 +516,8 @@ describe('the admin console in a real browser', () => {
       await expectAccessible(page);
       await page.getByRole('link', { name: `History of ${KEY}` }).click();
       await page.getByRole('heading', { name: `History of ${KEY}` }).waitFor();
-      expect(await page.locator('#history-table tbody tr').last().locator('td').first().innerText()).toBe('Removed (SecretRemoved)');
+      // The heading shows at once; the rows once the history (and its consumers panel) loaded.
+      await expectEventually(async () => expect(await page.locator('#history-table tbody tr').last().locator('td').first().innerText()).toBe('Removed (SecretRemoved)'));
       await page.getByRole('link', { name: '← All secrets' }).click();
       await page.getByRole('heading', { name: 'Secrets', exact: true }).waitFor();
     });
