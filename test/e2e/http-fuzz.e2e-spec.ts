@@ -147,7 +147,15 @@ describe(`every HTTP route under generated bad input (${RUNS} cases; SECRETS_LON
   it('the route list comes from the OpenAPI document and covers every method with a body', () => {
     expect(operations.length).toBeGreaterThanOrEqual(14);
     expect(operations.filter((op) => op.hasBody).map((op) => `${op.method} ${op.path}`).sort()).toEqual(
-      ['PATCH /api/v1/secrets/{key}', 'POST /api/v1/master-keys/rotate', 'POST /api/v1/resolve', 'POST /api/v1/secrets', 'POST /api/v1/tokens'].sort(),
+      [
+        'PATCH /api/v1/secrets/{key}',
+        'POST /api/v1/audit/verify',
+        'POST /api/v1/master-keys/rotate',
+        'POST /api/v1/resolve',
+        'POST /api/v1/secrets',
+        'POST /api/v1/secrets/{key}/rollback',
+        'POST /api/v1/tokens',
+      ].sort(),
     );
   });
 

@@ -17,6 +17,12 @@ export function sendSpelled(baseUrl: string, method: string, target: string, hea
   return new Promise((resolve, reject) => {
     const outgoing = { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
     const req = httpRequest({ host: hostname, port: Number(port), method, path: target, headers: outgoing, agent: false }, (res) => {
+      // A change stream never ends by itself: its status and headers are the answer.
+      if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+        resolve({ status: res.statusCode!, headers: res.headers, body: '' });
+        req.destroy();
+        return;
+      }
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
