@@ -24,7 +24,7 @@ export interface Delivery {
 
 interface Entry {
   actor: Actor;
-  event: NewEvent<'SecretsResolved', SecretsResolvedData>;
+  event: NewEvent<typeof StoredEventType.SecretsResolved, SecretsResolvedData>;
 }
 
 export interface SecretsResolvedData {

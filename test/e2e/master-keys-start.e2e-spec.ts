@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DEV_KEY_FILE } from '../../src/crypto/master-keyring';
 import { runCliToEnd, spawnCli, startServe, stop } from '../support/cli';
 import { openDatabase } from '../support/data-dir';
+import { signingKeyFile } from '../support/signing-key';
 import { ADMIN_TOKEN, startTestApp, tempDataDir, testConfig } from '../support/test-app';
 
 const newKey = (kid: string) => `${kid}:${randomBytes(32).toString('base64')}`;
@@ -18,7 +19,9 @@ jest.setTimeout(120_000);
 describe('a SQLite service started with SECRETS_MASTER_KEYS after the development key file', () => {
   const data = tempDataDir();
   const value = `dev-sealed-${randomBytes(8).toString('hex')}`;
-  const env = { SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', PORT: '0', METRICS_PORT: '0' };
+  // A signing key of its own, so that what stderr holds is the master keys' answer alone (the
+  // development signing key's banner is not what this suite is about).
+  const env = { SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN, SECRETS_SIGNING_KEY_FILE: signingKeyFile(data.dir), LOG_LEVEL: 'warn', PORT: '0', METRICS_PORT: '0' };
   const kids = () => (openDatabase(join(data.dir, 'secrets.db')).prepare('SELECT DISTINCT kid FROM data_keys ORDER BY kid').all() as { kid: string }[]).map((r) => r.kid);
 
   beforeAll(async () => {
