@@ -6,7 +6,7 @@
  * The storage contract runs on both engines inside the sqlite project, so it is not listed here.
  * Suites left out of "postgres" test what only SQLite has: its file and page limits (crash,
  * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
- * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, key-rotation, master-keys-start,
+ * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, cli-startup, key-rotation, master-keys-start,
  * online-rotation, http-fuzz, slow-clients, serve-process, readme-quick-start, sdk-package, checkpoint-sink-crash,
  * python-client), the event store opened on a file (event-time,
  * access-denied-bound), better-sqlite3's synchronous reads (audit-fairness: pg's are

@@ -4,15 +4,15 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config/configuration';
-import { runCommand } from './cli/run.command';
 import { auditCommand } from './cli/audit.command';
 import { addSecretsCommands } from './cli/admin/secrets.command';
 import { addTokensCommands } from './cli/admin/tokens.command';
 import { CommandFailure, EXIT } from './cli/admin/exit-codes';
 import { AUDIT_ENVIRONMENT, DATA_DIR_ENVIRONMENT, ROTATE_ENVIRONMENT, RUN_ENVIRONMENT, SERVICE_ENVIRONMENT, readsEnvironment } from './cli/environment-help';
 
-// The service's commands load Nest when they run, not when the CLI starts: an admin command
-// or --help should not pay for the whole application.
+// The service's commands load Nest, `run` the SDK and NATS, the audit commands the database
+// drivers, each when it runs, not when the CLI starts: an admin command or --help should not
+// pay for the whole application.
 
 /** dist/cli.js and src/cli.ts both sit one level below package.json. */
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
     .argument('<command...>', 'the command to run, after --')
     .action(async (command: string[], options) => {
       // Exit at once with the child's code: idle HTTP keep-alive sockets must not hold us up.
-      process.exit(await runCommand(command, options));
+      process.exit(await (await import('./cli/run.command')).runCommand(command, options));
     });
   readsEnvironment(run, RUN_ENVIRONMENT);
   const audit = program.addCommand(auditCommand()).commands.at(-1)!;

@@ -14,10 +14,9 @@ import { ConfigError } from '../config/configuration';
 import { API } from '../contract/api-routes';
 import { CommandFailure, EXIT } from './admin/exit-codes';
 import { AuditSource, SOURCE_KINDS, SourceFlags, chooseAuditSource, unusedDatabaseFile } from './audit/audit-source';
-import { openPostgresLedger, openSqliteLedger, ReadOnlyLedger } from './audit/read-only-log';
+import type { ReadOnlyLedger } from './audit/read-only-log';
 import { renderVerifyResult, VerifyReport } from './audit/verify-report';
 import { announceDatabase } from './existing-database';
-import { progressReporter } from './progress';
 
 interface CheckpointEvidence {
   checkpoints: SignedCheckpoint[];
@@ -34,7 +33,12 @@ function announce(source: AuditSource, doing: string): void {
   if (unused) process.stderr.write(`secrets-ledger: not reading ${unused} (--source file reads it)\n`);
 }
 
+/** cli-progress, loaded when a long read starts (see withLedger). */
+const progressReporter = async (...args: Parameters<typeof import('./progress').progressReporter>) => (await import('./progress')).progressReporter(...args);
+
 async function withLedger<T>(source: Exclude<AuditSource, { kind: 'api' }>, work: (ledger: ReadOnlyLedger) => Promise<T>): Promise<T> {
+  // Loaded here, not at start: the database drivers and TypeORM are most of the CLI's start-up.
+  const { openPostgresLedger, openSqliteLedger } = await import('./audit/read-only-log');
   const ledger = source.kind === 'postgres' ? await openPostgresLedger(source.url) : openSqliteLedger(source.path);
   try {
     return await work(ledger);
@@ -45,7 +49,7 @@ async function withLedger<T>(source: Exclude<AuditSource, { kind: 'api' }>, work
 
 /** The verifier the service runs, here on a database opened read-only. */
 async function verifyLedger(ledger: ReadOnlyLedger): Promise<VerifyReport> {
-  const progress = progressReporter('verifying', (await ledger.log.head()).seq);
+  const progress = await progressReporter('verifying', (await ledger.log.head()).seq);
   const result = await verifyChain(ledger.log, progress.update);
   progress.stop();
   return { ...result };
@@ -76,7 +80,7 @@ function readCheckpointEvidence(options: VerifyOptions): CheckpointEvidence | un
 }
 
 async function verifyLedgerAgainst(ledger: ReadOnlyLedger, against: CheckpointEvidence): Promise<VerifyReport> {
-  const progress = progressReporter('verifying', (await ledger.log.head()).seq);
+  const progress = await progressReporter('verifying', (await ledger.log.head()).seq);
   const result = await verifyWithCheckpoints(ledger.log, against.checkpoints, against.publicKey, progress.update);
   progress.stop();
   return { ...result };
@@ -149,7 +153,7 @@ async function exportTrail({ db, source: sourceFlag, out, ...query }: ExportOpti
     return;
   }
   await withLedger(source, async ({ log }) => {
-    const progress = progressReporter('exporting', (await log.head()).seq);
+    const progress = await progressReporter('exporting', (await log.head()).seq);
     await write(exportAudit(log, filter, format, progress.update));
     progress.stop();
   });
