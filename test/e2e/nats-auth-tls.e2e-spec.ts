@@ -43,7 +43,7 @@ async function hydrateOne(service: Ledger, key: string, options: Partial<Secrets
 
 /** The service, the SDK and `run` all reach NATS with `options`, and a change reaches both clients. */
 async function expectNotificationsFlow(service: Ledger, sdkNats: NatsOptions, runEnv: NodeJS.ProcessEnv) {
-  await expectEventually(async () => expect(await service.ready()).toMatchObject({ connected: true }));
+  await expectEventually(async () => expect(await service.ready()).toMatchObject({ connected: true }), 30_000);
   const key = uniqueKey('AUTH_FLOW');
   expect((await service.add(key, 'flow-v1')).status).toBe(201);
   const { client, ctx } = await hydrateOne(service, key, { nats: sdkNats, resyncIntervalMs: 3_600_000 });
@@ -97,6 +97,7 @@ describe('NATS with the committed authorization (deploy/nats/nats-server.conf)',
     await expectEventually(() => expect(refusals.join(' ')).toMatch(/permissions.violation/i));
     // A real change through the service does arrive at the same listener: it was listening.
     const key = uniqueKey('AUTH_REAL');
+    await expectEventually(async () => expect(await service.ready()).toMatchObject({ connected: true }), 30_000);
     expect((await service.add(key, 'real-v1')).status).toBe(201);
     await expectEventually(() => expect(received).toContain(`secrets.changed.${key}`));
     expect(received).not.toContain('secrets.changed.FORGED_KEY');
