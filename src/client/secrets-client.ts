@@ -62,8 +62,9 @@ interface Hydrated {
  * declared key refreshes that key in its context at once (a delta resolve of the keys named
  * since the context's last refresh); a revision gap, a reconnect or the jittered periodic timer
  * refreshes every key of all of them (a full resolve). A refresh is `POST /api/v1/resolve` over
- * a kept-alive HTTP(S) connection, so the service's rules and audit apply. Notifications are hints: a context's revision comes only from the service's replies,
- * and what a notification claims decides nothing but whether to ask.
+ * a kept-alive HTTP(S) connection, so the service's rules and audit apply. Notifications are
+ * hints: a context's revisions come only from the service's replies, and what a notification
+ * claims decides nothing but whether to ask, and which key.
  */
 export class SecretsClient {
   readonly #http: ServiceHttp;
