@@ -10,7 +10,7 @@
  *   then costs a context two resolves per burst and at most one per `holdMs` while it lasts;
  *   a real change is delayed by at most `holdMs`, never dropped: requests are kept, not skipped;
  * - a failed resolve (service away) holds the same way, so a flood does not hammer a service
- *   that is down.
+ *   that is down; the keys it was for are asked again by the next resolve.
  * Requests for the client's own reasons (reconnect, periodic resync) claim nothing.
  *
  * A request names the keys it is for (a notification's key) or none, meaning every key. The
@@ -65,6 +65,7 @@ export class ContextRefresher {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = false;
+    this.pendingAll = false;
     this.pendingKeys.clear();
     this.waiters.splice(0).forEach((resolve) => resolve());
     if (!this.running) this.idleWaiters.splice(0).forEach((resolve) => resolve());
@@ -100,6 +101,9 @@ export class ContextRefresher {
       if (claim > revision) this.holdUntil = began + this.holdMs;
     } catch {
       this.holdUntil = began + this.holdMs;
+      // Its keys are still to be read: they ride along with the next resolve, whatever asks for it.
+      if (keys === undefined) this.pendingAll = true;
+      else keys.forEach((key) => this.pendingKeys.add(key));
     } finally {
       this.running = false;
       waiters.forEach((resolve) => resolve());

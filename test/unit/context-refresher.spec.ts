@@ -141,6 +141,19 @@ describe('ContextRefresher: which keys a resolve asks for', () => {
     expect(h.asked).toEqual([['A'], ['B'], undefined, ['C']]);
   });
 
+  it('the keys of a failed resolve are asked again by the next one, which a request for another key starts', async () => {
+    const h = harness(50);
+    h.setFailing(true);
+    await h.refresher.request(11, ['A']);
+    h.setFailing(false);
+    await h.refresher.request(11, ['B']);
+    h.setFailing(true);
+    await h.refresher.request();
+    h.setFailing(false);
+    await h.refresher.request(11, ['C']);
+    expect(h.asked).toEqual([['A'], ['A', 'B'], undefined, undefined]);
+  });
+
   it('a held request keeps its keys: the resolve after the hold asks for them', async () => {
     const h = harness(200);
     await h.refresher.request(1e12, ['A']);
