@@ -53,6 +53,7 @@ const POSTGRES_SUITES = [
   'test/e2e/secret-expiry.e2e-spec.ts',
   'test/e2e/change-stream.e2e-spec.ts',
   'test/e2e/sdk-change-stream.e2e-spec.ts',
+  'test/e2e/sdk-delta-resolve.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newMasterKeys } from './lib/ledger';
 import { median, progress, round } from './lib/report';
@@ -54,6 +54,18 @@ const TARGETS: [string, (r: Result) => number | undefined, '<=' | '>=', number][
 
 type Result = Awaited<ReturnType<typeof runBenchmarks>>;
 
+/** The fanout figures for each executor count of the mode, over each transport. */
+async function measureFanouts(service: ServiceProcess, natsUrl: string, adminToken: string, size: (typeof SIZES)[keyof typeof SIZES]) {
+  const fanout: Record<Transport, Record<string, Awaited<ReturnType<typeof measureFanout>>>> = { nats: {}, stream: {} };
+  await prepareFanout(service, adminToken);
+  for (const executors of size.fanoutExecutors) {
+    for (const transport of ['nats', 'stream'] as const) {
+      fanout[transport][`n${executors}`] = await measureFanout(service, natsUrl, adminToken, transport, executors, size.executorChanges);
+    }
+  }
+  return fanout;
+}
+
 async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
   const size = SIZES[mode];
   const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
@@ -95,13 +107,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     const streamPropagation = await measureStreamPropagation(service, adminToken, size.propagationSamples);
     const streamFanOut = await measureStreamFanOut(service, adminToken, size.streamReaders, size.fanOutChanges);
 
-    const fanout: Record<Transport, Record<string, Awaited<ReturnType<typeof measureFanout>>>> = { nats: {}, stream: {} };
-    await prepareFanout(service, adminToken);
-    for (const executors of size.fanoutExecutors) {
-      for (const transport of ['nats', 'stream'] as const) {
-        fanout[transport][`n${executors}`] = await measureFanout(service, natsUrl, adminToken, transport, executors, size.executorChanges);
-      }
-    }
+    const fanout = await measureFanouts(service, natsUrl, adminToken, size);
     await service.stop();
 
     const seededDir = join(dir, 'seeded');
@@ -152,19 +158,42 @@ async function runStreamBenchmarks(mode: keyof typeof SIZES) {
   }
 }
 
+/**
+ * `--only fanout`: the fanout figures alone (N of the mode's sizes, both transports), on one
+ * fresh service and a private NATS server. The load average beside them says how busy the
+ * machine was, since the figures move with it.
+ */
+async function runFanoutBenchmarks(mode: keyof typeof SIZES) {
+  const size = SIZES[mode];
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-ledger-bench-'));
+  const adminToken = `slt_${randomBytes(32).toString('base64url')}`;
+  const nats = await PrivateNatsServer.start();
+  const service = await startService({ SECRETS_DATA_DIR: dir, SECRETS_MASTER_KEYS: newMasterKeys(), SECRETS_ADMIN_TOKEN: adminToken, NATS_URL: nats.url, ...STREAM_BENCH_ENV });
+  try {
+    const loadBefore = loadavg();
+    const fanout = await measureFanouts(service, nats.url, adminToken, size);
+    const load = (averages: number[]) => averages.map((average) => round(average, 2));
+    return { fanout, load_average: { before: load(loadBefore), after: load(loadavg()) } };
+  } finally {
+    await service.stop();
+    await nats.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const options = new Command()
     .name('bench')
     .option('--quick', 'smaller sizes; finishes in under 3 minutes')
     .option('--out <file>', 'write the JSON result here')
     .option('--nats-url <url>', 'use this NATS server (default: a private nats-server, so no other traffic shares it)')
-    .option('--only <part>', 'stream: only the change stream figures')
+    .option('--only <part>', 'stream: only the change stream figures; fanout: only the fanout figures')
     .parse(process.argv)
     .opts<{ quick?: boolean; out?: string; natsUrl?: string; only?: string }>();
   const mode = options.quick ? 'quick' : 'full';
   const started = Date.now();
-  if (options.only === 'stream') {
-    const result = await runStreamBenchmarks(mode);
+  if (options.only === 'stream' || options.only === 'fanout') {
+    const result = options.only === 'stream' ? await runStreamBenchmarks(mode) : await runFanoutBenchmarks(mode);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)}s`);
     return;

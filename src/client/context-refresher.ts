@@ -10,29 +10,44 @@
  *   then costs a context two resolves per burst and at most one per `holdMs` while it lasts;
  *   a real change is delayed by at most `holdMs`, never dropped: requests are kept, not skipped;
  * - a failed resolve (service away) holds the same way, so a flood does not hammer a service
- *   that is down.
+ *   that is down; the keys it was for are asked again by the next resolve.
  * Requests for the client's own reasons (reconnect, periodic resync) claim nothing.
+ *
+ * A request names the keys it is for (a notification's key) or none, meaning every key. The
+ * requests one resolve answers ask it for the union of their keys (a delta), or for every key
+ * when any of them does: a change then costs the service the keys it touched, not the manifest.
  */
 export class ContextRefresher {
   private running = false;
   private pending = false;
   private pendingClaim = -Infinity;
+  /** The keys the pending resolve is for, unless `pendingAll`. */
+  private pendingKeys = new Set<string>();
+  private pendingAll = false;
   private holdUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
-  /** `refresh` resolves with the revision the service answered, or rejects when it failed. */
+  /**
+   * `refresh` resolves `keys` (every key when undefined) and resolves with the revision the
+   * service answered, or rejects when it failed.
+   */
   constructor(
-    private readonly refresh: () => Promise<number>,
+    private readonly refresh: (keys: string[] | undefined) => Promise<number>,
     private readonly holdMs: number,
   ) {}
 
-  /** Resolves once a resolve that began after this call has ended (or the refresher closed). */
-  request(claimedRevision?: number): Promise<void> {
+  /**
+   * Resolves once a resolve of `keys` (every key when undefined) that began after this call has
+   * ended (or the refresher closed).
+   */
+  request(claimedRevision?: number, keys?: readonly string[]): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.pending = true;
+    if (keys === undefined) this.pendingAll = true;
+    else keys.forEach((key) => this.pendingKeys.add(key));
     if (claimedRevision !== undefined && claimedRevision > this.pendingClaim) this.pendingClaim = claimedRevision;
     const done = new Promise<void>((resolve) => this.waiters.push(resolve));
     this.schedule();
@@ -50,6 +65,8 @@ export class ContextRefresher {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = false;
+    this.pendingAll = false;
+    this.pendingKeys.clear();
     this.waiters.splice(0).forEach((resolve) => resolve());
     if (!this.running) this.idleWaiters.splice(0).forEach((resolve) => resolve());
   }
@@ -72,15 +89,21 @@ export class ContextRefresher {
     this.running = true;
     const claim = this.pendingClaim;
     const waiters = this.waiters;
+    const keys = this.pendingAll ? undefined : [...this.pendingKeys];
     this.pending = false;
     this.pendingClaim = -Infinity;
+    this.pendingAll = false;
+    this.pendingKeys = new Set();
     this.waiters = [];
     const began = Date.now();
     try {
-      const revision = await this.refresh();
+      const revision = await this.refresh(keys);
       if (claim > revision) this.holdUntil = began + this.holdMs;
     } catch {
       this.holdUntil = began + this.holdMs;
+      // Its keys are still to be read: they ride along with the next resolve, whatever asks for it.
+      if (keys === undefined) this.pendingAll = true;
+      else keys.forEach((key) => this.pendingKeys.add(key));
     } finally {
       this.running = false;
       waiters.forEach((resolve) => resolve());

@@ -20,6 +20,12 @@ interface Resolved {
   source: SecretSource;
 }
 
+/** A store key as the context last read it: its value (none: missing, unreadable, expired) and the revision of the reply it came in. */
+interface StoredRead {
+  value: string | undefined;
+  revision: number;
+}
+
 /** The read side of a context: values of declared keys only, and never printable. */
 export class SecretsAccessor {
   constructor(
@@ -82,7 +88,7 @@ export class PluginContext {
   /** The declared keys asked of the store: a key that breaks its key rule comes only from the environment. */
   readonly storeKeys: readonly string[];
   readonly secrets: SecretsAccessor;
-  #stored = new Map<string, string>();
+  #stored = new Map<string, StoredRead>();
   #revision = -1;
   #stale = false;
   #live = false;
@@ -114,9 +120,20 @@ export class PluginContext {
     return this.#live;
   }
 
-  /** The store-wide revision of the snapshot held (-1 before the first one). */
+  /**
+   * The newest store-wide revision among the replies the context has taken, full or delta (-1
+   * before the first). Each stored key was read at its own revision (`readAt`): a delta reply
+   * reads only the keys notifications named, so `revision` vouches for the others only as far
+   * as notifications do — every change after a key's read has a notification on its way or a
+   * refresh pending, and a lost one (a revision gap) makes the client resolve everything again.
+   */
   get revision(): number {
     return this.#revision;
+  }
+
+  /** The revision of the reply a declared store key was last read in (-1 while never read). */
+  readAt(key: string): number {
+    return this.#stored.get(key)?.revision ?? -1;
   }
 
   on(event: 'change', listener: (keys: string[]) => void): this;
@@ -137,16 +154,31 @@ export class PluginContext {
     return this.declared.includes(key);
   }
 
-  /**
-   * Takes a resolve reply as the new snapshot, unless it is older than the one held (replies
-   * can overtake each other). Emits `change` for the keys whose effective value moved.
-   */
+  /** Takes a reply to a resolve of every store key (a full snapshot). */
   applySnapshot(reply: ResolveReply): void {
+    this.apply(reply, this.storeKeys);
+  }
+
+  /** Takes a reply to a resolve of `keys` alone (a delta): the other keys keep what they hold. */
+  applyDelta(reply: ResolveReply, keys: readonly string[]): void {
+    this.apply(reply, keys);
+  }
+
+  /**
+   * Replies can overtake each other, and a delta reads fewer keys than a snapshot, so each key
+   * keeps whichever read of it is newest: a reply updates the keys it asked for that were last
+   * read at its revision or before, and leaves the rest. A key asked for and not in `secrets`
+   * (missing, removed, unreadable, expired) has no stored value. Emits `change` for the keys
+   * whose effective value moved.
+   */
+  private apply(reply: ResolveReply, asked: readonly string[]): void {
     this.#stale = false;
-    if (reply.revision < this.#revision) return;
     const before = this.declared.map((key) => this.effective(key)?.value);
-    this.#stored = new Map(Object.entries(reply.secrets).filter(([key]) => this.declares(key)));
-    this.#revision = reply.revision;
+    for (const key of asked) {
+      if (!this.storeKeys.includes(key) || this.readAt(key) > reply.revision) continue;
+      this.#stored.set(key, { value: Object.hasOwn(reply.secrets, key) ? reply.secrets[key] : undefined, revision: reply.revision });
+    }
+    this.#revision = Math.max(this.#revision, reply.revision);
     const changed = this.declared.filter((key, i) => this.effective(key)?.value !== before[i]);
     if (changed.length > 0) this.#events.emit('change', changed);
   }
@@ -176,7 +208,7 @@ export class PluginContext {
 
   private effective(key: string): Resolved | undefined {
     const fromEnv = this.precedence === 'store-only' ? undefined : this.env[key] || undefined;
-    const fromStore = this.#stored.get(key);
+    const fromStore = this.#stored.get(key)?.value;
     if (fromEnv !== undefined && (this.precedence === 'env-first' || fromStore === undefined)) return { value: fromEnv, source: 'env' };
     return fromStore !== undefined ? { value: fromStore, source: 'store' } : undefined;
   }

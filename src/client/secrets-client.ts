@@ -59,11 +59,12 @@ interface Hydrated {
 /**
  * The executor SDK (SPEC §5). Holds one hydrated context per manifest and keeps each current:
  * a notification (from the service's change stream, or NATS when `nats` is given) for a
- * declared key refreshes its context at once; a revision gap, a reconnect
- * or the jittered periodic timer refreshes all of them. A refresh is `POST /api/v1/resolve` of
- * the manifest's keys over a kept-alive HTTP(S) connection, so the service's rules and audit
- * apply. Notifications are hints: a context's revision comes only from the service's replies,
- * and what a notification claims decides nothing but whether to ask.
+ * declared key refreshes that key in its context at once (a delta resolve of the keys named
+ * since the context's last refresh); a revision gap, a reconnect or the jittered periodic timer
+ * refreshes every key of all of them (a full resolve). A refresh is `POST /api/v1/resolve` over
+ * a kept-alive HTTP(S) connection, so the service's rules and audit apply. Notifications are
+ * hints: a context's revisions come only from the service's replies, and what a notification
+ * claims decides nothing but whether to ask, and which key.
  */
 export class SecretsClient {
   readonly #http: ServiceHttp;
@@ -118,7 +119,7 @@ export class SecretsClient {
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
     context.markLive(this.liveness.live);
     const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
-    const refresher = new ContextRefresher(() => this.refresh(context), this.options.notificationHoldMs ?? DEFAULT_HOLD_MS);
+    const refresher = new ContextRefresher((keys) => this.refresh(context, keys), this.options.notificationHoldMs ?? DEFAULT_HOLD_MS);
     this.contexts.set(cacheKey, { context, refresher, ready });
     try {
       await ready;
@@ -211,19 +212,23 @@ export class SecretsClient {
       void this.resync(data.revision);
       return;
     }
-    // Not newer than the snapshot a context holds (a duplicate, a late arrival): nothing to do.
+    // Not newer than the context's last read of the key (a duplicate, a late arrival): nothing to do.
     for (const { context, refresher } of this.contexts.values()) {
-      if (context.declares(data.key) && data.revision > context.revision) void refresher.request(data.revision);
+      if (context.storeKeys.includes(data.key) && data.revision > context.readAt(data.key)) void refresher.request(data.revision, [data.key]);
     }
   }
 
-  /** One refresh of a context; resolves with the revision the service answered. */
-  private async refresh(context: PluginContext): Promise<number> {
+  /**
+   * One refresh of a context, of `keys` (a delta) or of every store key; resolves with the
+   * revision the service answered.
+   */
+  private async refresh(context: PluginContext, keys: string[] | undefined): Promise<number> {
+    const asked = keys === undefined ? context.storeKeys : context.storeKeys.filter((key) => keys.includes(key));
     // Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
-    if (this.closed || context.storeKeys.length === 0) return context.revision;
+    if (this.closed || asked.length === 0) return context.revision;
     let reply: ResolveReply;
     try {
-      reply = await this.resolve(context);
+      reply = await this.#http.resolve(context.plugin, [...asked]);
     } catch (error) {
       // Unreachable or refusing: keep the last values and say so.
       context.markStale();
@@ -231,7 +236,8 @@ export class SecretsClient {
     }
     // Outside the try: an exception thrown by a `change` listener is the listener's, not staleness.
     try {
-      context.applySnapshot(reply);
+      if (keys === undefined) context.applySnapshot(reply);
+      else context.applyDelta(reply, asked);
     } catch (listenerError) {
       // As any EventEmitter listener's exception would: thrown, but not taken for staleness.
       setImmediate(() => {
