@@ -47,6 +47,7 @@ const POSTGRES_SUITES = [
   'test/e2e/change-stream.e2e-spec.ts',
   'test/e2e/sdk-change-stream.e2e-spec.ts',
   'test/e2e/change-stream-values.e2e-spec.ts',
+  'test/e2e/sdk-values-stream.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

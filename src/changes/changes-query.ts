@@ -1,11 +1,9 @@
 import { FieldError, ValidationError, fieldNameFromRequest } from '../common/errors';
-import { KEYS_PARAM, PLUGIN_PARAM, VALUES_PARAM } from '../contract/change-notification';
+import { KEYS_PARAM, MAX_STREAM_KEYS, PLUGIN_PARAM, VALUES_PARAM } from '../contract/change-notification';
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
-import { MAX_KEYS_PER_RESOLVE } from '../resolve/resolve.service';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 
-/** As many keys as one resolve may ask for: a values-mode stream is a standing resolve. */
-export const MAX_STREAM_KEYS = MAX_KEYS_PER_RESOLVE;
+export { MAX_STREAM_KEYS };
 const REVISION = /^\d{1,15}$/;
 const PARAMETERS = ['after', KEYS_PARAM, VALUES_PARAM, PLUGIN_PARAM];
 

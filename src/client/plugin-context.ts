@@ -83,6 +83,8 @@ export class PluginContext {
   readonly storeKeys: readonly string[];
   readonly secrets: SecretsAccessor;
   #stored = new Map<string, string>();
+  /** Keys holding a value pushed over the values-mode stream, and the revision it came at. */
+  #pushed = new Map<string, number>();
   #revision = -1;
   #stale = false;
   #live = false;
@@ -145,10 +147,31 @@ export class PluginContext {
     this.#stale = false;
     if (reply.revision < this.#revision) return;
     const before = this.declared.map((key) => this.effective(key)?.value);
-    this.#stored = new Map(Object.entries(reply.secrets).filter(([key]) => this.declares(key)));
+    const stored = new Map(Object.entries(reply.secrets).filter(([key]) => this.declares(key)));
+    // A value pushed after the reply's revision is newer than what the reply read: it stays.
+    const newer = [...this.#pushed].filter(([, revision]) => revision > reply.revision);
+    for (const [key] of newer) {
+      const pushed = this.#stored.get(key);
+      if (pushed === undefined) stored.delete(key);
+      else stored.set(key, pushed);
+    }
+    this.#pushed = new Map(newer);
+    this.#stored = stored;
     this.#revision = reply.revision;
-    const changed = this.declared.filter((key, i) => this.effective(key)?.value !== before[i]);
-    if (changed.length > 0) this.#events.emit('change', changed);
+    this.emitChanged(before);
+  }
+
+  /**
+   * Takes one key's value as the service pushed it on the client's own values-mode stream (SPEC
+   * §3): the value the key took at `revision`. Ignored when the context already holds a read of
+   * the key at least as new (a snapshot at or after `revision`, or a later push).
+   */
+  applyPushed(key: string, value: string, revision: number): void {
+    if (!this.storeKeys.includes(key) || revision <= this.#revision || (this.#pushed.get(key) ?? -1) >= revision) return;
+    const before = this.declared.map((declared) => this.effective(declared)?.value);
+    this.#stored.set(key, value);
+    this.#pushed.set(key, revision);
+    this.emitChanged(before);
   }
 
   markStale(): void {
@@ -172,6 +195,11 @@ export class PluginContext {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  private emitChanged(before: (string | undefined)[]): void {
+    const changed = this.declared.filter((key, i) => this.effective(key)?.value !== before[i]);
+    if (changed.length > 0) this.#events.emit('change', changed);
   }
 
   private effective(key: string): Resolved | undefined {

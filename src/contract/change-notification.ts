@@ -47,6 +47,8 @@ export type WithheldReason = (typeof WITHHELD_REASONS)[number];
 export const VALUES_PARAM = 'values';
 export const PLUGIN_PARAM = 'plugin';
 export const KEYS_PARAM = 'keys';
+/** How many keys one stream may name: as many as one resolve may ask for. */
+export const MAX_STREAM_KEYS = 256;
 
 /** The change stream's wire names (SPEC §3): `event: change` and `event: revoked`. */
 export const CHANGES_PATH = 'api/v1/changes';
