@@ -118,16 +118,13 @@ export class ChangeStream {
   private push(change: ChangeNotification, pusher: ValuePusher): void {
     this.position = { seq: change.seq, revision: change.revision };
     if (this.keys && !this.keys.has(change.key)) return;
-    // Started at once, so every stream that hears this change shares the read and the record.
-    const pushed = pusher(change);
+    // Started at once, so every stream that hears this change shares the read and the record;
+    // its failure is caught at once too (an earlier push may hold the queue for a while).
+    const pushed: Promise<Push | undefined> = pusher(change).catch(() => undefined);
     this.outbox = this.outbox.then(async () => {
-      let push: Push;
-      try {
-        push = await pushed;
-      } catch {
-        // Not read or not recorded: the reader reconnects with its last id and resolves.
-        return this.disconnect();
-      }
+      const push = await pushed;
+      // Not read or not recorded: the reader reconnects with its last id and resolves.
+      if (!push) return this.disconnect();
       if ('revoked' in push) return this.revoke();
       this.writeChange(push.data);
       this.checkBound();

@@ -3,6 +3,7 @@ import { TokensService } from '../../src/auth/tokens.service';
 import { OpenStreams } from '../../src/changes/open-streams';
 import type { PushedChange } from '../../src/contract/change-notification';
 import type { SecretsResolvedData } from '../../src/resolve/delivery-records';
+import { ResolveService } from '../../src/resolve/resolve.service';
 import { SECRET_VALUE_MAX_BYTES } from '../../src/secrets/domain/secret-key';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -167,6 +168,23 @@ describe('the change stream in values mode', () => {
     ]);
     await setSecret(t, 'CATCH_UP', 'catch-up-4');
     await expectEventually(() => expect(pushed(resumed).map((c) => c.value)).toEqual([undefined, undefined, 'catch-up-4']));
+  });
+
+  it('a value that cannot be read (the storage fails) ends the stream, and resuming from its last id loses no change', async () => {
+    const reader = await open(executor.token, valuesQuery(['FAILED_READ']));
+    await setSecret(t, 'FAILED_READ', 'failed-read-1');
+    await expectEventually(() => expect(pushed(reader)).toHaveLength(1));
+    // The read of values fails once, as a storage fault would make it.
+    const read = jest.spyOn(t.app.get(ResolveService), 'read').mockRejectedValueOnce(new Error('storage unavailable'));
+    try {
+      await setSecret(t, 'FAILED_READ', 'failed-read-2');
+      await reader.closed;
+    } finally {
+      read.mockRestore();
+    }
+    expect(reader.raw().includes(Buffer.from('failed-read-2'))).toBe(false);
+    const resumed = await open(executor.token, valuesQuery(['FAILED_READ']), reader.lastEventId());
+    await expectEventually(() => expect(pushed(resumed).map((c) => [c.version, c.withheld])).toEqual([[2, 'catch-up']]));
   });
 
   it('a revoked token: event: revoked within a second, and no value after it', async () => {
