@@ -64,10 +64,15 @@ describe('the change stream in values mode', () => {
     const reader = await open(executor.token, valuesQuery(['PUSH_A', 'PUSH_B']));
     expect(reader.status).toBe(200);
     await expectEventually(() => expect(reader.raw().length).toBeGreaterThan(0));
+    // Each write once the last one's event arrived: a value read after the next write committed
+    // would be that write's, and the event would say superseded instead (a case of its own below).
     const versionA = await setSecret(t, 'PUSH_A', 'pushed-a-1');
+    await expectEventually(() => expect(pushed(reader)).toHaveLength(1));
     await setSecret(t, 'PUSH_OTHER', 'pushed-other-1');
     const versionB = await setSecret(t, 'PUSH_B', 'pushed-b-1');
+    await expectEventually(() => expect(pushed(reader)).toHaveLength(2));
     await setSecret(t, 'PUSH_A', 'pushed-a-2');
+    await expectEventually(() => expect(pushed(reader)).toHaveLength(3));
     expect((await t.request('/api/v1/secrets/PUSH_B', { method: 'DELETE' })).status).toBe(204);
     await expectEventually(() => expect(pushed(reader).map((c) => c.type)).toEqual(['SecretAdded', 'SecretAdded', 'SecretUpdated', 'SecretRemoved']));
     const [a1, b1, a2, removed] = pushed(reader);
@@ -94,8 +99,10 @@ describe('the change stream in values mode', () => {
       for (const event of events) if (event.event === 'change') seenAtArrival.push(streamEntries(t));
       return parsed(...events);
     };
-    for (let i = 0; i < 6; i++) await setSecret(t, i % 2 === 0 ? 'AUDITED_A' : 'AUDITED_B', `audited-value-${i}`);
-    await expectEventually(() => expect(pushed(reader)).toHaveLength(6));
+    for (let i = 0; i < 6; i++) {
+      await setSecret(t, i % 2 === 0 ? 'AUDITED_A' : 'AUDITED_B', `audited-value-${i}`);
+      await expectEventually(() => expect(pushed(reader)).toHaveLength(i + 1));
+    }
     const arrivals = pushed(reader);
     const trails = await Promise.all(seenAtArrival);
     arrivals.forEach((change, i) => {
@@ -168,6 +175,31 @@ describe('the change stream in values mode', () => {
     ]);
     await setSecret(t, 'CATCH_UP', 'catch-up-4');
     await expectEventually(() => expect(pushed(resumed).map((c) => c.value)).toEqual([undefined, undefined, 'catch-up-4']));
+  });
+
+  it('a change whose key changed again before its value was read says superseded, and the next one carries the newer value', async () => {
+    const reader = await open(executor.token, valuesQuery(['SUPERSEDED']));
+    await expectEventually(() => expect(reader.raw().length).toBeGreaterThan(0));
+    // The first change's read waits until the second write has committed: it finds version 2.
+    const resolver = t.app.get(ResolveService);
+    const original = resolver.read.bind(resolver);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const read = jest.spyOn(resolver, 'read').mockImplementationOnce(async (keys) => {
+      await held;
+      return original(keys);
+    });
+    try {
+      await setSecret(t, 'SUPERSEDED', 'superseded-1');
+      await setSecret(t, 'SUPERSEDED', 'superseded-2');
+      release();
+      await expectEventually(() => expect(pushed(reader).map((c) => [c.version, c.value ?? c.withheld])).toEqual([
+        [1, 'superseded'],
+        [2, 'superseded-2'],
+      ]));
+    } finally {
+      read.mockRestore();
+    }
   });
 
   it('a value that cannot be read (the storage fails) ends the stream, and resuming from its last id loses no change', async () => {
@@ -247,7 +279,9 @@ describe('a values-mode stream whose reader stops reading', () => {
     await reader.closed;
     const first = pushed(reader);
     expect(first.length).toBeGreaterThan(0);
-    for (const change of first) expect(change.value).toBe(written.get(change.version));
+    // A value read after the next write committed is that write's: the event says superseded instead.
+    for (const change of first) expect(change.value ?? change.withheld).toBe(change.value === undefined ? 'superseded' : written.get(change.version));
+    expect(first.filter((change) => change.value !== undefined).length).toBeGreaterThan(0);
     const resumed = await openChangeReader(t.baseUrl, executor.token, { query, lastEventId: reader.lastEventId() });
     readers.push(resumed);
     await expectEventually(() => expect(pushed(resumed).at(-1)?.version).toBe(head), 20_000);
