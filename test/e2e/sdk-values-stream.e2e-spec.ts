@@ -38,10 +38,13 @@ describe('the SDK on a values-mode change stream', () => {
     }
     return count;
   };
-  /** Resolves once the client's contexts have settled after opening (its values stream is live and the resync it causes is answered). */
-  const settled = async (before: number) => {
-    await expectEventually(() => expect(t.app.get(OpenStreams).size).toBeGreaterThan(before));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  /**
+   * Resolves once the client has settled after hydrating: its values stream answered (hydrate
+   * waits for that) and the resync its opening caused answered (a resync now waits for it).
+   */
+  const settled = async (client: SecretsClient, before: number) => {
+    expect(t.app.get(OpenStreams).size).toBeGreaterThan(before);
+    await client.resync();
   };
 
   beforeAll(async () => {
@@ -58,7 +61,7 @@ describe('the SDK on a values-mode change stream', () => {
     const streams = t.app.get(OpenStreams).size;
     const client = await connect();
     const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key, other] });
-    await settled(streams);
+    await settled(client, streams);
     const before = await deliveries();
     const changed = new Promise<string[]>((resolve) => ctx.on('change', resolve));
     await write(key, 'sdk-push-2');
@@ -75,8 +78,9 @@ describe('the SDK on a values-mode change stream', () => {
     const key = uniqueKey('SDK_PUSH_GONE');
     await write(key, 'sdk-gone-1');
     const streams = t.app.get(OpenStreams).size;
-    const ctx = await (await connect()).hydrate({ name: 'sdk-values', secrets: [key] });
-    await settled(streams);
+    const client = await connect();
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
+    await settled(client, streams);
     expect((await t.request(`/api/v1/secrets/${key}`, { method: 'DELETE' })).status).toBe(204);
     await expectEventually(() => expect(ctx.secrets.get(key)).toBeUndefined());
     await write(key, 'sdk-gone-2');
@@ -87,8 +91,9 @@ describe('the SDK on a values-mode change stream', () => {
     const key = uniqueKey('SDK_PUSH_ENV');
     await write(key, 'sdk-env-store-1');
     const streams = t.app.get(OpenStreams).size;
-    const ctx = await (await connect({ env: { [key]: 'from-the-environment' } })).hydrate({ name: 'sdk-values', secrets: [key] });
-    await settled(streams);
+    const client = await connect({ env: { [key]: 'from-the-environment' } });
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
+    await settled(client, streams);
     const pushedBefore = (await deliveries()).pushed;
     await write(key, 'sdk-env-store-2');
     await expectEventually(async () => expect((await deliveries()).pushed).toBe(pushedBefore + 1));
@@ -101,7 +106,7 @@ describe('the SDK on a values-mode change stream', () => {
     const streams = t.app.get(OpenStreams).size;
     const client = await connect();
     const [a, b] = [await client.hydrate({ name: 'plugin-a', secrets: [key] }), await client.hydrate({ name: 'plugin-b', secrets: [key] })];
-    await settled(streams);
+    await settled(client, streams);
     const before = await deliveries();
     await write(key, 'two-plugins-2');
     await expectEventually(() => expect([a.secrets.get(key), b.secrets.get(key)]).toEqual(['two-plugins-2', 'two-plugins-2']));
