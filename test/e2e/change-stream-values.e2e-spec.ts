@@ -2,7 +2,7 @@ import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { OpenStreams } from '../../src/changes/open-streams';
 import type { PushedChange } from '../../src/contract/change-notification';
-import type { SecretsResolvedData } from '../../src/resolve/delivery-records';
+import { DeliveryRecords, SecretsResolvedData } from '../../src/resolve/delivery-records';
 import { ResolveService } from '../../src/resolve/resolve.service';
 import { SECRET_VALUE_MAX_BYTES } from '../../src/secrets/domain/secret-key';
 import { randomBytes } from 'node:crypto';
@@ -115,6 +115,32 @@ describe('the change stream in values mode', () => {
     // The entry names no value.
     const all = JSON.stringify(await streamEntries(t));
     for (let i = 0; i < 6; i++) expect(all).not.toContain(`audited-value-${i}`);
+  });
+
+  it('a value waits for its entry: while the write of the entry is held, nothing of it reaches the reader', async () => {
+    const reader = await open(executor.token, valuesQuery(['HELD_RECORD']));
+    await expectEventually(() => expect(reader.raw().length).toBeGreaterThan(0));
+    const deliveries = t.app.get(DeliveryRecords);
+    const record = deliveries.record.bind(deliveries);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asked = false;
+    const spy = jest.spyOn(deliveries, 'record').mockImplementationOnce(async (delivery) => {
+      asked = true;
+      await held;
+      return record(delivery);
+    });
+    try {
+      await setSecret(t, 'HELD_RECORD', 'held-record-value');
+      await expectEventually(() => expect(asked).toBe(true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(reader.raw().includes(Buffer.from('held-record-value'))).toBe(false);
+      expect((await streamEntries(t)).filter((entry) => entry.data.keys.some((read) => read.key === 'HELD_RECORD'))).toEqual([]);
+      release();
+      await expectEventually(() => expect(pushed(reader).map((c) => c.value)).toEqual(['held-record-value']));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('N streams of one token share one entry per change (deliveries: N)', async () => {
