@@ -31,6 +31,23 @@ async function setSecret(t: Requester, key: string, value: string, extra: Record
   return ((await added.json()) as { version: number }).version;
 }
 
+/**
+ * Holds the next call of `target[method]` until `release()`: the service's own code, only made
+ * to wait, to show what happens in between. `called` turns true when the call arrives.
+ */
+function holdNextCall<T extends object, M extends keyof T>(target: T, method: M) {
+  const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const hold = { called: false, release, restore: () => spy.mockRestore() };
+  const spy = jest.spyOn(target, method as never).mockImplementationOnce((async (...args: unknown[]) => {
+    hold.called = true;
+    await held;
+    return original(...args);
+  }) as never);
+  return hold;
+}
+
 interface StreamEntry {
   actor: { id: string; name: string };
   data: SecretsResolvedData;
@@ -120,26 +137,17 @@ describe('the change stream in values mode', () => {
   it('a value waits for its entry: while the write of the entry is held, nothing of it reaches the reader', async () => {
     const reader = await open(executor.token, valuesQuery(['HELD_RECORD']));
     await expectEventually(() => expect(reader.raw().length).toBeGreaterThan(0));
-    const deliveries = t.app.get(DeliveryRecords);
-    const record = deliveries.record.bind(deliveries);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let asked = false;
-    const spy = jest.spyOn(deliveries, 'record').mockImplementationOnce(async (delivery) => {
-      asked = true;
-      await held;
-      return record(delivery);
-    });
+    const hold = holdNextCall(t.app.get(DeliveryRecords), 'record');
     try {
       await setSecret(t, 'HELD_RECORD', 'held-record-value');
-      await expectEventually(() => expect(asked).toBe(true));
+      await expectEventually(() => expect(hold.called).toBe(true));
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(reader.raw().includes(Buffer.from('held-record-value'))).toBe(false);
       expect((await streamEntries(t)).filter((entry) => entry.data.keys.some((read) => read.key === 'HELD_RECORD'))).toEqual([]);
-      release();
+      hold.release();
       await expectEventually(() => expect(pushed(reader).map((c) => c.value)).toEqual(['held-record-value']));
     } finally {
-      spy.mockRestore();
+      hold.restore();
     }
   });
 
@@ -207,24 +215,17 @@ describe('the change stream in values mode', () => {
     const reader = await open(executor.token, valuesQuery(['SUPERSEDED']));
     await expectEventually(() => expect(reader.raw().length).toBeGreaterThan(0));
     // The first change's read waits until the second write has committed: it finds version 2.
-    const resolver = t.app.get(ResolveService);
-    const original = resolver.read.bind(resolver);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const read = jest.spyOn(resolver, 'read').mockImplementationOnce(async (keys) => {
-      await held;
-      return original(keys);
-    });
+    const hold = holdNextCall(t.app.get(ResolveService), 'read');
     try {
       await setSecret(t, 'SUPERSEDED', 'superseded-1');
       await setSecret(t, 'SUPERSEDED', 'superseded-2');
-      release();
+      hold.release();
       await expectEventually(() => expect(pushed(reader).map((c) => [c.version, c.value ?? c.withheld])).toEqual([
         [1, 'superseded'],
         [2, 'superseded-2'],
       ]));
     } finally {
-      read.mockRestore();
+      hold.restore();
     }
   });
 
