@@ -54,6 +54,8 @@ const POSTGRES_SUITES = [
   'test/e2e/change-stream.e2e-spec.ts',
   'test/e2e/sdk-change-stream.e2e-spec.ts',
   'test/e2e/sdk-delta-resolve.e2e-spec.ts',
+  'test/e2e/change-stream-values.e2e-spec.ts',
+  'test/e2e/sdk-values-stream.e2e-spec.ts',
   'test/browser/console.browser-spec.ts',
 ];
 

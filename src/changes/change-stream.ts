@@ -1,8 +1,10 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { CHANGE_EVENT, ChangeNotification, REVOKED_EVENT, STREAM_RETRY_MS } from '../contract/change-notification';
+import { CHANGE_EVENT, ChangeNotification, PushedChange, REVOKED_EVENT, STREAM_RETRY_MS } from '../contract/change-notification';
 import type { StreamLimits } from '../config/configuration';
+import { StoredEventType } from '../event-store/stored-event-types';
 import type { ChangeFeed } from './change-feed';
 import { ChangeLog, ChangePosition, LOG_START } from './change-log';
+import type { Push } from './value-pushes';
 
 /** Changes read from the log per query while a stream catches up. */
 const CATCH_UP_PAGE = 500;
@@ -10,6 +12,9 @@ const CATCH_UP_PAGE = 500;
 const END_GRACE_MS = 500;
 
 type Settings = Pick<StreamLimits, 'heartbeatMs' | 'maxUnsentBytes'>;
+
+/** A values-mode stream's source of what to write for a live change (ValuePushes, for its reader). */
+export type ValuePusher = (change: ChangeNotification) => Promise<Push>;
 
 /**
  * One reader's `GET /api/v1/changes` (SPEC §3), written as server-sent events straight to the
@@ -26,6 +31,10 @@ type Settings = Pick<StreamLimits, 'heartbeatMs' | 'maxUnsentBytes'>;
  * A reader that leaves more than `maxUnsentBytes` untaken is disconnected rather than buffered
  * for: it reconnects with the last id it did read and catches up from the log. The check runs
  * once a burst has had its chance to reach the kernel (Node sends a tick's writes together).
+ *
+ * In values mode (an executor's `?values=true`, with `pusher`) a live change waits for its
+ * value and that value's audit entry before it is written; later changes queue behind it, so
+ * the order holds. Catch-up changes carry no value (`withheld: catch-up`): the reader resolves.
  */
 export class ChangeStream {
   private stopListening: (() => void) | undefined;
@@ -33,6 +42,8 @@ export class ChangeStream {
   private boundCheck: NodeJS.Immediate | undefined;
   private ended = false;
   private position: ChangePosition = LOG_START;
+  /** Values mode: the live changes written so far, in order (each waits for its value's record). */
+  private outbox: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -41,6 +52,7 @@ export class ChangeStream {
     private readonly keys: ReadonlySet<string> | undefined,
     private readonly settings: Settings,
     private readonly onEnded: () => void,
+    private readonly pusher?: ValuePusher,
   ) {
     response.once('close', () => this.finish());
   }
@@ -97,7 +109,29 @@ export class ChangeStream {
 
   private live(change: ChangeNotification): void {
     if (change.seq <= this.position.seq) return;
+    if (this.pusher) return this.push(change, this.pusher);
     this.send(change);
+    this.checkBound();
+  }
+
+  /** Values mode: written in order, once the pusher has its value recorded (or says why none). */
+  private push(change: ChangeNotification, pusher: ValuePusher): void {
+    this.position = { seq: change.seq, revision: change.revision };
+    if (this.keys && !this.keys.has(change.key)) return;
+    // Started at once, so every stream that hears this change shares the read and the record;
+    // its failure is caught at once too (an earlier push may hold the queue for a while).
+    const pushed: Promise<Push | undefined> = pusher(change).catch(() => undefined);
+    this.outbox = this.outbox.then(async () => {
+      const push = await pushed;
+      // Not read or not recorded: the reader reconnects with its last id and resolves.
+      if (!push) return this.disconnect();
+      if ('revoked' in push) return this.revoke();
+      this.writeChange(push.data);
+      this.checkBound();
+    });
+  }
+
+  private checkBound(): void {
     this.boundCheck ??= setImmediate(() => {
       this.boundCheck = undefined;
       if (this.response.writableLength > this.settings.maxUnsentBytes) this.disconnect();
@@ -107,6 +141,10 @@ export class ChangeStream {
   private send(change: ChangeNotification): void {
     this.position = { seq: change.seq, revision: change.revision };
     if (this.keys && !this.keys.has(change.key)) return;
+    this.writeChange(this.pusher && change.type !== StoredEventType.SecretRemoved ? { ...change, withheld: 'catch-up' } : change);
+  }
+
+  private writeChange(change: PushedChange): void {
     this.write(`id: ${change.revision}\nevent: ${CHANGE_EVENT}\ndata: ${JSON.stringify(change)}\n\n`);
   }
 

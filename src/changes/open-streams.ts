@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal';
 import { RateLimitRefusals } from '../auth/refusals';
 import { TokensService } from '../auth/tokens.service';
 import { CoalescedTask } from '../common/coalesced-task';
+import type { ChangeNotification } from '../contract/change-notification';
 import { TooManyRequestsError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig, StreamLimits } from '../config/configuration';
@@ -11,6 +12,7 @@ import { STORAGE, Storage } from '../storage/sql';
 import { ChangeFeed } from './change-feed';
 import { ChangeLog, ChangePosition } from './change-log';
 import { ChangeStream } from './change-stream';
+import { ValuePushes } from './value-pushes';
 
 /** What a refused reader is told to wait: streams end when their readers go, so soon. */
 const RETRY_AFTER_SECONDS = 5;
@@ -23,6 +25,8 @@ export interface StreamRequest {
   /** The revision to start after; undefined: the head (live changes only). */
   after: number | undefined;
   keys: ReadonlySet<string> | undefined;
+  /** Values mode: the plugin whose values the stream carries, already authorized (ResolveService.authorize). */
+  valuesFor?: string;
   /** What the refusal record names, as the edge names every action. */
   action: string;
 }
@@ -45,6 +49,7 @@ export class OpenStreams implements OnModuleInit, OnModuleDestroy {
     private readonly log: ChangeLog,
     private readonly tokens: TokensService,
     private readonly limited: RateLimitRefusals,
+    private readonly pushes: ValuePushes,
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -88,7 +93,9 @@ export class OpenStreams implements OnModuleInit, OnModuleDestroy {
     // Counted before the first await: streams opened together cannot all pass the check.
     let streams = this.byToken.get(principal.id);
     if (!streams) this.byToken.set(principal.id, (streams = new Set()));
-    const stream = new ChangeStream(this.feed, this.log, request.response, request.keys, this.limits, () => this.forget(principal.id, stream));
+    const plugin = request.valuesFor;
+    const pusher = plugin === undefined ? undefined : (change: ChangeNotification) => this.pushes.prepare(change, { principal, plugin });
+    const stream = new ChangeStream(this.feed, this.log, request.response, request.keys, this.limits, () => this.forget(principal.id, stream), pusher);
     streams.add(stream);
     this.count += 1;
     try {

@@ -179,8 +179,17 @@ export class PluginContext {
       this.#stored.set(key, { value: Object.hasOwn(reply.secrets, key) ? reply.secrets[key] : undefined, revision: reply.revision });
     }
     this.#revision = Math.max(this.#revision, reply.revision);
-    const changed = this.declared.filter((key, i) => this.effective(key)?.value !== before[i]);
-    if (changed.length > 0) this.#events.emit('change', changed);
+    this.emitChanged(before);
+  }
+
+  /**
+   * Takes one key's value as the service pushed it on the client's own values-mode stream (SPEC
+   * §3): the value the key took at `revision`, which is a read of that key alone at that
+   * revision. A read of the key at least as new is kept.
+   */
+  applyPushed(key: string, value: string, revision: number): void {
+    if (this.readAt(key) >= revision) return;
+    this.apply({ secrets: { [key]: value }, missing: [], unreadable: [], revision }, [key]);
   }
 
   markStale(): void {
@@ -204,6 +213,11 @@ export class PluginContext {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  private emitChanged(before: (string | undefined)[]): void {
+    const changed = this.declared.filter((key, i) => this.effective(key)?.value !== before[i]);
+    if (changed.length > 0) this.#events.emit('change', changed);
   }
 
   private effective(key: string): Resolved | undefined {

@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
-import { isChangeNotification } from '../contract/change-notification';
+import { MAX_STREAM_KEYS, PushedChange, isChangeNotification } from '../contract/change-notification';
 import { allChangesSubject } from '../nats/contract';
 import { NatsLink } from '../nats/nats-link';
 import { DEFAULT_SUBJECT_PREFIX, NatsOptions, redactUrl } from '../nats/nats-options';
-import { ChangeStreamLink, StreamStatus } from './change-stream-link';
+import { ChangeStreamLink, StreamStatus, ValuesScope } from './change-stream-link';
 import { ContextRefresher } from './context-refresher';
 import type { PluginManifest } from './manifest';
 import { ClientLog, NotificationLiveness, consoleLog } from './notification-liveness';
@@ -95,7 +95,7 @@ export class SecretsClient {
             base: serviceUrl(options.url, 'the secrets service URL'),
             token: serviceToken(options.token, 'the token'),
             ca: options.ca,
-            onChange: (change) => this.onNotification(change),
+            onChange: (change, scope) => this.onStreamChange(change, scope),
             onStatus: (status) => this.streamStatus(status),
           })
         : undefined;
@@ -126,8 +126,10 @@ export class SecretsClient {
     } catch (error) {
       // Nothing known yet, so nothing to keep: the caller sees why (401, 403, unreachable…).
       this.contexts.delete(cacheKey);
+      void this.stream?.follow(this.valuesScope());
       throw error;
     }
+    await this.followValues();
     return context;
   }
 
@@ -215,6 +217,54 @@ export class SecretsClient {
     // Not newer than the context's last read of the key (a duplicate, a late arrival): nothing to do.
     for (const { context, refresher } of this.contexts.values()) {
       if (context.storeKeys.includes(data.key) && data.revision > context.readAt(data.key)) void refresher.request(data.revision, [data.key]);
+    }
+  }
+
+  /** Puts the stream in the values scope of the contexts held; waits (a while) for the service's answer. */
+  private async followValues(): Promise<void> {
+    if (!this.stream) return;
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([this.stream.follow(this.valuesScope()), new Promise((resolve) => (waited = setTimeout(resolve, FIRST_CONNECT_WAIT_MS)))]);
+    clearTimeout(waited);
+  }
+
+  /**
+   * The stream's values scope (SPEC §5): when every context that asks the store shares one
+   * plugin, that plugin and their keys, so a change's value comes with its notification; with
+   * several plugins (one stream carries one plugin's values), value-free notifications.
+   */
+  private valuesScope(): ValuesScope | undefined {
+    const asking = [...this.contexts.values()].map(({ context }) => context).filter((context) => context.storeKeys.length > 0);
+    const plugins = new Set(asking.map((context) => context.plugin));
+    if (plugins.size !== 1) return undefined;
+    const keys = [...new Set(asking.flatMap((context) => context.storeKeys))].sort();
+    return keys.length <= MAX_STREAM_KEYS ? { plugin: [...plugins][0], keys } : undefined;
+  }
+
+  /**
+   * A change from the service's own stream. Value-free: a notification like NATS's. Values
+   * mode: the stream carries only the scope's keys and loses none (it resumes from its last id),
+   * so there is no gap to watch for; a pushed value goes into its contexts at once, and a change
+   * without one (a removal, catch-up, a withheld value) is resolved as a notification is.
+   */
+  private onStreamChange(change: PushedChange, scope: ValuesScope | undefined): void {
+    if (!scope) return this.onNotification(change);
+    if (this.closed) return;
+    for (const { context, refresher } of this.contexts.values()) {
+      // Not newer than the context's last read of the key (a duplicate, a late arrival): nothing to do.
+      if (!context.storeKeys.includes(change.key) || change.revision <= context.readAt(change.key)) continue;
+      if (change.value === undefined || context.plugin !== scope.plugin) {
+        void refresher.request(change.revision, [change.key]);
+        continue;
+      }
+      try {
+        context.applyPushed(change.key, change.value, change.revision);
+      } catch (listenerError) {
+        // A `change` listener's exception is the listener's, not the stream's.
+        setImmediate(() => {
+          throw listenerError;
+        });
+      }
     }
   }
 

@@ -11,12 +11,18 @@ export interface ServerSentEvent {
  * Parses a `text/event-stream` fed in chunks of any size: lines end in LF, CR or CRLF; `data:`
  * lines join with LF; an event is dispatched at a blank line, and only if it has data; comment
  * lines (`:`) and unknown fields are ignored; `retry:` sets the reconnection delay.
+ * `lastEventId` moves only at the blank line that ends an event, as the WHATWG rules have it: a
+ * stream cut inside an event leaves the id before it, so a reader resuming from it gets that
+ * event again rather than skipping it.
  */
 export class EventStreamParser {
   private buffer = '';
   private event = '';
   private data: string[] = [];
+  /** The `id:` of the event being read, until its blank line makes it the last event id. */
+  private idBuffer: string | undefined;
   private pendingCr = false;
+  /** The id of the last event read to its end; what a reconnecting reader sends as `Last-Event-ID`. */
   lastEventId: string | undefined;
   retryMs: number | undefined;
 
@@ -51,12 +57,13 @@ export class EventStreamParser {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'event') this.event = value;
     else if (field === 'data') this.data.push(value);
-    else if (field === 'id' && !value.includes('\0')) this.lastEventId = value;
+    else if (field === 'id' && !value.includes('\0')) this.idBuffer = value;
     else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value);
   }
 
   private dispatch(): void {
     const { event, data } = this;
+    this.lastEventId = this.idBuffer;
     this.event = '';
     this.data = [];
     if (data.length === 0) return;

@@ -20,6 +20,8 @@ export interface Delivery {
   revision: number;
   /** Every key asked for: the entry is indexed under each, so the trail's key filter shows the read. */
   asked: string[];
+  /** `stream`: pushed over the executor's values-mode change stream; absent: a resolve. */
+  via?: 'stream';
 }
 
 interface Entry {
@@ -36,6 +38,8 @@ export interface SecretsResolvedData {
   revision: number;
   /** How many identical deliveries the entry stands for; absent for one. */
   deliveries?: number;
+  /** `stream`: pushed over values-mode change streams; absent: resolved. */
+  via?: 'stream';
 }
 
 /** Deliveries waiting for the next write of the queue, and the promise of that write. */
@@ -75,6 +79,7 @@ export class DeliveryRecords {
       ...(delivery.unreadable.length > 0 ? { unreadable: delivery.unreadable.map((sighting) => sighting.key) } : {}),
       ...(delivery.expired.length > 0 ? { expired: delivery.expired } : {}),
       revision: delivery.revision,
+      ...(delivery.via ? { via: delivery.via } : {}),
     };
     const sameness = JSON.stringify([delivery.actor.id, delivery.actor.name, delivery.actor.role, data, delivery.asked]);
     const entry = write.entries.get(sameness);

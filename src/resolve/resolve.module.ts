@@ -10,6 +10,6 @@ import { UnreadableValues } from './unreadable-values';
   imports: [SecretsModule, ConsumersModule],
   controllers: [ResolveController],
   providers: [ResolveService, UnreadableValues, DeliveryRecords],
-  exports: [ResolveService],
+  exports: [ResolveService, DeliveryRecords],
 })
 export class ResolveModule {}

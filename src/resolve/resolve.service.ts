@@ -11,6 +11,7 @@ import { secretStream } from '../secrets/domain/events';
 import { hasExpired } from '../secrets/domain/expiry';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 import { ResolvableValue, SecretsReadModel } from '../secrets/secrets-read-model';
+import type { SecretValue } from '../crypto/secret-value';
 import { STORAGE, Storage } from '../storage/sql';
 import { DeliveryRecords } from './delivery-records';
 import type { UnreadableSighting } from './unreadable-values';
@@ -41,15 +42,37 @@ export class ResolveService {
 
   async resolve(principal: Principal, request: ResolveRequest): Promise<ResolveReply> {
     const { plugin, keys } = validate(request);
+    await this.authorize(principal, plugin, keys, `resolve ${plugin}`);
+    const found = await this.read(keys);
+    const { revision, missing, expired, unreadable } = found;
+    const secrets: Record<string, string> = {};
+    for (const [key, { value }] of found.values) secrets[key] = value.reveal();
+    await this.deliveries.record({ actor: actorOf(principal), plugin, read: versionsRead(found), missing, expired, unreadable, revision, asked: keys });
+    return { secrets, missing, unreadable: unreadable.map((sighting) => sighting.key), ...(expired.length > 0 ? { expired } : {}), revision };
+  }
+
+  /**
+   * Who may read these keys' values for `plugin` (resolve and the values-mode change stream
+   * alike): an executor allowed the plugin. A refusal is recorded as `AccessDenied` naming
+   * `action` and the keys, and thrown as 403.
+   */
+  async authorize(principal: Principal, plugin: string, keys: readonly string[], action: string): Promise<void> {
     if (principal.role !== 'executor') {
-      await this.denied.record(principal, `resolve ${plugin}`, keys);
+      await this.denied.record(principal, action, keys);
       throw new ForbiddenError(`The ${principal.role} role may not resolve secret values.`);
     }
     if (principal.plugins !== null && !principal.plugins.includes(plugin)) {
-      await this.denied.record(principal, `resolve ${plugin}`, keys);
+      await this.denied.record(principal, action, keys);
       throw new ForbiddenError(`This token may not resolve secrets for plugin ${plugin}.`);
     }
+  }
 
+  /**
+   * What the store holds for these keys now: the values that open, and why each other key has
+   * none. Nothing is recorded here: the caller records the delivery (DeliveryRecords) before
+   * any value leaves the service.
+   */
+  async read(keys: readonly string[]): Promise<ValuesRead> {
     // The revision first: the states read after it are at least as new, so a client that takes
     // this revision never skips a change (at worst it resolves once more). Reads see committed
     // state only; a value event never changes once written.
@@ -62,36 +85,43 @@ export class ResolveService {
     // older value of this one (SPEC §3, integrity failures). Nor is a value refused as expired.
     const toOpen = [...states].filter(([, state]) => state.mismatch === undefined && !refused(state));
     const opened = await this.store.openValues(reader, toOpen.map(([key, state]) => ({ eventId: state.valueEventId, stream: secretStream(key) })));
-    const secrets: Record<string, string> = {};
-    const read: { key: string; version: number }[] = [];
-    const missing: string[] = [];
-    const expired: string[] = [];
-    const unreadable: UnreadableSighting[] = [];
+    const found: ValuesRead = { revision, values: new Map(), missing: [], expired: [], unreadable: [] };
     for (const key of keys) {
       const state = states.get(key);
       if (!state) {
-        missing.push(key);
+        found.missing.push(key);
         continue;
       }
       if (refused(state)) {
-        expired.push(key);
+        found.expired.push(key);
         continue;
       }
       const value = state.mismatch === undefined ? opened.values.get(state.valueEventId) : undefined;
       if (value) {
-        secrets[key] = value.reveal();
-        read.push({ key, version: state.version });
+        found.values.set(key, { value, version: state.version });
         continue;
       }
       const failure = opened.unreadable.get(state.valueEventId);
       const reason = state.mismatch ?? failure?.reason ?? 'the value did not open';
-      unreadable.push({ key, version: state.mismatch === undefined ? (failure?.version ?? state.version) : state.version, eventId: state.valueEventId, reason });
+      found.unreadable.push({ key, version: state.mismatch === undefined ? (failure?.version ?? state.version) : state.version, eventId: state.valueEventId, reason });
     }
-
-    await this.deliveries.record({ actor: actorOf(principal), plugin, read, missing, expired, unreadable, revision, asked: keys });
-    return { secrets, missing, unreadable: unreadable.map((sighting) => sighting.key), ...(expired.length > 0 ? { expired } : {}), revision };
+    return found;
   }
 }
+
+/** What one read of values found, key by key, in the order asked. */
+export interface ValuesRead {
+  /** The store-wide revision read before the states: they are at least this new. */
+  revision: number;
+  values: Map<string, { value: SecretValue; version: number }>;
+  missing: string[];
+  /** With SECRETS_REFUSE_EXPIRED=true: keys withheld because their expiry passed. */
+  expired: string[];
+  unreadable: UnreadableSighting[];
+}
+
+/** The keys and versions a delivery of `found` hands out: what its audit entry names. */
+export const versionsRead = (found: ValuesRead) => [...found.values].map(([key, { version }]) => ({ key, version }));
 
 /** The one set of rules for a resolve request, whichever transport brought it (HTTP or NATS). */
 function validate(request: ResolveRequest): { plugin: string; keys: string[] } {

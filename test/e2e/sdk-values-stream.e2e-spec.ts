@@ -1,0 +1,117 @@
+import { SYSTEM_ACTOR } from '../../src/auth/principal';
+import { TokensService } from '../../src/auth/tokens.service';
+import { OpenStreams } from '../../src/changes/open-streams';
+import { SecretsClient, SecretsClientOptions } from '../../src/client';
+import type { SecretsResolvedData } from '../../src/resolve/delivery-records';
+import { expectEventually } from '../support/expect-eventually';
+import { uniqueKey } from '../support/nats';
+import { withRawDatabase } from '../support/raw-database';
+import { useTestApp } from '../support/test-app';
+
+/**
+ * SPEC §5: without `nats`, a client whose contexts share one plugin follows its stream in values
+ * mode, and a change's value reaches its contexts without a resolve.
+ */
+describe('the SDK on a values-mode change stream', () => {
+  const t = useTestApp({ nats: { url: 'nats://127.0.0.1:1' } });
+  let executor: { id: string; token: string };
+  const clients: SecretsClient[] = [];
+
+  const connect = async (options: Partial<SecretsClientOptions> = {}) => {
+    const client = await SecretsClient.connect({ url: t.baseUrl, token: executor.token, env: {}, resyncIntervalMs: 3_600_000, log: () => undefined, ...options });
+    clients.push(client);
+    return client;
+  };
+  const write = async (key: string, value: string) => {
+    const patched = await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value } });
+    if (patched.status === 404) expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value } })).status).toBe(201);
+    else expect(patched.status).toBe(200);
+  };
+  /** The token's deliveries by way: resolves, and values pushed over streams. */
+  const deliveries = async () => {
+    const rows = await withRawDatabase(t.config, (db) => db.all<{ actor: string; data: string }>("SELECT actor, data FROM events WHERE type = 'SecretsResolved'"));
+    const count = { resolved: 0, pushed: 0 };
+    for (const row of rows) {
+      if (JSON.parse(row.actor).id !== executor.id) continue;
+      const data = JSON.parse(row.data) as SecretsResolvedData;
+      count[data.via === 'stream' ? 'pushed' : 'resolved'] += data.deliveries ?? 1;
+    }
+    return count;
+  };
+  /**
+   * Resolves once the client has settled after hydrating: its values stream answered (hydrate
+   * waits for that) and the resync its opening caused answered (a resync now waits for it).
+   */
+  const settled = async (client: SecretsClient, before: number) => {
+    expect(t.app.get(OpenStreams).size).toBeGreaterThan(before);
+    await client.resync();
+  };
+
+  beforeAll(async () => {
+    executor = await t.app.get(TokensService).issue({ name: 'sdk-values', role: 'executor', plugins: null }, SYSTEM_ACTOR);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it('a change reaches the context as a pushed value, with no resolve, and the value is the one resolve gives', async () => {
+    const [key, other] = [uniqueKey('SDK_PUSH'), uniqueKey('SDK_PUSH_OTHER')];
+    await write(key, 'sdk-push-1');
+    await write(other, 'sdk-push-other-1');
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect();
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key, other] });
+    await settled(client, streams);
+    const before = await deliveries();
+    const changed = new Promise<string[]>((resolve) => ctx.on('change', resolve));
+    await write(key, 'sdk-push-2');
+    expect(await changed).toEqual([key]);
+    expect(ctx.secrets.get(key)).toBe('sdk-push-2');
+    expect(ctx.secrets.get(other)).toBe('sdk-push-other-1');
+    const after = await deliveries();
+    expect(after).toEqual({ resolved: before.resolved, pushed: before.pushed + 1 });
+    await client.resync();
+    expect(ctx.secrets.get(key)).toBe('sdk-push-2');
+  });
+
+  it('a removal (no value) is resolved: the key is gone from the context', async () => {
+    const key = uniqueKey('SDK_PUSH_GONE');
+    await write(key, 'sdk-gone-1');
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect();
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
+    await settled(client, streams);
+    expect((await t.request(`/api/v1/secrets/${key}`, { method: 'DELETE' })).status).toBe(204);
+    await expectEventually(() => expect(ctx.secrets.get(key)).toBeUndefined());
+    await write(key, 'sdk-gone-2');
+    await expectEventually(() => expect(ctx.secrets.get(key)).toBe('sdk-gone-2'));
+  });
+
+  it('env-first: a pushed value does not hide the environment variable', async () => {
+    const key = uniqueKey('SDK_PUSH_ENV');
+    await write(key, 'sdk-env-store-1');
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect({ env: { [key]: 'from-the-environment' } });
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
+    await settled(client, streams);
+    const pushedBefore = (await deliveries()).pushed;
+    await write(key, 'sdk-env-store-2');
+    await expectEventually(async () => expect((await deliveries()).pushed).toBe(pushedBefore + 1));
+    expect([ctx.secrets.get(key), ctx.secrets.source(key)]).toEqual(['from-the-environment', 'env']);
+  });
+
+  it('contexts of two plugins in one client: a value-free stream, and changes still arrive by resolve', async () => {
+    const key = uniqueKey('SDK_TWO_PLUGINS');
+    await write(key, 'two-plugins-1');
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect();
+    const [a, b] = [await client.hydrate({ name: 'plugin-a', secrets: [key] }), await client.hydrate({ name: 'plugin-b', secrets: [key] })];
+    await settled(client, streams);
+    const before = await deliveries();
+    await write(key, 'two-plugins-2');
+    await expectEventually(() => expect([a.secrets.get(key), b.secrets.get(key)]).toEqual(['two-plugins-2', 'two-plugins-2']));
+    const after = await deliveries();
+    expect(after.pushed).toBe(before.pushed);
+    expect(after.resolved).toBeGreaterThanOrEqual(before.resolved + 2);
+  });
+});
