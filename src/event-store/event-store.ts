@@ -11,7 +11,8 @@ import { readReplayPage, replayPages } from './replay';
 import { OpenedValues, ValueEnvelopes, ValueRef } from './value-envelopes';
 
 export { ANY_VERSION } from './expected-version';
-export { Clock, systemClock } from './log-clock';
+export { systemClock } from './log-clock';
+export type { Clock } from './log-clock';
 export type { OpenedValues, UnreadableValue, ValueRef } from './value-envelopes';
 
 /**
