@@ -16,12 +16,15 @@ class StreamEvent:
 
 
 class EventStreamParser:
-    """Feeds on lines, yields whole events. Keeps the last id seen, which is what a reconnect
-    sends as `Last-Event-ID`, and the `retry` the service asked for (milliseconds)."""
+    """Feeds on lines, yields whole events. Keeps the id of the last event that ended, which is
+    what a reconnect sends as `Last-Event-ID` (an `id:` line of an event the stream cut off
+    before its blank line does not count: resuming after it would skip that event), and the
+    `retry` the service asked for (milliseconds)."""
 
     def __init__(self, last_id=None):
         self.last_id = last_id
         self.retry_ms = None
+        self._id = last_id
         self._event = ""
         self._data = []
 
@@ -39,12 +42,13 @@ class EventStreamParser:
         elif name == "data":
             self._data.append(value)
         elif name == "id" and "\0" not in value:
-            self.last_id = value
+            self._id = value
         elif name == "retry" and value.isdigit():
             self.retry_ms = int(value)
         return None
 
     def _dispatch(self):
+        self.last_id = self._id
         event, data = self._event or "message", self._data
         self._event, self._data = "", []
         if not data and event == "message":
