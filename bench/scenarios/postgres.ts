@@ -5,6 +5,7 @@ import { openPostgresStorage } from '../../src/storage/database.module';
 import { ADVISORY_LOCKS } from '../../src/storage/postgres/advisory-locks';
 import { POSTGRES_TYPES } from '../../src/storage/postgres/open-postgres';
 import { FreshDatabase, freshDatabase, postgresServer } from '../../test/support/postgres';
+import { signingKeyFile } from '../../test/support/signing-key';
 import { median, progress, round } from '../lib/report';
 import { ServiceProcess, startService } from '../lib/service-process';
 import { measurePropagation, propagationResult } from './propagation';
@@ -87,7 +88,9 @@ export async function measurePostgres(
   try {
     // The floor's database gets the service's schema through the real migrations.
     await (await openPostgresStorage(floorDb.url)).close();
-    const instance = (name: string) => startService({ ...env(join(dataRoot, name)), DATABASE_URL: live.url });
+    // Instances sharing a database sign checkpoints with one key, which they must be given.
+    const signingKey = signingKeyFile(dataRoot);
+    const instance = (name: string) => startService({ ...env(join(dataRoot, name)), DATABASE_URL: live.url, SECRETS_SIGNING_KEY_FILE: signingKey });
     services.push(await instance('postgres-a'), await instance('postgres-b'));
     const [a, b] = services;
     const floorRounds: number[] = [];
