@@ -129,6 +129,8 @@ export class ChangeStream {
       this.writeChange(push.data);
       this.checkBound();
     });
+    // The queue must never hold a rejection: unhandled, it would end the process, not the stream.
+    this.outbox = this.outbox.catch(() => this.disconnect());
   }
 
   private checkBound(): void {
