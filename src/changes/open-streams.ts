@@ -40,6 +40,7 @@ export interface StreamRequest {
 export class OpenStreams implements OnModuleInit, OnModuleDestroy {
   private readonly byToken = new Map<string, Set<ChangeStream>>();
   private count = 0;
+  private readonly valueStreams = new Set<ChangeStream>();
   private readonly limits: StreamLimits;
   private readonly revocationCheck = new CoalescedTask(() => this.endRevoked());
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +66,11 @@ export class OpenStreams implements OnModuleInit, OnModuleDestroy {
   /** How many streams are open. */
   get size(): number {
     return this.count;
+  }
+
+  /** The open streams by kind: value-free notifications, and executors' values mode. */
+  get byMode(): { notifications: number; values: number } {
+    return { notifications: this.count - this.valueStreams.size, values: this.valueStreams.size };
   }
 
   /** Every stream ends before the server closes: an answer in progress would hold the close up. */
@@ -98,6 +104,7 @@ export class OpenStreams implements OnModuleInit, OnModuleDestroy {
     const stream = new ChangeStream(this.feed, this.log, request.response, request.keys, this.limits, () => this.forget(principal.id, stream), pusher);
     streams.add(stream);
     this.count += 1;
+    if (pusher) this.valueStreams.add(stream);
     try {
       await this.feed.ready();
       const after = request.after === undefined ? await this.log.head() : await this.log.after(request.after);
@@ -112,6 +119,7 @@ export class OpenStreams implements OnModuleInit, OnModuleDestroy {
     const streams = this.byToken.get(tokenId);
     if (!streams?.delete(stream)) return;
     this.count -= 1;
+    this.valueStreams.delete(stream);
     if (streams.size === 0) this.byToken.delete(tokenId);
   }
 

@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/configuration';
 import { ListenError } from '../config/listen-address';
 import { NotificationRelay } from '../nats/notification-relay';
 import { ConsumersService } from '../consumers/consumers.service';
+import { OpenStreams } from '../changes/open-streams';
 import { SecretExpiry } from '../expiry/secret-expiry';
 import { UnreadableValues } from '../resolve/unreadable-values';
 import { STORAGE, Storage } from '../storage/sql';
@@ -121,6 +122,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
             return { expired: expiredCount, expiring: expiringCount };
           },
           staleConsumers: () => modules.get(ConsumersService, { strict: false }).countStale(),
+          changeStreams: () => modules.get(OpenStreams, { strict: false }).byMode,
         });
       },
     },

@@ -13,6 +13,8 @@ export interface MetricSources {
   expiry: () => Promise<{ expired: number; expiring: number }>;
   /** Consumers holding an old version more than a minute after a change. */
   staleConsumers: () => Promise<number>;
+  /** Change streams open on this instance, value-free and in values mode. */
+  changeStreams: () => { notifications: number; values: number };
 }
 
 /**
@@ -160,6 +162,17 @@ export class Metrics {
         const { expired, expiring } = await sources.expiry();
         this.set({ state: 'expired' }, expired);
         this.set({ state: 'expiring' }, expiring);
+      },
+    });
+    new Gauge({
+      name: 'secrets_ledger_change_streams_open',
+      help: 'GET /api/v1/changes streams this instance holds open, value-free (notifications) and in values mode (values)',
+      labelNames: ['mode'] as const,
+      registers: [this.registry],
+      collect() {
+        const { notifications, values } = sources.changeStreams();
+        this.set({ mode: 'notifications' }, notifications);
+        this.set({ mode: 'values' }, values);
       },
     });
     new Gauge({

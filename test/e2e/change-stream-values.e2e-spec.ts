@@ -1,6 +1,7 @@
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { OpenStreams } from '../../src/changes/open-streams';
+import { Metrics } from '../../src/metrics/metrics';
 import type { PushedChange } from '../../src/contract/change-notification';
 import { DeliveryRecords, SecretsResolvedData } from '../../src/resolve/delivery-records';
 import { ResolveService } from '../../src/resolve/resolve.service';
@@ -76,6 +77,23 @@ describe('the change stream in values mode', () => {
     executor = await issue('values-executor', 'executor', [PLUGIN]);
   });
   afterEach(() => readers.splice(0).forEach((reader) => reader.close()));
+
+  it('the metrics count the open streams by mode, and forget each once it closes', async () => {
+    const gauge = async () =>
+      Object.fromEntries(
+        (await t.app.get(Metrics).registry.getSingleMetric('secrets_ledger_change_streams_open')!.get()).values.map(({ labels, value }) => [labels.mode, value]),
+      );
+    // Streams of earlier cases end when their readers close, a moment after.
+    await expectEventually(async () => expect(await gauge()).toEqual({ notifications: 0, values: 0 }));
+    const plain = await open(ADMIN_TOKEN, '');
+    const values = await open(executor.token, valuesQuery([uniqueKey('METRIC_KEY')]));
+    expect([plain.status, values.status]).toEqual([200, 200]);
+    await expectEventually(async () => expect(await gauge()).toEqual({ notifications: 1, values: 1 }));
+    values.close();
+    await expectEventually(async () => expect(await gauge()).toEqual({ notifications: 1, values: 0 }));
+    plain.close();
+    await expectEventually(async () => expect(await gauge()).toEqual({ notifications: 0, values: 0 }));
+  });
 
   it('an authorized executor gets each live change of its keys with the value resolve gives, and nothing of other keys', async () => {
     const reader = await open(executor.token, valuesQuery(['PUSH_A', 'PUSH_B']));
