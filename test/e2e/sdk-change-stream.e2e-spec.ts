@@ -8,7 +8,7 @@ import { CLI } from '../support/cli';
 import { expectEventually } from '../support/expect-eventually';
 import { uniqueKey } from '../support/nats';
 import { TcpProxy, startTcpProxy } from '../support/tcp-proxy';
-import { tempDataDir, useTestApp } from '../support/test-app';
+import { tempDataDir, useTestApp, writeSecret } from '../support/test-app';
 
 /**
  * SPEC §5 and §6: without `nats`, the SDK and `run --watch` follow the service's change stream.
@@ -27,11 +27,7 @@ describe('the SDK and run --watch on the change stream, with no NATS', () => {
     clients.push(client);
     return client;
   };
-  const write = async (key: string, value: string) => {
-    const patched = await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value } });
-    if (patched.status === 404) expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value } })).status).toBe(201);
-    else expect(patched.status).toBe(200);
-  };
+  const write = (key: string, value: string) => writeSecret(t, key, value);
 
   beforeAll(async () => {
     executor = (await t.app.get(TokensService).issue({ name: 'stream-sdk', role: 'executor', plugins: null }, SYSTEM_ACTOR)).token;

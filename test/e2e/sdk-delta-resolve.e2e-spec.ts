@@ -8,7 +8,7 @@ import { DEFAULT_SUBJECT_PREFIX } from '../../src/nats/nats-options';
 import { expectEventually } from '../support/expect-eventually';
 import { PrivateNatsServer, uniqueKey } from '../support/nats';
 import { withRawDatabase } from '../support/raw-database';
-import { TestApp, startTestApp, tempDataDir, testConfig } from '../support/test-app';
+import { TestApp, startTestApp, tempDataDir, testConfig, writeSecret } from '../support/test-app';
 
 type Transport = 'nats' | 'stream';
 
@@ -24,11 +24,7 @@ describe('SDK delta resolves: a change costs the service the keys it touched, no
   let t: TestApp;
   const clients: SecretsClient[] = [];
 
-  const write = async (key: string, value: string) => {
-    const patched = await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value } });
-    if (patched.status === 404) expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value } })).status).toBe(201);
-    else expect(patched.status).toBe(200);
-  };
+  const write = (key: string, value: string) => writeSecret(t, key, value);
   /** Twelve stored keys, as the benchmark's manifest has. */
   const twelveKeys = async (prefix: string) => {
     const keys = Array.from({ length: 12 }, (_, i) => uniqueKey(`${prefix}_${i + 1}`));

@@ -6,7 +6,7 @@ import type { SecretsResolvedData } from '../../src/resolve/delivery-records';
 import { expectEventually } from '../support/expect-eventually';
 import { uniqueKey } from '../support/nats';
 import { withRawDatabase } from '../support/raw-database';
-import { useTestApp } from '../support/test-app';
+import { useTestApp, writeSecret } from '../support/test-app';
 
 /**
  * SPEC §5: without `nats`, a client whose contexts share one plugin follows its stream in values
@@ -22,11 +22,7 @@ describe('the SDK on a values-mode change stream', () => {
     clients.push(client);
     return client;
   };
-  const write = async (key: string, value: string) => {
-    const patched = await t.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value } });
-    if (patched.status === 404) expect((await t.request('/api/v1/secrets', { method: 'POST', json: { key, value } })).status).toBe(201);
-    else expect(patched.status).toBe(200);
-  };
+  const write = (key: string, value: string) => writeSecret(t, key, value);
   /** The token's deliveries by way: resolves, and values pushed over streams. */
   const deliveries = async () => {
     const rows = await withRawDatabase(t.config, (db) => db.all<{ actor: string; data: string }>("SELECT actor, data FROM events WHERE type = 'SecretsResolved'"));

@@ -68,6 +68,13 @@ export interface TestApp {
  * PostgreSQL engine, a config without `databaseUrl` gets a fresh database, written into `config`
  * itself so that whoever holds the config sees where the app's data is.
  */
+/** Sets `key` to `value` through the admin API: an update when it exists, else an add. */
+export async function writeSecret(app: Pick<TestApp, 'request'>, key: string, value: string): Promise<void> {
+  const patched = await app.request(`/api/v1/secrets/${key}`, { method: 'PATCH', json: { value } });
+  if (patched.status === 404) expect((await app.request('/api/v1/secrets', { method: 'POST', json: { key, value } })).status).toBe(201);
+  else expect(patched.status).toBe(200);
+}
+
 export async function startTestApp(config: AppConfig): Promise<TestApp> {
   let database: FreshDatabase | undefined;
   if (config.databaseUrl === undefined && testEngine() === 'postgres') {
