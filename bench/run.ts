@@ -54,12 +54,15 @@ const TARGETS: [string, (r: Result) => number | undefined, '<=' | '>=', number][
 
 type Result = Awaited<ReturnType<typeof runBenchmarks>>;
 
-/** The fanout figures for each executor count of the mode, over each transport. */
+/**
+ * The fanout figures for each executor count of the mode, over each transport, and their floor:
+ * the same executors notified over NATS, each fetching from a bare HTTP server.
+ */
 async function measureFanouts(service: ServiceProcess, natsUrl: string, adminToken: string, size: (typeof SIZES)[keyof typeof SIZES]) {
-  const fanout: Record<Transport, Record<string, Awaited<ReturnType<typeof measureFanout>>>> = { nats: {}, stream: {} };
+  const fanout: Record<Transport, Record<string, Awaited<ReturnType<typeof measureFanout>>>> = { nats: {}, stream: {}, floor: {} };
   await prepareFanout(service, adminToken);
   for (const executors of size.fanoutExecutors) {
-    for (const transport of ['nats', 'stream'] as const) {
+    for (const transport of ['nats', 'stream', 'floor'] as const) {
       fanout[transport][`n${executors}`] = await measureFanout(service, natsUrl, adminToken, transport, executors, size.executorChanges);
     }
   }
