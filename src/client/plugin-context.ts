@@ -154,14 +154,18 @@ export class PluginContext {
     return this.declared.includes(key);
   }
 
-  /** Takes a reply to a resolve of every store key (a full snapshot). */
-  applySnapshot(reply: ResolveReply): void {
-    this.apply(reply, this.storeKeys);
+  /**
+   * Takes a reply to a resolve of every store key (a full snapshot). `askedAt`: the context's
+   * `revision` when the resolve was sent. Returns whether the reply says the service's log went
+   * back (see `apply`).
+   */
+  applySnapshot(reply: ResolveReply, askedAt = -1): boolean {
+    return this.apply(reply, this.storeKeys, askedAt);
   }
 
   /** Takes a reply to a resolve of `keys` alone (a delta): the other keys keep what they hold. */
-  applyDelta(reply: ResolveReply, keys: readonly string[]): void {
-    this.apply(reply, keys);
+  applyDelta(reply: ResolveReply, keys: readonly string[], askedAt = -1): boolean {
+    return this.apply(reply, keys, askedAt);
   }
 
   /**
@@ -170,9 +174,20 @@ export class PluginContext {
    * read at its revision or before, and leaves the rest. A key asked for and not in `secrets`
    * (missing, removed, unreadable, expired) has no stored value. Emits `change` for the keys
    * whose effective value moved.
+   *
+   * The service reads committed state, so a resolve sent when the context held revision R is
+   * answered at R or later. A reply below `askedAt` means the log itself went back: a restore
+   * from a backup, or a service on another database. The reads held are then of a history the
+   * service no longer has, and would hide its values until its revisions passed them again: the
+   * context forgets them and takes the reply (returns true; the caller resyncs every key).
    */
-  private apply(reply: ResolveReply, asked: readonly string[]): void {
+  private apply(reply: ResolveReply, asked: readonly string[], askedAt: number): boolean {
     this.#stale = false;
+    const wentBack = reply.revision < askedAt;
+    if (wentBack) {
+      this.#stored.forEach((read, key) => this.#stored.set(key, { ...read, revision: -1 }));
+      this.#revision = -1;
+    }
     const before = this.declared.map((key) => this.effective(key)?.value);
     for (const key of asked) {
       if (!this.storeKeys.includes(key) || this.readAt(key) > reply.revision) continue;
@@ -180,6 +195,7 @@ export class PluginContext {
     }
     this.#revision = Math.max(this.#revision, reply.revision);
     this.emitChanged(before);
+    return wentBack;
   }
 
   /**
@@ -189,7 +205,7 @@ export class PluginContext {
    */
   applyPushed(key: string, value: string, revision: number): void {
     if (this.readAt(key) >= revision) return;
-    this.apply({ secrets: { [key]: value }, missing: [], unreadable: [], revision }, [key]);
+    this.apply({ secrets: { [key]: value }, missing: [], unreadable: [], revision }, [key], -1);
   }
 
   markStale(): void {

@@ -118,7 +118,7 @@ export class SecretsClient {
     }
     const context = new PluginContext(manifest, this.options.precedence ?? 'env-first', this.options.env ?? process.env);
     context.markLive(this.liveness.live);
-    const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => context.applySnapshot(reply)) : Promise.resolve();
+    const ready = context.storeKeys.length > 0 ? this.resolve(context).then((reply) => void context.applySnapshot(reply)) : Promise.resolve();
     const refresher = new ContextRefresher((keys) => this.refresh(context, keys), this.options.notificationHoldMs ?? DEFAULT_HOLD_MS);
     this.contexts.set(cacheKey, { context, refresher, ready });
     try {
@@ -214,6 +214,15 @@ export class SecretsClient {
       void this.resync(data.revision);
       return;
     }
+    if (previous !== undefined && data.revision < previous) {
+      // A step back: a notification published again (a relay that restarted behind its last
+      // position), a forged one, or a log restored from a backup, whose changes would all look
+      // old here. A full resync tells them apart: only after a restore does its reply go back
+      // (applySnapshot). Its claim is unbounded, so a flood of steps back holds the refreshes
+      // as a flood of false claims does.
+      void this.resync(Number.POSITIVE_INFINITY);
+      return;
+    }
     // Not newer than the context's last read of the key (a duplicate, a late arrival): nothing to do.
     for (const { context, refresher } of this.contexts.values()) {
       if (context.storeKeys.includes(data.key) && data.revision > context.readAt(data.key)) void refresher.request(data.revision, [data.key]);
@@ -276,6 +285,7 @@ export class SecretsClient {
     const asked = keys === undefined ? context.storeKeys : context.storeKeys.filter((key) => keys.includes(key));
     // Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
     if (this.closed || asked.length === 0) return context.revision;
+    const askedAt = context.revision;
     let reply: ResolveReply;
     try {
       reply = await this.#http.resolve(context.plugin, [...asked]);
@@ -286,8 +296,8 @@ export class SecretsClient {
     }
     // Outside the try: an exception thrown by a `change` listener is the listener's, not staleness.
     try {
-      if (keys === undefined) context.applySnapshot(reply);
-      else context.applyDelta(reply, asked);
+      const wentBack = keys === undefined ? context.applySnapshot(reply, askedAt) : context.applyDelta(reply, asked, askedAt);
+      if (wentBack) this.logWentBack(context, askedAt, reply.revision, keys !== undefined);
     } catch (listenerError) {
       // As any EventEmitter listener's exception would: thrown, but not taken for staleness.
       setImmediate(() => {
@@ -295,6 +305,15 @@ export class SecretsClient {
       });
     }
     return reply.revision;
+  }
+
+  /** Says that the service's log went back, and resyncs every key of the context after a delta. */
+  private logWentBack(context: PluginContext, heldRevision: number, answered: number, delta: boolean): void {
+    (this.options.log ?? consoleLog)(
+      'warn',
+      `the service at ${this.#http.url} answered revision ${answered} after this client had read revision ${heldRevision}: its log went back (restored from a backup, or another database); ${context.plugin} now takes its values as they are`,
+    );
+    if (delta) void [...this.contexts.values()].find((hydrated) => hydrated.context === context)?.refresher.request();
   }
 
   private resolve(context: PluginContext): Promise<ResolveReply> {

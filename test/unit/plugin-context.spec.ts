@@ -90,3 +90,55 @@ describe('PluginContext: replies that overtake each other, deltas mixed with sna
     expect([context.readAt('KEY_A'), context.readAt('KEY_B'), context.revision]).toEqual([5, 4, 5]);
   });
 });
+
+describe('PluginContext: a service whose log went back (restored from a backup, or another database)', () => {
+  const nonEmptyWrites = fc.array(fc.record({ key: fc.constantFrom(...KEYS), value: fc.option(fc.string({ minLength: 1, maxLength: 3 }), { nil: undefined }) }), { minLength: 2, maxLength: 12 });
+
+  it('a reply below the revision the context held when it asked replaces every read held, and the new history applies from there', () => {
+    fc.assert(
+      fc.property(
+        nonEmptyWrites.chain((old) =>
+          fc.tuple(
+            fc.constant(old),
+            // The backup: the log as it was at `cut`, some revision before the context's.
+            fc.nat({ max: old.length - 1 }).chain((cut) => fc.tuple(fc.constant(cut), writes.map((more) => more.slice(0, old.length - 1 - cut)))),
+            fc.option(fc.subarray(KEYS, { minLength: 1 }), { nil: undefined }),
+          ),
+        ),
+        fc.constantFrom(...KEYS),
+        ([old, [cut, more], asked], deltaKey) => {
+          const context = new PluginContext({ name: 'p', secrets: KEYS }, 'store-only', {});
+          context.applySnapshot(replyAt(old, old.length, KEYS));
+          const held = context.revision;
+          // The restored log: the backup's history, then writes made since the restore.
+          const restored = [...old.slice(0, cut), ...more];
+          const head = restored.length;
+          expect(head).toBeLessThan(held);
+
+          const wentBack = asked === undefined ? context.applySnapshot(replyAt(restored, head, KEYS), held) : context.applyDelta(replyAt(restored, head, asked), asked, held);
+          expect(wentBack).toBe(true);
+          expect(context.revision).toBe(head);
+          for (const key of asked ?? KEYS) expect(context.secrets.get(key)).toBe(stateAt(restored, head).get(key));
+
+          // The next change on the restored log reaches the context like any other.
+          const next = [...restored, { key: deltaKey, value: 'after-restore' }];
+          expect(context.applyDelta(replyAt(next, next.length, [deltaKey]), [deltaKey], context.revision)).toBe(false);
+          expect(context.secrets.get(deltaKey)).toBe('after-restore');
+          expect(context.readAt(deltaKey)).toBe(next.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a reply that was merely overtaken (not below what the context held when it asked) still leaves newer reads alone', () => {
+    const context = new PluginContext({ name: 'p', secrets: KEYS }, 'store-only', {});
+    context.applySnapshot({ secrets: { KEY_A: 'a1' }, missing: ['KEY_B', 'KEY_C', 'KEY_D'], unreadable: [], revision: 2 });
+    const askedAt = context.revision;
+    context.applyPushed('KEY_A', 'a5', 5);
+    // Sent at 2, read at 4, arriving after the push of 5: late, not a log that went back.
+    expect(context.applySnapshot({ secrets: { KEY_A: 'a4' }, missing: ['KEY_B', 'KEY_C', 'KEY_D'], unreadable: [], revision: 4 }, askedAt)).toBe(false);
+    expect(context.secrets.get('KEY_A')).toBe('a5');
+    expect(context.readAt('KEY_A')).toBe(5);
+  });
+});

@@ -202,6 +202,7 @@ class SecretsClient:
         # Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
         if not context.store_keys:
             return
+        asked_at = context.revision
         try:
             reply = self._http.resolve(context.plugin, context.store_keys)
         except SecretsServiceError as error:
@@ -215,7 +216,11 @@ class SecretsClient:
             self._say_unreachable(str(error))
             raise
         self._say_unreachable(None)
-        context.apply_snapshot(reply)
+        if context.apply_snapshot(reply, asked_at):
+            log.warning(
+                "secrets_ledger: the service at %s answered revision %d after this client had read revision %d: "
+                "its log went back (restored from a backup, or another database); %s now takes its values as they are",
+                self._http.url, reply["revision"], asked_at, context.plugin)
 
     def _say_unreachable(self, problem):
         """One warning per new reason the service cannot answer, one line when it answers again."""

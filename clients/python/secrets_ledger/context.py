@@ -116,14 +116,20 @@ class PluginContext:
             self._live_listeners.append(listener)
         return listener
 
-    def apply_snapshot(self, reply):
+    def apply_snapshot(self, reply, asked_at=-1):
         """Takes a resolve reply as the new snapshot unless it is older than the one held (replies
-        can overtake each other); tells the listeners which keys' effective values moved."""
+        can overtake each other); tells the listeners which keys' effective values moved.
+
+        `asked_at` is the revision the context held when the resolve was sent. The service reads
+        committed state, so a reply below it means the service's log went back (restored from a
+        backup, or another database): the snapshot held is of a history the service no longer
+        has, and the reply is taken. Returns whether that happened."""
         with self._lock:
             self._stale = False
             revision = reply["revision"]
-            if revision < self._revision:
-                return
+            went_back = revision < asked_at
+            if revision < self._revision and not went_back:
+                return False
             before = [self._effective_unlocked(key) for key in self.declared]
             secrets = reply.get("secrets") or {}
             self._stored = {key: value for key, value in secrets.items() if key in self._declared and isinstance(value, str)}
@@ -132,6 +138,7 @@ class PluginContext:
             listeners = list(self._change_listeners)
         if changed:
             _notify(listeners, changed, "change")
+        return went_back
 
     def mark_stale(self):
         self._stale = True
