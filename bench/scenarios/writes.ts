@@ -79,11 +79,10 @@ export async function committedSqliteWrites(databasePath: string): Promise<numbe
 }
 
 /**
- * The floor: raw better-sqlite3, same pragmas, the same append transaction (event row, data key
- * row, read-model upsert), one transaction per write, in one process, nothing else.
+ * The floor's transaction: raw better-sqlite3, same pragmas, the same append transaction (event
+ * row, data key row, read-model upsert), on a fresh file made by the real migrations.
  */
-export async function measureWriteFloor(dir: string, masterKeys: string, writes: number, pass = 1) {
-  const path = join(dir, `floor-${pass}.db`);
+export async function openRawAppend(path: string, masterKeys: string): Promise<{ append: (seq: number) => void; close: () => void }> {
   const ledger = await openLedger(path, masterKeys); // same schema, via the real migrations
   await ledger.close();
   const db = new Database(path);
@@ -105,10 +104,16 @@ export async function measureWriteFloor(dir: string, masterKeys: string, writes:
     insertKey.run(id, 'bench-1', randomBytes(60));
     upsert.run(`F_${seq}`, at, at, id);
   });
+  return { append: (seq) => append(seq), close: () => db.close() };
+}
+
+/** The floor: the raw append transaction, one per write, in one process, nothing else. */
+export async function measureWriteFloor(dir: string, masterKeys: string, writes: number, pass = 1) {
+  const raw = await openRawAppend(join(dir, `floor-${pass}.db`), masterKeys);
   const started = performance.now();
-  for (let seq = 1; seq <= writes; seq++) append(seq);
+  for (let seq = 1; seq <= writes; seq++) raw.append(seq);
   const perS = writes / ((performance.now() - started) / 1000);
-  db.close();
+  raw.close();
   progress(`writes floor: ${writes} raw transactions → ${perS.toFixed(0)}/s`);
   return perS;
 }
