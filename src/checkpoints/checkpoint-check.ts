@@ -1,33 +1,10 @@
 import type { KeyObject } from 'node:crypto';
+import type { CheckpointProblem, CheckpointReport } from '../contract/api-types';
 import { logRows } from '../event-store/log-rows';
 import type { SqlSession } from '../storage/sql';
 import { SignedCheckpoint, signatureHolds } from './checkpoint';
 import { checkpointLog } from './checkpoint-log';
 import { keyIdOf } from './signing-key';
-
-/**
- * - `forged`: the signature does not verify with the key given (the checkpoint proves nothing)
- * - `rewritten`: the log's hash at the checkpoint's seq is not the one signed
- * - `truncated`: the log ends before the newest checkpoint's seq
- * - `missing`: a checkpoint's `previous` is not the seq of the one before it in the list
- */
-export type CheckpointProblemKind = 'forged' | 'rewritten' | 'truncated' | 'missing';
-
-export interface CheckpointProblem {
-  seq: number;
-  kind: CheckpointProblemKind;
-  reason: string;
-}
-
-export interface CheckpointReport {
-  /** Checkpoints read. */
-  checked: number;
-  /** The highest seq a genuine checkpoint covers (0: none). */
-  newestSeq: number;
-  /** The key the signatures were checked with. */
-  keyId: string;
-  problems: CheckpointProblem[];
-}
 
 /**
  * Holds the log against checkpoints kept elsewhere (the sink's file): each signature is checked

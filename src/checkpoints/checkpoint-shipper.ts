@@ -1,5 +1,5 @@
 import type { RelayCheckpoints } from '../nats/relay-checkpoints';
-import { retryDelay } from '../nats/retry-delay';
+import { retryDelay } from '../common/retry-delay';
 import type { Storage } from '../storage/sql';
 import { checkpointLog } from './checkpoint-log';
 import type { SinkTarget } from './sink-targets';

@@ -9,7 +9,8 @@ import { CheckpointFileError, SignedCheckpoint, parseCheckpoints } from './check
 import { checkpointLog } from './checkpoint-log';
 import { CheckpointPageDto, VerifyWithCheckpointsDto, VerifyWithCheckpointsResultDto } from './checkpoints.dto';
 import { SigningKey, parseEd25519 } from './signing-key';
-import { VerifyWithCheckpointsResult, verifyWithCheckpoints } from './verify-with-checkpoints';
+import type { VerifyWithCheckpointsResult } from '../contract/api-types';
+import { verifyWithCheckpoints } from './verify-with-checkpoints';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1_000;

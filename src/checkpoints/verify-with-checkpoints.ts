@@ -1,11 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log';
 import { verifyChain } from '../audit/chain-verifier';
-import type { VerifyResult } from '../contract/api-types';
+import type { VerifyWithCheckpointsResult } from '../contract/api-types';
 import type { SignedCheckpoint } from './checkpoint';
-import { CheckpointReport, checkCheckpoints } from './checkpoint-check';
-
-export type VerifyWithCheckpointsResult = VerifyResult & { checkpoints: CheckpointReport };
+import { checkCheckpoints } from './checkpoint-check';
 
 /**
  * The whole verify (chain and tables), then the log held against checkpoints kept off the box:

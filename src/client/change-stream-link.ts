@@ -2,7 +2,7 @@ import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:htt
 import { request as httpsRequest } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { CHANGES_PATH, CHANGE_EVENT, KEYS_PARAM, PLUGIN_PARAM, PushedChange, REVOKED_EVENT, VALUES_PARAM, isChangeNotification } from '../contract/change-notification';
-import { retryDelay } from '../nats/retry-delay';
+import { retryDelay } from '../common/retry-delay';
 import { EventStreamParser } from './server-sent-events';
 import { describeConnectionFailure } from './service-address';
 

@@ -11,6 +11,6 @@ export type { PluginManifest } from './manifest';
 export { MissingSecretError, PluginManifestError, SecretsServiceError, SecretsServiceUnreachableError, UndeclaredSecretError } from './errors';
 export type { ResolveReply } from '../contract/api-types';
 export type { ClientLog } from './notification-liveness';
-export type { ChangeNotification } from '../nats/contract';
+export type { ChangeNotification } from '../contract/change-notification';
 export { natsOptionsFromEnv } from '../nats/nats-options';
 export type { NatsOptions } from '../nats/nats-options';

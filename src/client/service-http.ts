@@ -1,4 +1,4 @@
-import { redactUrl } from '../nats/nats-options';
+import { redactUrl } from '../common/redact-url';
 import { ApiClient, ApiError } from '../contract/api-client';
 import { API } from '../contract/api-routes';
 import type { ResolveReply } from '../contract/api-types';

@@ -213,3 +213,31 @@ export interface VerifyResult {
   /** Where the read model or the tokens table disagrees with the log (empty: nowhere). */
   disagreements: StateDisagreement[];
 }
+
+/**
+ * - `forged`: the signature does not verify with the key given (the checkpoint proves nothing)
+ * - `rewritten`: the log's hash at the checkpoint's seq is not the one signed
+ * - `truncated`: the log ends before the newest checkpoint's seq
+ * - `missing`: a checkpoint's `previous` is not the seq of the one before it in the list
+ */
+export type CheckpointProblemKind = 'forged' | 'rewritten' | 'truncated' | 'missing';
+
+export interface CheckpointProblem {
+  seq: number;
+  kind: CheckpointProblemKind;
+  reason: string;
+}
+
+/** What signed checkpoints kept elsewhere showed about the log. */
+export interface CheckpointReport {
+  /** Checkpoints read. */
+  checked: number;
+  /** The highest seq a genuine checkpoint covers (0: none). */
+  newestSeq: number;
+  /** The key the signatures were checked with. */
+  keyId: string;
+  problems: CheckpointProblem[];
+}
+
+/** `POST /audit/verify` with checkpoints: the chain's verification and what the checkpoints showed. */
+export type VerifyWithCheckpointsResult = VerifyResult & { checkpoints: CheckpointReport };

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Authenticator, ConnectionOptions, NatsConnection, connect, credsAuthenticator, nkeyAuthenticator } from 'nats';
-import { NatsOptions, natsServers, redactUrl, withUrlCredentials } from './nats-options';
-import { retryDelay } from './retry-delay';
+import { redactUrl } from '../common/redact-url';
+import { NatsOptions, natsServers, withUrlCredentials } from './nats-options';
+import { retryDelay } from '../common/retry-delay';
 
 /**
  * The one place that speaks to the `nats` package. The service and the SDK both use it, so a

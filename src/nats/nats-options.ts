@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { redactUrl } from '../common/redact-url';
 
 /**
  * How to reach and authenticate to NATS (SPEC §7), the same for the service, the SDK and `run`.
@@ -120,11 +121,6 @@ function percentDecoded(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** A URL (or a list of them) fit for a log line or an error: user info (credentials) replaced. */
-export function redactUrl(url: string): string {
-  return url.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s,]*@/gi, '$1[credentials]@');
 }
 
 function dropUndefined<T extends object>(value: T): T {

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { natsOptionsFromEnv, redactUrl, withUrlCredentials } from '../../src/nats/nats-options';
-import { RETRY_DELAY_MS, retryDelay } from '../../src/nats/retry-delay';
+import { redactUrl } from '../../src/common/redact-url';
+import { RETRY_DELAY_MS, retryDelay } from '../../src/common/retry-delay';
+import { natsOptionsFromEnv, withUrlCredentials } from '../../src/nats/nats-options';
 
 /** Any printable ASCII, including every character a URL's user info must percent-encode. */
 function randomText(length: number): string {

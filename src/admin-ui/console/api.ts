@@ -17,8 +17,7 @@ export type {
   TokenInfo,
   Whoami,
 } from '../../contract/api-types';
-import type { VerifyResult as ChainVerifyResult } from '../../contract/api-types';
-import type { CheckpointReport } from '../../checkpoints/checkpoint-check';
+import type { VerifyResult as ChainVerifyResult, CheckpointReport } from '../../contract/api-types';
 /** `GET /audit/verify`, or `POST` with checkpoints (then `checkpoints` says what they showed). */
 export type VerifyResult = ChainVerifyResult & { checkpoints?: CheckpointReport };
 export type { FieldProblem, Problem } from '../../contract/problem';
