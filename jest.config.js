@@ -19,8 +19,9 @@
  */
 /**
  * SECRETS_LONG_TESTS=1 (README) adds what the default run leaves out to stay within CI's time:
- * the admin CLI's suite on PostgreSQL as well (the CLI is a client of the HTTP API, whose
- * suites run on both engines; its many child processes make it the longest suite there).
+ * the admin CLI's and the console's browser suites on PostgreSQL as well (both are clients of
+ * the HTTP API, whose suites run on both engines; their child processes and browser make them
+ * the longest suites there).
  */
 const LONG_TESTS = process.env.SECRETS_LONG_TESTS === '1';
 
@@ -56,7 +57,7 @@ const POSTGRES_SUITES = [
   'test/e2e/sdk-delta-resolve.e2e-spec.ts',
   'test/e2e/change-stream-values.e2e-spec.ts',
   'test/e2e/sdk-values-stream.e2e-spec.ts',
-  'test/browser/console.browser-spec.ts',
+  ...(LONG_TESTS ? ['test/browser/console.browser-spec.ts'] : []),
 ];
 
 const shared = {
