@@ -1,6 +1,8 @@
 import type { AppConfig } from '../config/configuration';
+import { rebuildConsumers } from '../consumers/consumers-rebuild';
+import { SecretConsumers } from '../consumers/secret-consumers';
 import { EventStore } from '../event-store/event-store';
-import { SECRET_EVENT_TYPES } from '../event-store/stored-event-types';
+import { SECRET_EVENT_TYPES, StoredEventType } from '../event-store/stored-event-types';
 import { rebuildReadModel } from '../secrets/read-model-rebuild';
 import { SecretsReadModel } from '../secrets/secrets-read-model';
 import { DataDirLock, announcedService } from '../storage/data-dir-lock';
@@ -39,5 +41,10 @@ async function rebuild(config: AppConfig): Promise<void> {
     const result = await rebuildReadModel(storage, store, ledger.get(SecretsReadModel), progress.update);
     progress.stop();
     process.stdout.write(`rebuilt the read model from ${result.events} events: ${result.secrets} keys, revision ${result.revision}\n`);
+    // Who holds which version is a projection of the log too (SecretsResolved entries).
+    const entries = progressReporter('replaying resolve entries', await store.count(storage.reader, [StoredEventType.SecretsResolved]));
+    const consumers = await rebuildConsumers(storage, store, new SecretConsumers(), entries.update);
+    entries.stop();
+    process.stdout.write(`rebuilt who holds which version from ${consumers.entries} resolve entries: ${consumers.rows} rows\n`);
   });
 }

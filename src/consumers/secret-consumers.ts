@@ -37,6 +37,11 @@ export class SecretConsumers {
     );
   }
 
+  /** Empties the table (before a rebuild from the log: consumers-rebuild.ts). */
+  async clear(tx: WriteTransaction): Promise<void> {
+    await tx.run('DELETE FROM secret_consumers');
+  }
+
   /** Every consumer of `key`, most recent read first; `now` decides who is stale. */
   async list(s: SqlSession, key: string, now: Date): Promise<SecretConsumer[]> {
     const rows = await s.values<ConsumerRow>(

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { runCli, startServe, stop } from '../support/cli';
-import { filesContaining } from '../support/data-dir';
+import { join } from 'node:path';
+import { filesContaining, openDatabase } from '../support/data-dir';
+import { call } from '../support/ledger-load';
+import { consumerRows } from '../support/ledger-state';
 import { signingKeyFile } from '../support/signing-key';
-import { tempDataDir } from '../support/test-app';
+import { SqliteSession } from '../../src/storage/sqlite/sqlite-session';
+import { ADMIN_TOKEN, tempDataDir } from '../support/test-app';
 
 describe('secrets-ledger CLI', () => {
   it('refuses invalid configuration with one line per problem and a non-zero exit', () => {
@@ -76,6 +80,39 @@ describe('secrets-ledger CLI', () => {
       const rebuilt = runCli(['rebuild-read-model'], env);
       expect(rebuilt.status).toBe(0);
       expect(rebuilt.stdout).toMatch(/rebuilt the read model from \d+ events: 1 keys, revision 1/);
+    } finally {
+      data.cleanup();
+    }
+  });
+
+  it('rebuild-read-model also rebuilds who holds which version, from the resolve entries alone, after the table was emptied and edited', async () => {
+    const data = tempDataDir();
+    const env = { SECRETS_DATA_DIR: data.dir, SECRETS_ADMIN_TOKEN: ADMIN_TOKEN };
+    try {
+      const server = await startServe(env);
+      const json = async (path: string, token: string, init: { method?: string; json?: unknown }) => (await (await call(server.url, token, path, init))!.json()) as { token: string };
+      const executors = [await json('/api/v1/tokens', ADMIN_TOKEN, { method: 'POST', json: { name: 'reader-a', role: 'executor' } }), await json('/api/v1/tokens', ADMIN_TOKEN, { method: 'POST', json: { name: 'reader-b', role: 'executor' } })];
+      for (const key of ['REBUILT_ONE', 'REBUILT_TWO']) await call(server.url, ADMIN_TOKEN, '/api/v1/secrets', { method: 'POST', json: { key, value: `${key}-v1` } });
+      for (const { token } of executors) expect((await call(server.url, token, '/api/v1/resolve', { method: 'POST', json: { plugin: 'p1', keys: ['REBUILT_ONE', 'REBUILT_TWO', 'NEVER_STORED'] } }))?.status).toBe(200);
+      await call(server.url, ADMIN_TOKEN, '/api/v1/secrets/REBUILT_ONE', { method: 'PATCH', json: { value: 'REBUILT_ONE-v2' } });
+      expect((await call(server.url, executors[0].token, '/api/v1/resolve', { method: 'POST', json: { plugin: 'p2', keys: ['REBUILT_ONE'] } }))?.status).toBe(200);
+      expect((await call(server.url, executors[0].token, '/api/v1/resolve', { method: 'POST', json: { plugin: 'p1', keys: ['REBUILT_ONE'] } }))?.status).toBe(200);
+      await stop(server.child);
+
+      const db = openDatabase(join(data.dir, 'secrets.db'));
+      const rows = () => consumerRows(new SqliteSession(db));
+      const before = await rows();
+      // Two tokens × two keys for p1, and p2's one read: the newest read of each.
+      expect(before).toHaveLength(5);
+      db.prepare("DELETE FROM secret_consumers WHERE key = 'REBUILT_TWO'").run();
+      db.prepare('UPDATE secret_consumers SET version = 99').run();
+      expect(await rows()).not.toEqual(before);
+
+      const rebuilt = runCli(['rebuild-read-model'], env);
+      expect(rebuilt.status).toBe(0);
+      expect(rebuilt.stdout).toMatch(/rebuilt who holds which version from 4 resolve entries: 5 rows/);
+      expect(await rows()).toEqual(before);
+      db.close();
     } finally {
       data.cleanup();
     }

@@ -47,6 +47,9 @@ describe(`crash: SIGKILL of serve under load (${ROUNDS} rounds)`, () => {
         const state = await ledgerState(config.databasePath);
         expect(state.verified).toMatchObject({ ok: true });
         expect(state.rebuilt).toEqual({ readModel: state.readModel, revision: state.revision });
+        // Who holds which version, as the resolves recorded it, is what the log alone rebuilds.
+        expect(state.consumers.length).toBeGreaterThan(0);
+        expect(state.rebuiltConsumers).toEqual(state.consumers);
         previous = load;
       }
       const last = await startServe(env);

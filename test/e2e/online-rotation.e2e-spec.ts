@@ -99,6 +99,7 @@ async function expectLedgerIntact(config: AppConfig): Promise<void> {
   const state = await ledgerState(config.databasePath);
   expect(state.chainOk).toBe(true);
   expect(state.rebuilt).toEqual({ readModel: state.readModel, revision: state.revision });
+  expect(state.rebuiltConsumers).toEqual(state.consumers);
 }
 
 // Several service starts and CLI runs per test, on a machine shared with other test runs.

@@ -124,6 +124,7 @@ describe('storage faults: disk full, read-only', () => {
     const state = await ledgerState(t.config.databasePath);
     expect(state.chainOk).toBe(true);
     expect(state.rebuilt).toEqual({ readModel: state.readModel, revision: state.revision });
+    expect(state.rebuiltConsumers).toEqual(state.consumers);
     const keys = state.readModel.map((s) => s.key);
     for (const key of acknowledged) expect(keys).toContain(key);
     for (const key of refused) expect(keys).not.toContain(key);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../src/audit/audit-log';
 import { verifyChain } from '../../src/audit/chain-verifier';
+import { rebuildConsumers } from '../../src/consumers/consumers-rebuild';
+import { SecretConsumers } from '../../src/consumers/secret-consumers';
 import { MasterKeyring } from '../../src/crypto/master-keyring';
 import { EventStore } from '../../src/event-store/event-store';
 import { rebuildReadModel } from '../../src/secrets/read-model-rebuild';
@@ -14,8 +16,9 @@ import { SqliteStorage, applyPragmas } from '../../src/storage/sqlite/sqlite-sto
 
 /**
  * What a database file holds after a fault or a crash, read by a fresh connection: whether the
- * chain verifies, the read model, and the read model a rebuild from the log alone produces (on a
- * copy, elsewhere: the original may sit on a full disk and must not change).
+ * chain verifies, the read model and who holds which version (`secret_consumers`), and what a
+ * rebuild of both from the log alone produces (on a copy, elsewhere: the original may sit on a
+ * full disk and must not change).
  */
 export async function ledgerState(path: string) {
   const scratch = mkdtempSync(join(tmpdir(), 'ledger-state-'));
@@ -25,6 +28,7 @@ export async function ledgerState(path: string) {
     const verified = await verifyChain(new AuditLog(liveSession));
     const readModel = await new SecretsReadModel().snapshot(liveSession);
     const revision = await new SecretsReadModel().revision(liveSession);
+    const consumers = await consumerRows(liveSession);
     const copyPath = join(scratch, 'copy.db');
     live.prepare('VACUUM INTO ?').run(copyPath);
     live.close();
@@ -37,10 +41,17 @@ export async function ledgerState(path: string) {
     const rebuiltModel = new SecretsReadModel();
     await rebuildReadModel(storage, store, rebuiltModel);
     const rebuilt = { readModel: await rebuiltModel.snapshot(storage.reader), revision: await rebuiltModel.revision(storage.reader) };
+    await rebuildConsumers(storage, store, new SecretConsumers());
+    const rebuiltConsumers = await consumerRows(storage.reader);
     await storage.close();
     copy.close();
-    return { chainOk: verified.ok, verified, readModel, revision, rebuilt };
+    return { chainOk: verified.ok, verified, readModel, revision, rebuilt, consumers, rebuiltConsumers };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Every `secret_consumers` row, in key order: what the projection says of who read what. */
+export function consumerRows(session: Pick<SqliteSession, 'all'>): Promise<object[]> {
+  return session.all('SELECT key, token_id, plugin, token_name, version, resolved_at, seq FROM secret_consumers ORDER BY key, token_id, plugin');
 }
