@@ -295,10 +295,13 @@ export class SecretsClient {
       context.markStale();
       throw error;
     }
+    // Said (and, after a delta, every key asked again) before the context takes the reply, so a
+    // `change` listener that throws cannot skip it; the context forgets its reads itself (apply).
+    if (reply.revision < askedAt) this.logWentBack(context, askedAt, reply.revision, keys !== undefined);
     // Outside the try: an exception thrown by a `change` listener is the listener's, not staleness.
     try {
-      const wentBack = keys === undefined ? context.applySnapshot(reply, askedAt) : context.applyDelta(reply, asked, askedAt);
-      if (wentBack) this.logWentBack(context, askedAt, reply.revision, keys !== undefined);
+      if (keys === undefined) context.applySnapshot(reply, askedAt);
+      else context.applyDelta(reply, asked, askedAt);
     } catch (listenerError) {
       // As any EventEmitter listener's exception would: thrown, but not taken for staleness.
       setImmediate(() => {
