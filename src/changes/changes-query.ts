@@ -3,7 +3,6 @@ import { KEYS_PARAM, MAX_STREAM_KEYS, PLUGIN_PARAM, VALUES_PARAM } from '../cont
 import { PLUGIN_NAME_PATTERN, PLUGIN_NAME_RULE } from '../auth/plugin-name';
 import { SECRET_KEY_RULE, isValidSecretKey } from '../secrets/domain/secret-key';
 
-export { MAX_STREAM_KEYS };
 const REVISION = /^\d{1,15}$/;
 const PARAMETERS = ['after', KEYS_PARAM, VALUES_PARAM, PLUGIN_PARAM];
 

@@ -5,7 +5,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { AuthenticatedRequest } from '../auth/bearer';
 import { Roles } from '../auth/roles.decorator';
 import { ApiAuthenticated, ApiProblems } from '../openapi/api-docs';
-import { MAX_STREAM_KEYS, parseChangesQuery } from './changes-query';
+import { MAX_STREAM_KEYS } from '../contract/change-notification';
+import { parseChangesQuery } from './changes-query';
 import { ResolveService } from '../resolve/resolve.service';
 import { OpenStreams } from './open-streams';
 

@@ -20,6 +20,16 @@ interface Resolved {
   source: SecretSource;
 }
 
+/**
+ * Whether a reply says the service's log went back. The service reads committed state, so a
+ * resolve sent while a context held revision `askedAt` is answered at `askedAt` or later; a
+ * reply below it means the log itself went back: a restore from a backup, or a service on
+ * another database.
+ */
+export function logWentBack(reply: ResolveReply, askedAt: number): boolean {
+  return reply.revision < askedAt;
+}
+
 /** A store key as the context last read it: its value (none: missing, unreadable, expired) and the revision of the reply it came in. */
 interface StoredRead {
   value: string | undefined;
@@ -175,15 +185,13 @@ export class PluginContext {
    * (missing, removed, unreadable, expired) has no stored value. Emits `change` for the keys
    * whose effective value moved.
    *
-   * The service reads committed state, so a resolve sent when the context held revision R is
-   * answered at R or later. A reply below `askedAt` means the log itself went back: a restore
-   * from a backup, or a service on another database. The reads held are then of a history the
-   * service no longer has, and would hide its values until its revisions passed them again: the
-   * context forgets them and takes the reply (returns true; the caller resyncs every key).
+   * A reply below `askedAt` (logWentBack): the reads held are of a history the service no
+   * longer has, and would hide its values until its revisions passed them again, so the context
+   * forgets them and takes the reply (returns true; the caller resyncs every key).
    */
   private apply(reply: ResolveReply, asked: readonly string[], askedAt: number): boolean {
     this.#stale = false;
-    const wentBack = reply.revision < askedAt;
+    const wentBack = logWentBack(reply, askedAt);
     if (wentBack) {
       this.#stored.forEach((read, key) => this.#stored.set(key, { ...read, revision: -1 }));
       this.#revision = -1;

@@ -8,7 +8,7 @@ import { ChangeStreamLink, StreamStatus, ValuesScope } from './change-stream-lin
 import { ContextRefresher } from './context-refresher';
 import type { PluginManifest } from './manifest';
 import { ClientLog, NotificationLiveness, consoleLog } from './notification-liveness';
-import { PluginContext, Precedence } from './plugin-context';
+import { PluginContext, Precedence, logWentBack } from './plugin-context';
 import type { ResolveReply } from '../contract/api-types';
 import { serviceToken, serviceUrl } from './service-address';
 import { ServiceHttp } from './service-http';
@@ -297,7 +297,7 @@ export class SecretsClient {
     }
     // Said (and, after a delta, every key asked again) before the context takes the reply, so a
     // `change` listener that throws cannot skip it; the context forgets its reads itself (apply).
-    if (reply.revision < askedAt) this.logWentBack(context, askedAt, reply.revision, keys !== undefined);
+    if (logWentBack(reply, askedAt)) this.sayLogWentBack(context, askedAt, reply.revision, keys !== undefined);
     // Outside the try: an exception thrown by a `change` listener is the listener's, not staleness.
     try {
       if (keys === undefined) context.applySnapshot(reply, askedAt);
@@ -312,7 +312,7 @@ export class SecretsClient {
   }
 
   /** Says that the service's log went back, and resyncs every key of the context after a delta. */
-  private logWentBack(context: PluginContext, heldRevision: number, answered: number, delta: boolean): void {
+  private sayLogWentBack(context: PluginContext, heldRevision: number, answered: number, delta: boolean): void {
     (this.options.log ?? consoleLog)(
       'warn',
       `the service at ${this.#http.url} answered revision ${answered} after this client had read revision ${heldRevision}: its log went back (restored from a backup, or another database); ${context.plugin} now takes its values as they are`,

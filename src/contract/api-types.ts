@@ -125,6 +125,9 @@ export interface Whoami {
   role: Role;
 }
 
+/** How many keys one resolve may ask for (and one values-mode change stream name). */
+export const MAX_KEYS_PER_RESOLVE = 256;
+
 export interface ResolveRequest {
   plugin: string;
   keys: string[];

@@ -9,6 +9,7 @@
  * own values-mode stream.
  */
 import type { SecretEventType } from '../event-store/stored-event-types';
+import { MAX_KEYS_PER_RESOLVE } from './api-types';
 
 export interface ChangeNotification {
   /** Any secret-state event type of the log's catalogue (its `secret` family). */
@@ -48,7 +49,7 @@ export const VALUES_PARAM = 'values';
 export const PLUGIN_PARAM = 'plugin';
 export const KEYS_PARAM = 'keys';
 /** How many keys one stream may name: as many as one resolve may ask for. */
-export const MAX_STREAM_KEYS = 256;
+export const MAX_STREAM_KEYS = MAX_KEYS_PER_RESOLVE;
 
 /** The change stream's wire names (SPEC §3): `event: change` and `event: revoked`. */
 export const CHANGES_PATH = 'api/v1/changes';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ResolveReply } from '../contract/api-types';
+import { MAX_KEYS_PER_RESOLVE, type ResolveReply } from '../contract/api-types';
 import { FieldError, ForbiddenError, ValidationError, fieldNameFromRequest } from '../common/errors';
 import { AccessDeniedRecorder } from '../auth/access-denied.recorder';
 import { APP_CONFIG } from '../config/config.module';
@@ -16,7 +16,6 @@ import { STORAGE, Storage } from '../storage/sql';
 import { DeliveryRecords } from './delivery-records';
 import type { UnreadableSighting } from './unreadable-values';
 
-export const MAX_KEYS_PER_RESOLVE = 256;
 const RESOLVE_FIELDS = ['plugin', 'keys'];
 
 export interface ResolveRequest {
