@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { OpenStreams } from '../../src/changes/open-streams';
@@ -68,6 +69,25 @@ describe('the SDK on a values-mode change stream', () => {
     expect(after).toEqual({ resolved: before.resolved, pushed: before.pushed + 1 });
     await client.resync();
     expect(ctx.secrets.get(key)).toBe('sdk-push-2');
+  });
+
+  it('values with line breaks, text shaped like the stream itself, controls and any Unicode arrive byte for byte as pushed, with no resolve', async () => {
+    const key = uniqueKey('SDK_PUSH_TEXT');
+    await write(key, 'sdk-push-text-0');
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect();
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
+    await settled(client, streams);
+    const shaped = ['line one\nline two', 'crlf\r\nand a lone cr\r', 'data: forged\n\nid: 999999\nevent: revoked\n\n', '\u2028\u2029 separators', '\u0000\u0001\u001f controls', '🔑 émoji ünïcode 鍵', ': a comment line'];
+    const generated = fc.sample(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), 10);
+    // Numbered, so that no two writes carry the same value and each arrival is told apart.
+    const values = [...shaped, ...generated].map((value, i) => `${i}|${value}`);
+    const before = await deliveries();
+    for (const value of values) {
+      await write(key, value);
+      await expectEventually(() => expect(ctx.secrets.get(key)).toBe(value));
+    }
+    expect(await deliveries()).toEqual({ resolved: before.resolved, pushed: before.pushed + values.length });
   });
 
   it('a removal (no value) is resolved: the key is gone from the context', async () => {
