@@ -8,7 +8,7 @@
  * storage-faults, metrics, unexpected-errors), the CLI and `serve` on a data dir or `--db` file
  * (audit-cli, audit-verify, audit-export-memory, cli, cli-data-dir, cli-startup, key-rotation, master-keys-start,
  * online-rotation, http-fuzz, slow-clients, serve-process, readme-quick-start, sdk-package, checkpoint-sink-crash,
- * python-client), the event store opened on a file (event-time,
+ * python-client, python-install), the event store opened on a file (event-time,
  * access-denied-bound), better-sqlite3's synchronous reads (audit-fairness: pg's are
  * asynchronous, and the contract suite shows the paging rule on both engines); openapi-lint and
  * connection-share store nothing; postgres-instances, postgres-faults and master-keys-instances
