@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Principal, actorOf } from '../auth/principal';
 import { TokensService } from '../auth/tokens.service';
 import type { ChangeNotification, PushedChange } from '../contract/change-notification';
@@ -27,6 +27,9 @@ export interface PushTarget {
 export class ValuePushes {
   private readonly reads = new Map<number, Promise<ValuesRead>>();
   private readonly activeChecks = new Map<string, Promise<boolean>>();
+  private readonly logger = new Logger('ValuePushes');
+  /** The last change whose push failed and was logged: one line per change, not per stream. */
+  private lastFailedSeq = 0;
 
   constructor(
     private readonly resolver: ResolveService,
@@ -34,8 +37,25 @@ export class ValuePushes {
     private readonly tokens: TokensService,
   ) {}
 
-  /** What to write for `change` (one of the target's keys) on the target's stream, once recorded. */
+  /**
+   * What to write for `change` (one of the target's keys) on the target's stream, once recorded.
+   * Rejects when the value cannot be read or its entry recorded: the stream then ends, and its
+   * reader resumes from its last id and resolves. That is logged, once per change.
+   */
   async prepare(change: ChangeNotification, target: PushTarget): Promise<Push> {
+    try {
+      return await this.prepareOrFail(change, target);
+    } catch (error) {
+      if (change.seq !== this.lastFailedSeq) {
+        this.lastFailedSeq = change.seq;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.logger.warn(`the value of ${change.key} at revision ${change.revision} was not pushed; its values-mode streams end and their readers resolve: ${reason}`);
+      }
+      throw error;
+    }
+  }
+
+  private async prepareOrFail(change: ChangeNotification, target: PushTarget): Promise<Push> {
     if (change.type === StoredEventType.SecretRemoved) return { data: change };
     const [found, active] = await Promise.all([
       shared(this.reads, change.seq, () => this.resolver.read([change.key])),

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { OpenStreams } from '../../src/changes/open-streams';
@@ -251,15 +252,23 @@ describe('the change stream in values mode', () => {
     const reader = await open(executor.token, valuesQuery(['FAILED_READ']));
     await setSecret(t, 'FAILED_READ', 'failed-read-1');
     await expectEventually(() => expect(pushed(reader)).toHaveLength(1));
+    const second = await open(executor.token, valuesQuery(['FAILED_READ']));
     // The read of values fails once, as a storage fault would make it.
     const read = jest.spyOn(t.app.get(ResolveService), 'read').mockRejectedValueOnce(new Error('storage unavailable'));
+    const warnings: string[] = [];
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
     try {
       await setSecret(t, 'FAILED_READ', 'failed-read-2');
-      await reader.closed;
+      await Promise.all([reader.closed, second.closed]);
     } finally {
       read.mockRestore();
+      warn.mockRestore();
     }
     expect(reader.raw().includes(Buffer.from('failed-read-2'))).toBe(false);
+    // Visible once for the change, not once per stream, and without the value.
+    expect(warnings.filter((line) => line.includes('FAILED_READ'))).toEqual([
+      expect.stringMatching(/^the value of FAILED_READ at revision \d+ was not pushed; .*: storage unavailable$/),
+    ]);
     const resumed = await open(executor.token, valuesQuery(['FAILED_READ']), reader.lastEventId());
     await expectEventually(() => expect(pushed(resumed).map((c) => [c.version, c.withheld])).toEqual([[2, 'catch-up']]));
   });
