@@ -15,7 +15,7 @@ import { PrivateNatsServer } from '../test/support/nats';
 import { measurePropagation, propagationResult } from './scenarios/propagation';
 import { measureAuditQueries, seedAndReplay } from './scenarios/replay-and-audit';
 import { KEYS_PER_REQUEST, measureHttpResolves, prepareResolves } from './scenarios/resolves';
-import { committedSqliteWrites, measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
+import { committedSqliteWrites, measureHttpWriteFloor, measureWriteFloor, measureWrites, prepareWrites, writesResult } from './scenarios/writes';
 import { measurePostgres } from './scenarios/postgres';
 import { measureFanout, prepareFanout } from './scenarios/fanout';
 import type { Transport } from './scenarios/fanout-executors';
@@ -93,10 +93,12 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
     // Throughput in ROUNDS short rounds, the floor's rounds alternating with ours, medians
     // reported: a burst of noise on this shared machine then moves one round, not the figure.
     const floorRounds: number[] = [];
+    const httpFloorRounds: number[] = [];
     const writeRounds: { perS: number; durable: boolean }[] = [];
     await prepareWrites(service, adminToken);
     for (let pass = 1; pass <= ROUNDS; pass++) {
       floorRounds.push(await measureWriteFloor(dir, masterKeys, Math.ceil(size.floorWrites / ROUNDS), pass));
+      httpFloorRounds.push(await measureHttpWriteFloor(dir, masterKeys, size.loadSeconds / ROUNDS, pass));
       writeRounds.push(await measureWrites(service, () => committedSqliteWrites(join(liveDir, 'secrets.db')), adminToken, size.loadSeconds / ROUNDS, pass));
     }
 
@@ -130,7 +132,7 @@ async function runBenchmarks(mode: keyof typeof SIZES, natsUrl: string) {
       fanout,
       stream_propagation: streamPropagation,
       stream_fanout: streamFanOut,
-      writes: writesResult(writeRounds, median(floorRounds)),
+      writes: writesResult(writeRounds, median(floorRounds), median(httpFloorRounds)),
       resolves: { keys_per_request: KEYS_PER_REQUEST, http_per_s: round(median(httpRounds), 0) },
       replay,
       audit_query: auditQuery,

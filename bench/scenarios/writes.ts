@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { applyPragmas } from '../../src/storage/database.module';
@@ -27,7 +28,7 @@ export async function prepareWrites(service: ServiceProcess, adminToken: string)
  * Returns the acknowledged writes per second, and whether the log held every acknowledged write
  * when the round ended (see committedWrites).
  */
-export async function measureWrites(service: ServiceProcess, committedWrites: () => Promise<number>, adminToken: string, seconds: number, pass = 1) {
+export async function measureWrites(service: Pick<ServiceProcess, 'url'>, committedWrites: () => Promise<number>, adminToken: string, seconds: number, pass = 1) {
   const before = await committedWrites();
   let n = 0;
   progress(`writes: ${WRITE_CONCURRENCY} connections for ${seconds}s`);
@@ -82,7 +83,7 @@ export async function committedSqliteWrites(databasePath: string): Promise<numbe
  * The floor's transaction: raw better-sqlite3, same pragmas, the same append transaction (event
  * row, data key row, read-model upsert), on a fresh file made by the real migrations.
  */
-export async function openRawAppend(path: string, masterKeys: string): Promise<{ append: (seq: number) => void; close: () => void }> {
+export async function openRawAppend(path: string, masterKeys: string): Promise<RawAppend> {
   const ledger = await openLedger(path, masterKeys); // same schema, via the real migrations
   await ledger.close();
   const db = new Database(path);
@@ -104,7 +105,17 @@ export async function openRawAppend(path: string, masterKeys: string): Promise<{
     insertKey.run(id, 'bench-1', randomBytes(60));
     upsert.run(`F_${seq}`, at, at, id);
   });
-  return { append: (seq) => append(seq), close: () => db.close() };
+  // Nested in a transaction, better-sqlite3 runs `append` in a savepoint, as the service runs each write of a batch.
+  const appendAll = db.transaction((seqs: readonly number[]) => seqs.forEach((seq) => append(seq)));
+  return { append: (seq) => append(seq), appendAll: (seqs) => appendAll(seqs), close: () => db.close() };
+}
+
+export interface RawAppend {
+  /** One write in one transaction. */
+  append(seq: number): void;
+  /** Several writes in one transaction, each in its own savepoint: a group commit. */
+  appendAll(seqs: readonly number[]): void;
+  close(): void;
 }
 
 /** The floor: the raw append transaction, one per write, in one process, nothing else. */
@@ -118,13 +129,41 @@ export async function measureWriteFloor(dir: string, masterKeys: string, writes:
   return perS;
 }
 
-export function writesResult(rounds: { perS: number; durable: boolean }[], floorPerS: number) {
+/**
+ * The HTTP write floor: the same load as measureWrites against write-floor-server (Fastify and
+ * the raw append, group-committed, nothing else), in its own process. The writes per second no
+ * HTTP service on this stack reaches on this machine, whatever it leaves out.
+ */
+export async function measureHttpWriteFloor(dir: string, masterKeys: string, seconds: number, pass = 1): Promise<number> {
+  const databasePath = join(dir, `http-floor-${pass}.db`);
+  const server = fork(join(__dirname, 'write-floor-server.js'), [databasePath, masterKeys], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      server.once('message', (message: { url: string }) => resolve(message.url));
+      server.once('exit', (code) => reject(new Error(`writes: the HTTP floor's server exited with ${code}`)));
+    });
+    progress('writes: HTTP floor (Fastify and the raw append, group-committed)');
+    const { perS, durable } = await measureWrites({ url }, () => committedSqliteWrites(databasePath), 'floor', seconds, pass);
+    if (!durable) throw new Error("writes: the HTTP floor's log misses acknowledged writes");
+    return perS;
+  } finally {
+    server.send({ stop: true });
+    await new Promise((resolve) => (server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)));
+  }
+}
+
+/**
+ * `ratio` is ours over the floor's; with the HTTP floor measured too, `http_floor_ratio` is that
+ * floor's over the floor's: the highest `ratio` an HTTP service could show in the same run.
+ */
+export function writesResult(rounds: { perS: number; durable: boolean }[], floorPerS: number, httpFloorPerS?: number) {
   const perS = median(rounds.map((r) => r.perS));
   return {
     concurrency: WRITE_CONCURRENCY,
     per_s: round(perS, 0),
     floor_per_s: round(floorPerS, 0),
     ratio: round(perS / floorPerS),
+    ...(httpFloorPerS === undefined ? {} : { http_floor_per_s: round(httpFloorPerS, 0), http_floor_ratio: round(httpFloorPerS / floorPerS) }),
     durable: rounds.every((r) => r.durable),
   };
 }
