@@ -19,10 +19,10 @@ DEFAULT_RESYNC_SECONDS = 300.0
 
 class SecretsClient:
     """Holds one hydrated context per manifest and keeps each current: a change to a declared key
-    refreshes its context at once; a revision gap, a reconnect or the jittered periodic timer
-    refreshes all of them. A refresh is `POST /api/v1/resolve` of the manifest's keys over a
-    kept-alive connection, so the service's rules and audit apply. Change events carry no values:
-    they only say when to ask. Safe to use from any thread; one background thread per client
+    re-reads that key at once (a delta: the change costs the service the key it touched, not the
+    manifest); a revision gap, a reconnect or the jittered periodic timer re-reads every key of
+    every context. A read is `POST /api/v1/resolve` over a kept-alive connection, so the
+    service's rules and audit apply. Change events carry no values: they only say when to ask. Safe to use from any thread; one background thread per client
     follows the change stream (started by the first `hydrate`)."""
 
     def __init__(
@@ -51,6 +51,9 @@ class SecretsClient:
         self._precedence = precedence
         self._env = env
         self._contexts = {}
+        # Contexts whose refresh failed, with how many times: their next refresh reads every key,
+        # whatever asks for it, since changes that named other keys may have been missed meanwhile.
+        self._owed = {}
         self._lock = threading.Lock()
         self._hydrating = threading.Lock()
         self._last_notified = None
@@ -178,8 +181,13 @@ class SecretsClient:
             # A gap: some change never reached us. Only a full resync is sure to be right.
             self._resync_all()
             return
-        # Not newer than the snapshot a context holds (a duplicate, a replay): nothing to do.
-        self._refresh_all([context for context in self._all_contexts() if context.declares(notification["key"]) and revision > context.revision])
+        # Only the key it names, in each context whose read of that key is older (not a duplicate or a replay).
+        key = notification["key"]
+        for context in self._all_contexts():
+            if self._ended is not None or self._closed:
+                return
+            if key in context.store_keys and revision > context.read_at(key):
+                self._try_refresh(context, (key,))
 
     def revoked(self, how):
         self._end(TokenRevokedError(self._http.url, how))
@@ -193,34 +201,55 @@ class SecretsClient:
         for context in contexts:
             if self._ended is not None or self._closed:
                 return
-            try:
-                self._refresh(context)
-            except SecretsLedgerError:
-                pass  # said by _refresh (a warning, the context stale, or the end)
+            self._try_refresh(context)
 
-    def _refresh(self, context):
+    def _try_refresh(self, context, keys=None):
+        try:
+            self._refresh(context, keys)
+        except SecretsLedgerError:
+            pass  # said by _refresh (a warning, the context stale, or the end)
+
+    def _refresh(self, context, keys=None):
+        """Reads `keys` of a context (a delta), or every store key when None or when the
+        context's last refresh failed."""
+        with self._lock:
+            failures = self._owed.get(context, 0)
+        full = keys is None or failures > 0
+        asked = context.store_keys if full else tuple(key for key in context.store_keys if key in keys)
         # Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
-        if not context.store_keys:
+        if not asked:
             return
         asked_at = context.revision
         try:
-            reply = self._http.resolve(context.plugin, context.store_keys)
+            reply = self._http.resolve(context.plugin, asked)
         except SecretsServiceError as error:
             if error.status == 401:
                 self._end(TokenRevokedError(self._http.url, f"refuses this client's token ({error.status}: {error.detail})"))
                 raise self._ended from None
-            context.mark_stale()
+            self._owe(context)
             raise
         except SecretsLedgerError as error:
-            context.mark_stale()
+            self._owe(context)
             self._say_unreachable(str(error))
             raise
         self._say_unreachable(None)
-        if context.apply_snapshot(reply, asked_at):
+        with self._lock:
+            # Settled, unless another refresh of it failed meanwhile.
+            if full and self._owed.get(context, 0) == failures:
+                self._owed.pop(context, None)
+        if context.apply_delta(reply, asked, asked_at):
             log.warning(
                 "secrets_ledger: the service at %s answered revision %d after this client had read revision %d: "
                 "its log went back (restored from a backup, or another database); %s now takes its values as they are",
                 self._http.url, reply["revision"], asked_at, context.plugin)
+            if not full:
+                # The keys this delta did not ask for were read in the lost history too.
+                self._refresh(context)
+
+    def _owe(self, context):
+        context.mark_stale()
+        with self._lock:
+            self._owed[context] = self._owed.get(context, 0) + 1
 
     def _say_unreachable(self, problem):
         """One warning per new reason the service cannot answer, one line when it answers again."""

@@ -74,11 +74,14 @@ class PluginContext:
         self.declared = tuple(dict.fromkeys(manifest.secrets))
         self._declared = frozenset(self.declared)
         self.store_keys = tuple(manifest.store_keys)
+        self._store_keys = frozenset(self.store_keys)
         self.secrets = SecretsAccessor(self)
         self._precedence = precedence
         self._env = os.environ if env is None else env
         self._lock = threading.Lock()
         self._stored = {}
+        # The revision of the reply each store key was last read in: a delta reads some keys only.
+        self._read_at = {}
         self._revision = -1
         self._stale = False
         self._live = False
@@ -97,8 +100,15 @@ class PluginContext:
 
     @property
     def revision(self):
-        """The store-wide revision of the snapshot held (-1 before the first one)."""
+        """The newest store-wide revision among the replies taken, full or delta (-1 before the
+        first). Each key was read at its own revision (`read_at`): a delta reads only the keys
+        that changes named, and vouches for the others only as far as the change stream does
+        (a lost change is a revision gap, and the client then resolves every key again)."""
         return self._revision
+
+    def read_at(self, key):
+        """The revision of the reply a store key was last read in (-1 while never read)."""
+        return self._read_at.get(key, -1)
 
     def declares(self, key):
         return key in self._declared
@@ -117,23 +127,41 @@ class PluginContext:
         return listener
 
     def apply_snapshot(self, reply, asked_at=-1):
-        """Takes a resolve reply as the new snapshot unless it is older than the one held (replies
-        can overtake each other); tells the listeners which keys' effective values moved.
+        """Takes a reply to a resolve of every store key. See `apply_delta`."""
+        return self.apply_delta(reply, self.store_keys, asked_at)
 
-        `asked_at` is the revision the context held when the resolve was sent. The service reads
+    def apply_delta(self, reply, keys, asked_at=-1):
+        """Takes a reply to a resolve of `keys`; the other keys keep what they hold. Replies can
+        overtake each other, and a delta reads fewer keys than a snapshot, so each key keeps
+        whichever read of it is newest: the reply updates the keys it asked for that were last
+        read at its revision or before. A key asked for and not in `secrets` (missing, removed,
+        unreadable, expired) has no stored value. Tells the listeners which keys' effective
+        values moved.
+
+        `asked_at` is the context's `revision` when the resolve was sent. The service reads
         committed state, so a reply below it means the service's log went back (restored from a
-        backup, or another database): the snapshot held is of a history the service no longer
-        has, and the reply is taken. Returns whether that happened."""
+        backup, or another database): the reads held are of a history the service no longer
+        has, and would hide its values until its revisions passed them again, so the context
+        forgets them and takes the reply. Returns whether that happened."""
         with self._lock:
             self._stale = False
             revision = reply["revision"]
             went_back = revision < asked_at
-            if revision < self._revision and not went_back:
-                return False
+            if went_back:
+                self._read_at = dict.fromkeys(self._read_at, -1)
+                self._revision = -1
             before = [self._effective_unlocked(key) for key in self.declared]
             secrets = reply.get("secrets") or {}
-            self._stored = {key: value for key, value in secrets.items() if key in self._declared and isinstance(value, str)}
-            self._revision = revision
+            for key in keys:
+                if key not in self._store_keys or self._read_at.get(key, -1) > revision:
+                    continue
+                value = secrets.get(key)
+                if isinstance(value, str):
+                    self._stored[key] = value
+                else:
+                    self._stored.pop(key, None)
+                self._read_at[key] = revision
+            self._revision = max(self._revision, revision)
             changed = [key for key, old in zip(self.declared, before) if self._effective_unlocked(key) != old]
             listeners = list(self._change_listeners)
         if changed:
