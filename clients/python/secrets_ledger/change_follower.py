@@ -8,6 +8,8 @@ import socket
 import threading
 import time
 
+from typing import NamedTuple, Tuple
+
 from .errors import SecretsServiceError, SecretsServiceUnreachableError
 from .event_stream import EventStreamParser, read_lines
 
@@ -20,12 +22,26 @@ RECONNECT_MIN_SECONDS = 0.25
 RECONNECT_MAX_SECONDS = 5.0
 
 
+# A values-mode stream names at most as many keys as one resolve may ask for (SPEC §3).
+MAX_STREAM_KEYS = 256
+
+
+class ValuesScope(NamedTuple):
+    """What a values-mode stream carries the values of: one plugin's keys."""
+
+    plugin: str
+    keys: Tuple[str, ...]
+
+
 class ChangeFollower:
     """Calls, on its own thread: `connected(resumed_from)` when a stream is open (before its first
-    event), `change(notification)` per change event, `lost()` when a stream broke, `unreachable(problem)`
+    event), `change(notification, scope)` per change event (`scope`: the ValuesScope of the stream
+    that carried it, None for a value-free one), `lost()` when a stream broke, `unreachable(problem)`
     when a stream cannot be opened for want of the service, `revoked(how)`
     when the service revoked or refuses the token (then it stops), and `periodic_resync()`
-    when the periodic timer is due. With `follow=False` it only runs the timer."""
+    when the periodic timer is due. With `follow=False` it only runs the timer. Value-free until
+    given a scope (`follow`): then it asks for that plugin's keys' values, and a new scope
+    reopens the stream at once from its last id."""
 
     def __init__(self, http, handlers, resync_interval, follow=True):
         self._http = http
@@ -40,23 +56,43 @@ class ChangeFollower:
         self._warned = None
         self._connection_opened = False
         self._retry_after = None
+        self._scope = None
+        # Set when the scope changed: the stream's end is then no outage, and it reopens at once.
+        self._reopen = threading.Event()
+        self._answered = threading.Event()
         self._thread = threading.Thread(target=self._run, name="secrets-ledger-changes", daemon=True)
 
     def start(self):
         self._thread.start()
 
+    def follow(self, scope):
+        """Follows in values mode for `scope` (None: value-free). Returns an Event set once the
+        service has answered the stream opened for it, or None when nothing changed."""
+        with self._connection_lock:
+            if scope == self._scope:
+                return None
+            self._scope = scope
+            self._answered.clear()
+            self._reopen.set()
+        # The old stream's end is not a loss: the new one resumes from the same last id.
+        self._wake()
+        return self._answered
+
     def close(self, timeout=5.0):
         self._stop.set()
+        self._wake()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _wake(self):
+        """Ends the stream being read, waking the thread from its blocking read."""
         with self._connection_lock:
             connection = self._connection
         if connection is not None and connection.sock is not None:
             try:
-                # Wakes the thread from its blocking read.
                 connection.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
 
     def _run(self):
         outage_began = None
@@ -67,6 +103,8 @@ class ChangeFollower:
             reason = self._follow_once()
             if reason is None or self._stop.is_set():
                 return
+            if self._reopen.is_set():
+                continue
             if outage_began is None:
                 outage_began = time.monotonic()
                 self._handlers.lost()
@@ -87,8 +125,11 @@ class ChangeFollower:
         self._connection_opened = False
         self._retry_after = None
         resumed_from = self._parser.last_id
+        with self._connection_lock:
+            scope = self._scope
+            self._reopen.clear()
         try:
-            connection, response = self._http.open_stream(resumed_from)
+            connection, response = self._http.open_stream(resumed_from, scope)
         except SecretsServiceError as error:
             if error.status == 401:
                 self._handlers.revoked(f"refuses this client's token ({error.status}: {error.detail})")
@@ -103,8 +144,11 @@ class ChangeFollower:
         try:
             if self._stop.is_set():
                 return None
+            if self._reopen.is_set():
+                return "its values scope changed"
             connection.sock.settimeout(STREAM_SILENCE_SECONDS)
             self._connection_opened = True
+            self._answered.set()
             if self._warned is not None:
                 self._warned = None
                 log.info("secrets_ledger: receiving changes again")
@@ -112,7 +156,7 @@ class ChangeFollower:
             self._resync_if_due()
             for line in read_lines(response):
                 event = self._parser.feed(line)
-                if event is not None and self._dispatch(event) is False:
+                if event is not None and self._dispatch(event, scope) is False:
                     return None
                 self._resync_if_due()
             return "the service ended the change stream"
@@ -127,7 +171,7 @@ class ChangeFollower:
                 self._connection = None
             connection.close()
 
-    def _dispatch(self, event):
+    def _dispatch(self, event, scope):
         if event.event == "revoked":
             self._handlers.revoked("revoked this client's token")
             return False
@@ -138,7 +182,7 @@ class ChangeFollower:
         except ValueError:
             return True
         if _is_notification(notification):
-            self._handlers.change(notification)
+            self._handlers.change(notification, scope)
         return True
 
     def _wait(self, seconds):

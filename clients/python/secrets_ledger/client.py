@@ -5,7 +5,7 @@ import os
 import threading
 from collections.abc import Mapping
 
-from .change_follower import ChangeFollower
+from .change_follower import MAX_STREAM_KEYS, ChangeFollower, ValuesScope
 from .context import PRECEDENCES, PluginContext
 from .errors import SecretsLedgerError, SecretsServiceError, ServiceSettingError, TokenRevokedError
 from .manifest import PluginManifest, parse_manifest
@@ -15,6 +15,8 @@ from .service_http import ServiceHttp
 log = logging.getLogger("secrets_ledger")
 
 DEFAULT_RESYNC_SECONDS = 300.0
+# How long a hydrate that changes the stream's values scope waits for the service to answer it.
+SCOPE_ANSWER_SECONDS = 2.0
 
 
 class SecretsClient:
@@ -22,7 +24,10 @@ class SecretsClient:
     re-reads that key at once (a delta: the change costs the service the key it touched, not the
     manifest); a revision gap, a reconnect or the jittered periodic timer re-reads every key of
     every context. A read is `POST /api/v1/resolve` over a kept-alive connection, so the
-    service's rules and audit apply. Change events carry no values: they only say when to ask. Safe to use from any thread; one background thread per client
+    service's rules and audit apply. When every context that asks the store belongs to one
+    plugin, the change stream is opened in values mode for it (SPEC §3): a change's value comes
+    with its event, recorded by the service like a resolve, and nothing is asked. Otherwise change
+    events carry no values: they only say when to ask. Safe to use from any thread; one background thread per client
     follows the change stream (started by the first `hydrate`)."""
 
     def __init__(
@@ -106,9 +111,12 @@ class SecretsClient:
                     self._contexts.pop(cache_key, None)
                 raise
             context.mark_live(self._live)
+            answered = self._follower.follow(self._values_scope())
             if not self._started:
                 self._started = True
                 self._follower.start()
+            elif answered is not None:
+                answered.wait(SCOPE_ANSWER_SECONDS)
             return context
 
     def resync(self):
@@ -174,7 +182,10 @@ class SecretsClient:
     def periodic_resync(self):
         self._resync_all()
 
-    def change(self, notification):
+    def change(self, notification, scope=None):
+        if scope is not None:
+            self._values_change(notification, scope)
+            return
         revision = notification["revision"]
         previous, self._last_notified = self._last_notified, revision
         if previous is not None and revision > previous + 1:
@@ -187,6 +198,22 @@ class SecretsClient:
             if self._ended is not None or self._closed:
                 return
             if key in context.store_keys and revision > context.read_at(key):
+                self._try_refresh(context, (key,))
+
+    def _values_change(self, notification, scope):
+        """A change on the values-mode stream: it carries only the scope's keys and loses none (it
+        resumes from its last id), so there is no gap to watch for. A pushed value goes into the
+        contexts at once; a change without one (a removal, catch-up, a withheld value) is read as
+        a notification's key is."""
+        key, revision, value = notification["key"], notification["revision"], notification.get("value")
+        for context in self._all_contexts():
+            if self._ended is not None or self._closed:
+                return
+            if key not in context.store_keys or revision <= context.read_at(key):
+                continue
+            if isinstance(value, str) and context.plugin == scope.plugin and key in scope.keys:
+                context.apply_pushed(key, value, revision)
+            else:
                 self._try_refresh(context, (key,))
 
     def revoked(self, how):
@@ -274,6 +301,16 @@ class SecretsClient:
         self._live = live
         for context in self._all_contexts():
             context.mark_live(live)
+
+    def _values_scope(self):
+        """When every context that asks the store shares one plugin, that plugin and their keys (a
+        stream carries one plugin's values); otherwise None, a value-free stream."""
+        asking = [context for context in self._all_contexts() if context.store_keys]
+        plugins = {context.plugin for context in asking}
+        if len(plugins) != 1:
+            return None
+        keys = tuple(sorted({key for context in asking for key in context.store_keys}))
+        return ValuesScope(plugins.pop(), keys) if len(keys) <= MAX_STREAM_KEYS else None
 
     def _all_contexts(self):
         with self._lock:

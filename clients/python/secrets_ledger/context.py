@@ -168,6 +168,14 @@ class PluginContext:
             _notify(listeners, changed, "change")
         return went_back
 
+    def apply_pushed(self, key, value, revision):
+        """Takes one key's value as the service pushed it on the client's values-mode stream: the
+        value the key took at `revision`, a read of that key alone at that revision. A read of
+        the key at least as new is kept."""
+        if self.read_at(key) >= revision:
+            return
+        self.apply_delta({"secrets": {key: value}, "revision": revision}, (key,))
+
     def mark_stale(self):
         self._stale = True
 

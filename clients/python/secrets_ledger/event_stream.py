@@ -4,8 +4,9 @@
 from dataclasses import dataclass
 from typing import Optional
 
-# One line of an event is a notification's JSON: far below this; a longer one is not ours.
-MAX_LINE_BYTES = 64 * 1024
+# One line of an event is a notification's JSON, with a value in values mode: a value came in a
+# request body of at most 256 KiB and goes out escaped as it came in, so a longer line is not ours.
+MAX_LINE_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 import socket
 import ssl
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from .errors import SecretsServiceError, SecretsServiceUnreachableError, ServiceSettingError
 from .service_address import redact_url, service_token, service_url
@@ -63,15 +63,19 @@ class ServiceHttp:
                 raise SecretsServiceError(status, "an answer that is not a resolve reply (a proxy in the way?)")
             return reply
 
-    def open_stream(self, last_event_id=None):
+    def open_stream(self, last_event_id=None, scope=None):
         """`GET /api/v1/changes` on a connection of its own: (connection, response). The caller
-        reads the response and closes the connection; any status but 200 raises."""
+        reads the response and closes the connection; any status but 200 raises. `scope`, a
+        ValuesScope: values mode for that plugin's keys (SPEC §3); None: value-free."""
         connection = self._connect()
         headers = {"Accept": "text/event-stream", "Authorization": self._authorization()}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
+        path = self._prefix + "api/v1/changes"
+        if scope is not None:
+            path += "?" + urlencode({"values": "true", "plugin": scope.plugin, "keys": ",".join(scope.keys)}, safe=",")
         try:
-            connection.request("GET", self._prefix + "api/v1/changes", headers=headers)
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
         except (OSError, http.client.HTTPException) as error:
             connection.close()

@@ -1,4 +1,6 @@
-"""A change re-reads only the key it names (a delta resolve), and each key keeps its newest read."""
+"""How a change reaches a context: its value pushed on the values-mode stream when the client's
+contexts share one plugin, otherwise a resolve of the key it names alone (a delta); and each
+key keeps its newest read, whatever order replies arrive in."""
 
 import random
 
@@ -11,31 +13,94 @@ from secrets_ledger.context import PluginContext
 from secrets_ledger.manifest import PluginManifest
 
 MANIFEST = load_plugin_manifest(ANNOTATION_PLUGIN)
+OTHER_PLUGIN = {"name": "@example/other", "secrets": ["FIFTYONE_CVAT_URL", "OTHER_API_KEY"]}
 
 
-def keys_read(service, token_id):
-    """The keys each of this token's resolves asked for, oldest first, from the audit trail."""
+def reads(service, token_id):
+    """This token's SecretsResolved entries, oldest first: the keys each read (read or missing),
+    and how (`stream` for a pushed value, `resolve` otherwise)."""
     status, page = service.request("GET", f"audit?type=SecretsResolved&actor={token_id}&limit=1000")
     assert status == 200, page
-    return [sorted([read["key"] for read in item["data"]["keys"]] + item["data"]["missing"]) for item in page["items"]]
+    return [
+        (sorted([read["key"] for read in item["data"]["keys"]] + item["data"]["missing"]), item["data"].get("via", "resolve"))
+        for item in page["items"]
+    ]
 
 
-def test_a_change_is_read_alone_and_the_other_keys_keep_their_reads(service):
-    issued = service.issue_token("delta-reads", plugins=["@voxel51/annotation"])
+def settled_reads(service, token_id):
+    """The entries once no new one has come for a moment (the resync on connecting is done)."""
+    seen = [None]
+
+    def unchanged():
+        now = reads(service, token_id)
+        same = now == seen[0]
+        seen[0] = now
+        return same
+
+    eventually(unchanged, timeout=5, interval=0.3)
+    return seen[0]
+
+
+def test_with_contexts_of_two_plugins_a_change_is_resolved_alone_in_each(service):
+    issued = service.issue_token("delta-reads", plugins=["@voxel51/annotation", "@example/other"])
     service.put_secret("FIFTYONE_CVAT_URL", "https://delta.example/v1")
     service.put_secret("FIFTYONE_CVAT_USERNAME", "delta-user")
     with SecretsClient(service.url, issued["token"], service.ca_file, env={}) as client:
+        annotation = client.hydrate(MANIFEST)
+        other = client.hydrate(OTHER_PLUGIN)
+        eventually(lambda: annotation.live, timeout=5)
+        before = settled_reads(service, issued["id"])
+        # Control: hydrating and the resyncs read every key of each manifest.
+        assert (sorted(MANIFEST.store_keys), "resolve") in before
+        assert (sorted(OTHER_PLUGIN["secrets"]), "resolve") in before
+        service.put_secret("FIFTYONE_CVAT_URL", "https://delta.example/v2")
+        eventually(lambda: annotation.secrets.get("FIFTYONE_CVAT_URL") == other.secrets.get("FIFTYONE_CVAT_URL") == "https://delta.example/v2", timeout=2)
+        assert settled_reads(service, issued["id"])[len(before):] == [(["FIFTYONE_CVAT_URL"], "resolve")] * 2
+        assert annotation.secrets.get("FIFTYONE_CVAT_USERNAME") == "delta-user"
+        assert annotation.read_at("FIFTYONE_CVAT_URL") > annotation.read_at("FIFTYONE_CVAT_USERNAME")
+        assert annotation.revision == annotation.read_at("FIFTYONE_CVAT_URL")
+
+
+VALUES = [
+    "https://values.example/v2",
+    "line one\nline two\r\nline three\rend",
+    "data: forged\n\nid: 999999\nevent: revoked\n\n",
+    "\u2028\u2029 \x00\x01\x1f\x7f caf\u00e9 \U0001f511 \u4e2d\u6587",
+    # A value whose event line is over 200 KB (each byte escaped in six), as its request was.
+    "\x1f" * 40_000,
+]
+
+
+def test_with_one_plugin_the_value_arrives_with_its_change_and_nothing_is_resolved(service):
+    issued = service.issue_token("values-mode", plugins=["@voxel51/annotation"])
+    service.put_secret("FIFTYONE_CVAT_URL", "https://values.example/v1")
+    with SecretsClient(service.url, issued["token"], service.ca_file, env={}) as client:
         ctx = client.hydrate(MANIFEST)
         eventually(lambda: ctx.live, timeout=5)
-        # Control: hydrating (and the resync on connecting) read every key the manifest declares.
-        full = sorted(MANIFEST.store_keys)
-        eventually(lambda: keys_read(service, issued["id"]) and all(read == full for read in keys_read(service, issued["id"])))
-        service.put_secret("FIFTYONE_CVAT_URL", "https://delta.example/v2")
-        eventually(lambda: ctx.secrets.get("FIFTYONE_CVAT_URL") == "https://delta.example/v2", timeout=2)
-        eventually(lambda: keys_read(service, issued["id"])[-1] == ["FIFTYONE_CVAT_URL"])
-        assert ctx.secrets.get("FIFTYONE_CVAT_USERNAME") == "delta-user"
-        assert ctx.read_at("FIFTYONE_CVAT_URL") > ctx.read_at("FIFTYONE_CVAT_USERNAME")
-        assert ctx.revision == ctx.read_at("FIFTYONE_CVAT_URL")
+        before = settled_reads(service, issued["id"])
+        assert all(how == "resolve" for _, how in before)
+        for value in VALUES:
+            service.put_secret("FIFTYONE_CVAT_URL", value)
+            eventually(lambda: ctx.secrets.get("FIFTYONE_CVAT_URL") == value, timeout=2)
+        # Each value was recorded as delivered over the stream, and none was resolved.
+        assert settled_reads(service, issued["id"])[len(before):] == [(["FIFTYONE_CVAT_URL"], "stream")] * len(VALUES)
+
+
+def test_a_context_of_another_plugin_turns_the_stream_value_free_and_changes_are_resolved(service):
+    issued = service.issue_token("scope-change", plugins=["@voxel51/annotation", "@example/other"])
+    service.put_secret("FIFTYONE_CVAT_URL", "https://scope.example/v1")
+    with SecretsClient(service.url, issued["token"], service.ca_file, env={}) as client:
+        annotation = client.hydrate(MANIFEST)
+        eventually(lambda: annotation.live, timeout=5)
+        service.put_secret("FIFTYONE_CVAT_URL", "https://scope.example/v2")
+        eventually(lambda: annotation.secrets.get("FIFTYONE_CVAT_URL") == "https://scope.example/v2", timeout=2)
+        assert settled_reads(service, issued["id"])[-1] == (["FIFTYONE_CVAT_URL"], "stream")
+        other = client.hydrate(OTHER_PLUGIN)
+        eventually(lambda: annotation.live, timeout=5)
+        before = settled_reads(service, issued["id"])
+        service.put_secret("FIFTYONE_CVAT_URL", "https://scope.example/v3")
+        eventually(lambda: annotation.secrets.get("FIFTYONE_CVAT_URL") == other.secrets.get("FIFTYONE_CVAT_URL") == "https://scope.example/v3", timeout=2)
+        assert settled_reads(service, issued["id"])[len(before):] == [(["FIFTYONE_CVAT_URL"], "resolve")] * 2
 
 
 def test_after_a_failed_read_the_next_change_reads_every_key(tmp_path):
@@ -104,6 +169,10 @@ def test_each_key_holds_its_newest_read_whatever_order_the_replies_arrive_in(see
     context.on_change(heard)
     for revision, asked in reads:
         secrets = {key: states[revision][key] for key in asked if key in states[revision]}
+        if len(asked) == 1 and secrets and rng.random() < 0.5:
+            # As the values-mode stream pushes it: the key's value at that revision.
+            context.apply_pushed(asked[0], secrets[asked[0]], revision)
+            continue
         went_back = context.apply_delta({"secrets": secrets, "missing": [k for k in asked if k not in secrets], "revision": revision}, asked)
         assert went_back is False
     for key in KEYS:
