@@ -26,9 +26,9 @@ class SecretsClient:
     every context. A read is `POST /api/v1/resolve` over a kept-alive connection, so the
     service's rules and audit apply. When every context that asks the store belongs to one
     plugin, the change stream is opened in values mode for it (SPEC §3): a change's value comes
-    with its event, recorded by the service like a resolve, and nothing is asked. Otherwise change
-    events carry no values: they only say when to ask. Safe to use from any thread; one background thread per client
-    follows the change stream (started by the first `hydrate`)."""
+    with its event, recorded by the service like a resolve, and nothing is asked. Otherwise
+    change events carry no values: they only say when to ask. Safe to use from any thread; one
+    background thread per client follows the change stream (started by the first `hydrate`)."""
 
     def __init__(
         self,
@@ -211,7 +211,8 @@ class SecretsClient:
                 return
             if key not in context.store_keys or revision <= context.read_at(key):
                 continue
-            if isinstance(value, str) and context.plugin == scope.plugin and key in scope.keys:
+            # A context whose last refresh failed is read whole, whatever the event brings.
+            if isinstance(value, str) and context.plugin == scope.plugin and key in scope.keys and not self._owes(context):
                 context.apply_pushed(key, value, revision)
             else:
                 self._try_refresh(context, (key,))
@@ -239,8 +240,7 @@ class SecretsClient:
     def _refresh(self, context, keys=None):
         """Reads `keys` of a context (a delta), or every store key when None or when the
         context's last refresh failed."""
-        with self._lock:
-            failures = self._owed.get(context, 0)
+        failures = self._owes(context)
         full = keys is None or failures > 0
         asked = context.store_keys if full else tuple(key for key in context.store_keys if key in keys)
         # Nothing the store could hold (no keys, or only environment-only ones): nothing to ask.
@@ -272,6 +272,11 @@ class SecretsClient:
             if not full:
                 # The keys this delta did not ask for were read in the lost history too.
                 self._refresh(context)
+
+    def _owes(self, context):
+        """How many refreshes of the context failed since it was last read whole."""
+        with self._lock:
+            return self._owed.get(context, 0)
 
     def _owe(self, context):
         context.mark_stale()

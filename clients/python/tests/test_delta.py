@@ -9,6 +9,7 @@ from conftest import ANNOTATION_PLUGIN, Changes, eventually
 from service import Service
 
 from secrets_ledger import SecretsClient, load_plugin_manifest
+from secrets_ledger.change_follower import ValuesScope
 from secrets_ledger.context import PluginContext
 from secrets_ledger.manifest import PluginManifest
 
@@ -132,6 +133,33 @@ def test_after_a_failed_read_the_next_change_reads_every_key(tmp_path):
             client.change({"key": "FIFTYONE_CVAT_USERNAME", "revision": revision + 3})
             assert ctx.secrets.get("FIFTYONE_CVAT_USERNAME") == "owed-user-3"
             assert ctx.secrets.get("FIFTYONE_CVAT_URL") == "https://owed.example/v2"
+    finally:
+        service.stop()
+
+
+def test_in_values_mode_too_a_context_whose_read_failed_is_read_whole_at_the_next_change(tmp_path):
+    """A value-less event (catch-up, a removal) whose read failed leaves the context owing a read:
+    the next pushed value does not settle it, a read of every key does."""
+    service = Service(tmp_path / "data").start()
+    try:
+        token = service.issue_token("owed-values", plugins=["@voxel51/annotation"])["token"]
+        service.put_secret("FIFTYONE_CVAT_URL", "https://owed.example/v1")
+        service.put_secret("FIFTYONE_CVAT_USERNAME", "owed-user-1")
+        scope = ValuesScope("@voxel51/annotation", tuple(sorted(MANIFEST.store_keys)))
+        # The events are handed to the client by this test, as its values-mode stream would.
+        with SecretsClient(service.url, token, service.ca_file, env={}, follow_changes=False) as client:
+            ctx = client.hydrate(MANIFEST)
+            revision = ctx.revision
+            service.put_secret("FIFTYONE_CVAT_USERNAME", "owed-user-2")
+            service.stop()
+            client.change({"key": "FIFTYONE_CVAT_USERNAME", "revision": revision + 1, "withheld": "catch-up"}, scope)
+            assert ctx.stale
+            service.start()
+            service.put_secret("FIFTYONE_CVAT_URL", "https://owed.example/v2")
+            client.change({"key": "FIFTYONE_CVAT_URL", "revision": revision + 2, "value": "https://owed.example/v2"}, scope)
+            assert ctx.secrets.get("FIFTYONE_CVAT_URL") == "https://owed.example/v2"
+            assert ctx.secrets.get("FIFTYONE_CVAT_USERNAME") == "owed-user-2"
+            assert not ctx.stale
     finally:
         service.stop()
 
