@@ -54,6 +54,14 @@ export class ContextRefresher {
     return done;
   }
 
+  /**
+   * Whether keys of a failed resolve wait for the next one: they ride along with whatever asks
+   * next, so a source that brings values without asking (a values-mode stream) must ask.
+   */
+  get owes(): boolean {
+    return !this.pending && (this.pendingAll || this.pendingKeys.size > 0);
+  }
+
   /** Settles when nothing runs and nothing waits to run. */
   idle(): Promise<void> {
     if (!this.running && !this.pending) return Promise.resolve();

@@ -267,6 +267,9 @@ export class SecretsClient {
         void refresher.request(change.revision, [change.key]);
         continue;
       }
+      // Keys whose resolve failed (a value-less event while the service was away) are asked
+      // now: a pushed value of another key would otherwise leave them as they were.
+      if (refresher.owes) void refresher.request(change.revision, []);
       try {
         context.applyPushed(change.key, change.value, change.revision);
       } catch (listenerError) {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { TokensService } from '../../src/auth/tokens.service';
 import { OpenStreams } from '../../src/changes/open-streams';
+import { ResolveService } from '../../src/resolve/resolve.service';
 import { SecretsClient, SecretsClientOptions } from '../../src/client';
 import type { SecretsResolvedData } from '../../src/resolve/delivery-records';
 import { expectEventually } from '../support/expect-eventually';
@@ -101,6 +102,30 @@ describe('the SDK on a values-mode change stream', () => {
     await expectEventually(() => expect(ctx.secrets.get(key)).toBeUndefined());
     await write(key, 'sdk-gone-2');
     await expectEventually(() => expect(ctx.secrets.get(key)).toBe('sdk-gone-2'));
+  });
+
+  it('a key whose resolve failed is resolved again at the next pushed value of another key', async () => {
+    const [owed, pushed] = [uniqueKey('SDK_OWED'), uniqueKey('SDK_OWED_PUSHED')];
+    await write(owed, 'sdk-owed-1');
+    await write(pushed, 'sdk-owed-pushed-1');
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect();
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [owed, pushed] });
+    await settled(client, streams);
+    // A removal carries no value: the client resolves the key, and that resolve fails once.
+    const resolve = jest.spyOn(t.app.get(ResolveService), 'resolve').mockRejectedValueOnce(new Error('storage unavailable'));
+    try {
+      expect((await t.request(`/api/v1/secrets/${owed}`, { method: 'DELETE' })).status).toBe(204);
+      await expectEventually(() => expect(resolve).toHaveBeenCalled());
+      await expectEventually(() => expect(ctx.stale).toBe(true));
+    } finally {
+      resolve.mockRestore();
+    }
+    expect(ctx.secrets.get(owed)).toBe('sdk-owed-1');
+    await write(pushed, 'sdk-owed-pushed-2');
+    await expectEventually(() => expect(ctx.secrets.get(owed)).toBeUndefined());
+    expect(ctx.secrets.get(pushed)).toBe('sdk-owed-pushed-2');
+    expect(ctx.stale).toBe(false);
   });
 
   it('env-first: a pushed value does not hide the environment variable', async () => {

@@ -154,6 +154,18 @@ describe('ContextRefresher: which keys a resolve asks for', () => {
     expect(h.asked).toEqual([['A'], ['A', 'B'], undefined, undefined]);
   });
 
+  it('owes the keys of a failed resolve until one asks for them; a request naming no key asks for those alone', async () => {
+    const h = harness(50);
+    expect(h.refresher.owes).toBe(false);
+    h.setFailing(true);
+    await h.refresher.request(11, ['A']);
+    expect(h.refresher.owes).toBe(true);
+    h.setFailing(false);
+    await h.refresher.request(11, []);
+    expect(h.refresher.owes).toBe(false);
+    expect(h.asked).toEqual([['A'], ['A']]);
+  });
+
   it('a held request keeps its keys: the resolve after the hold asks for them', async () => {
     const h = harness(200);
     await h.refresher.request(1e12, ['A']);
