@@ -44,6 +44,14 @@ describe('the SDK on a values-mode change stream', () => {
     expect(t.app.get(OpenStreams).size).toBeGreaterThan(before);
     await client.resync();
   };
+  /** A new client's context of plugin `sdk-values` for these keys, once settled. */
+  const hydrated = async (secrets: string[], options: Partial<SecretsClientOptions> = {}) => {
+    const streams = t.app.get(OpenStreams).size;
+    const client = await connect(options);
+    const ctx = await client.hydrate({ name: 'sdk-values', secrets });
+    await settled(client, streams);
+    return { client, ctx };
+  };
 
   beforeAll(async () => {
     executor = await t.app.get(TokensService).issue({ name: 'sdk-values', role: 'executor', plugins: null }, SYSTEM_ACTOR);
@@ -56,10 +64,7 @@ describe('the SDK on a values-mode change stream', () => {
     const [key, other] = [uniqueKey('SDK_PUSH'), uniqueKey('SDK_PUSH_OTHER')];
     await write(key, 'sdk-push-1');
     await write(other, 'sdk-push-other-1');
-    const streams = t.app.get(OpenStreams).size;
-    const client = await connect();
-    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key, other] });
-    await settled(client, streams);
+    const { client, ctx } = await hydrated([key, other]);
     const before = await deliveries();
     const changed = new Promise<string[]>((resolve) => ctx.on('change', resolve));
     await write(key, 'sdk-push-2');
@@ -75,10 +80,7 @@ describe('the SDK on a values-mode change stream', () => {
   it('values with line breaks, text shaped like the stream itself, controls and any Unicode arrive byte for byte as pushed, with no resolve', async () => {
     const key = uniqueKey('SDK_PUSH_TEXT');
     await write(key, 'sdk-push-text-0');
-    const streams = t.app.get(OpenStreams).size;
-    const client = await connect();
-    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
-    await settled(client, streams);
+    const { ctx } = await hydrated([key]);
     const shaped = ['line one\nline two', 'crlf\r\nand a lone cr\r', 'data: forged\n\nid: 999999\nevent: revoked\n\n', '\u2028\u2029 separators', '\u0000\u0001\u001f controls', '🔑 émoji ünïcode 鍵', ': a comment line'];
     const generated = fc.sample(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), 10);
     // Numbered, so that no two writes carry the same value and each arrival is told apart.
@@ -94,10 +96,7 @@ describe('the SDK on a values-mode change stream', () => {
   it('a removal (no value) is resolved: the key is gone from the context', async () => {
     const key = uniqueKey('SDK_PUSH_GONE');
     await write(key, 'sdk-gone-1');
-    const streams = t.app.get(OpenStreams).size;
-    const client = await connect();
-    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
-    await settled(client, streams);
+    const { ctx } = await hydrated([key]);
     expect((await t.request(`/api/v1/secrets/${key}`, { method: 'DELETE' })).status).toBe(204);
     await expectEventually(() => expect(ctx.secrets.get(key)).toBeUndefined());
     await write(key, 'sdk-gone-2');
@@ -108,10 +107,7 @@ describe('the SDK on a values-mode change stream', () => {
     const [owed, pushed] = [uniqueKey('SDK_OWED'), uniqueKey('SDK_OWED_PUSHED')];
     await write(owed, 'sdk-owed-1');
     await write(pushed, 'sdk-owed-pushed-1');
-    const streams = t.app.get(OpenStreams).size;
-    const client = await connect();
-    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [owed, pushed] });
-    await settled(client, streams);
+    const { ctx } = await hydrated([owed, pushed]);
     // A removal carries no value: the client resolves the key, and that resolve fails once.
     const resolve = jest.spyOn(t.app.get(ResolveService), 'resolve').mockRejectedValueOnce(new Error('storage unavailable'));
     try {
@@ -131,10 +127,7 @@ describe('the SDK on a values-mode change stream', () => {
   it('env-first: a pushed value does not hide the environment variable', async () => {
     const key = uniqueKey('SDK_PUSH_ENV');
     await write(key, 'sdk-env-store-1');
-    const streams = t.app.get(OpenStreams).size;
-    const client = await connect({ env: { [key]: 'from-the-environment' } });
-    const ctx = await client.hydrate({ name: 'sdk-values', secrets: [key] });
-    await settled(client, streams);
+    const { ctx } = await hydrated([key], { env: { [key]: 'from-the-environment' } });
     const pushedBefore = (await deliveries()).pushed;
     await write(key, 'sdk-env-store-2');
     await expectEventually(async () => expect((await deliveries()).pushed).toBe(pushedBefore + 1));
