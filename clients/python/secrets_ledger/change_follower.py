@@ -67,7 +67,10 @@ class ChangeFollower:
 
     def follow(self, scope):
         """Follows in values mode for `scope` (None: value-free). Returns an Event set once the
-        service has answered the stream opened for it, or None when nothing changed."""
+        service has answered the stream opened for it, or None when no stream will open for it
+        (nothing changed, or `follow=False`)."""
+        if not self._follow:
+            return None
         with self._connection_lock:
             if scope == self._scope:
                 return None

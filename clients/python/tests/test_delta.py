@@ -9,7 +9,7 @@ from conftest import ANNOTATION_PLUGIN, Changes, eventually
 from service import Service
 
 from secrets_ledger import SecretsClient, load_plugin_manifest
-from secrets_ledger.change_follower import ValuesScope
+from secrets_ledger.change_follower import ChangeFollower, ValuesScope
 from secrets_ledger.context import PluginContext
 from secrets_ledger.manifest import PluginManifest
 
@@ -162,6 +162,16 @@ def test_in_values_mode_too_a_context_whose_read_failed_is_read_whole_at_the_nex
             assert not ctx.stale
     finally:
         service.stop()
+
+
+def test_without_a_stream_no_scope_is_waited_for():
+    """With follow_changes=False no stream opens: a hydrate that changes the scope has nothing to wait for."""
+    scope = ValuesScope("@voxel51/annotation", ("FIFTYONE_CVAT_URL",))
+    assert ChangeFollower(http=None, handlers=None, resync_interval=300, follow=False).follow(scope) is None
+    # Control: a follower that opens streams hands back what to wait for, once per new scope.
+    following = ChangeFollower(http=None, handlers=None, resync_interval=300, follow=True)
+    assert following.follow(scope) is not None
+    assert following.follow(scope) is None
 
 
 KEYS = ["K_A", "K_B", "K_C", "K_D"]
