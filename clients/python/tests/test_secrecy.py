@@ -24,6 +24,9 @@ def test_repr_str_logs_and_errors_never_show_a_value(service, executor_token, ca
         assert PASSWORD in f"{ctx.secrets.get('FIFTYONE_CVAT_PASSWORD')}"
         service.put_secret("FIFTYONE_CVAT_PASSWORD", NEXT_PASSWORD)
         eventually(lambda: ctx.secrets.get("FIFTYONE_CVAT_PASSWORD") == NEXT_PASSWORD, timeout=2)
+        # It came pushed, over the values-mode stream, so what is searched below includes that path.
+        _, trail = service.request("GET", "audit?type=SecretsResolved&key=FIFTYONE_CVAT_PASSWORD&limit=1000")
+        assert trail["items"][-1]["data"].get("via") == "stream"
         secret = LedgerSecret("FIFTYONE_CVAT_PASSWORD", NEXT_PASSWORD)
         for thing in (client, ctx, ctx.secrets, secret, client._http):
             shown += [repr(thing), str(thing), f"{thing}", "%s %r" % (thing, thing)]
