@@ -32,18 +32,18 @@ export async function rebuildConsumers(
 ): Promise<ConsumersRebuildResult> {
   return storage.transact(async (tx) => {
     const newest = new Map<string, ResolveRead>();
-    let entries = 0;
-    for await (const page of store.replay(tx, [StoredEventType.SecretsResolved])) {
-      for (const entry of page) {
+    const entries = await store.forEachEvent(
+      tx,
+      [StoredEventType.SecretsResolved],
+      (entry) => {
         const actor = entry.actor as Actor;
         const { plugin, keys } = entry.data as ResolvedKeys;
         for (const read of keys) {
           newest.set(JSON.stringify([read.key, actor.id, plugin]), { tokenId: actor.id, tokenName: actor.name, plugin, keys: [read], at: entry.at, seq: entry.seq });
         }
-      }
-      entries += page.length;
-      onProgress(entries);
-    }
+      },
+      onProgress,
+    );
     await consumers.clear(tx);
     newest.forEach((read) => consumers.record(tx, read));
     return { entries, rows: newest.size };

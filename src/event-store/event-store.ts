@@ -106,6 +106,22 @@ export class EventStore {
     return readReplayPage(session, types, afterSeq, limit);
   }
 
+  /**
+   * Calls `visit` with every event of these types, in seq order (a rebuild's fold), and
+   * `onProgress` with how many it has read after each page and once at the end; resolves with
+   * how many there were.
+   */
+  async forEachEvent(session: SqlSession, types: readonly string[], visit: (event: ReplayedEvent) => void, onProgress: (eventsRead: number) => void = () => undefined): Promise<number> {
+    let read = 0;
+    for await (const page of replayPages(session, types)) {
+      page.forEach(visit);
+      read += page.length;
+      onProgress(read);
+    }
+    onProgress(read);
+    return read;
+  }
+
   /** The events of these types after `afterSeq`, in seq order, `pageSize` at a time. */
   replay(session: SqlSession, types: readonly string[], afterSeq = 0, pageSize = 5_000): AsyncGenerator<ReplayedEvent[]> {
     return replayPages(session, types, afterSeq, pageSize);

@@ -26,19 +26,18 @@ export async function rebuildReadModel(
 ): Promise<RebuildResult> {
   return storage.transact(async (tx) => {
     const states = new Map<string, SecretState>();
-    let events = 0;
     let revision = 0;
-    for await (const page of store.replay(tx, SECRET_EVENT_TYPES)) {
-      for (const replayed of page) {
+    const events = await store.forEachEvent(
+      tx,
+      SECRET_EVENT_TYPES,
+      (replayed) => {
         const event = replayed as SecretFact;
         const key = event.data.key;
         states.set(key, evolve(states.get(key) ?? ABSENT, event));
         revision = Math.max(revision, event.data.revision ?? 0);
-      }
-      events += page.length;
-      onProgress(events);
-    }
-    onProgress(events);
+      },
+      onProgress,
+    );
     await readModel.clear(tx);
     for (const state of states.values()) await readModel.save(tx, state);
     await readModel.setRevision(tx, revision);
