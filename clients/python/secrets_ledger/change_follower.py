@@ -7,7 +7,6 @@ import random
 import socket
 import threading
 import time
-
 from typing import NamedTuple, Tuple
 
 from .errors import SecretsServiceError, SecretsServiceUnreachableError
